@@ -1,0 +1,40 @@
+"""Gmsh builders for femli's microstructures, in micrometres, with named physical groups.
+
+Never imports DOLFINx or MPI: builders run on one process (rank 0 of the mesh layer) inside a
+gmsh session and leave the meshed model in ``gmsh.model``.
+"""
+
+from femli.geometry.box import BoxParams, build_box
+from femli.geometry.core import (
+    Geometry,
+    GeometryError,
+    MeshQuality,
+    gmsh_session,
+    write_msh,
+)
+from femli.geometry.registry import (
+    BUILDERS,
+    PRESET_DIR,
+    build,
+    build_preset,
+    list_presets,
+    load_preset,
+    make_params,
+)
+
+__all__ = [
+    "BUILDERS",
+    "PRESET_DIR",
+    "BoxParams",
+    "Geometry",
+    "GeometryError",
+    "MeshQuality",
+    "build",
+    "build_box",
+    "build_preset",
+    "gmsh_session",
+    "list_presets",
+    "load_preset",
+    "make_params",
+    "write_msh",
+]

@@ -1,0 +1,270 @@
+"""Electrolyte box over an electrode surface (planar, asperities or random roughness), 2D/3D.
+
+Lengths in micrometres. In 2D the electrode is near y = 0 and the box spans x in [0, width],
+y up to ``height``; in 3D the 2D section (x-z) is extruded along y over ``depth`` (z is up).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import gmsh
+import numpy as np
+
+from femli.geometry import profiles
+from femli.geometry.core import (
+    Geometry,
+    add_groups,
+    check_sizes,
+    fail,
+    mass,
+    mesh_and_measure,
+    new_model,
+    require,
+    require_positive,
+)
+from femli.geometry.sizing import graded_field, set_background
+
+SURFACES = ("planar", "asperities", "rough")
+SHAPES = ("semicircle", "triangle", "gaussian")
+SPACINGS = ("regular", "random")
+_EPS = 1e-6
+
+
+@dataclass(slots=True, frozen=True)
+class BoxParams:
+    """Parameters of :func:`build_box` (lengths in um).
+
+    ``surface``: "planar", "asperities" (``count`` bumps of ``asperity_height`` x
+    ``asperity_width``, ``shape`` semicircle (a half-ellipse unless height = width/2, exact OCC
+    arcs) / triangle / gaussian (sigma = width/6), ``spacing`` regular or random with
+    ``min_gap``) or "rough" (zero-mean Gaussian random profile with ``rms`` and
+    ``correlation_length``). Mesh sizes: ``h_electrode`` on the electrode, ``h_feature`` on
+    asperities/roughness (default min(feature)/10), ``h_far`` far away; all divided by
+    ``refinement``.
+    """
+
+    dim: int = 2
+    width: float = 10.0
+    height: float = 10.0
+    depth: float = 10.0
+    surface: str = "planar"
+    count: int = 1
+    asperity_height: float = 1.0
+    asperity_width: float = 2.0
+    shape: str = "semicircle"
+    spacing: str = "regular"
+    min_gap: float = 0.1
+    rms: float = 0.2
+    correlation_length: float = 1.0
+    seed: int = 0
+    h_far: float = 1.0
+    h_electrode: float = 0.2
+    h_feature: float | None = None
+    refinement: float = 1.0
+
+    def __post_init__(self) -> None:
+        require(self.dim in (2, 3), "dim", self.dim, "2 or 3")
+        require_positive(width=self.width, height=self.height, depth=self.depth)
+        require(self.surface in SURFACES, "surface", self.surface, f"one of {SURFACES}")
+        check_sizes(self.refinement, h_far=self.h_far, h_electrode=self.h_electrode)
+        if self.surface == "asperities":
+            self._check_asperities()
+        elif self.surface == "rough":
+            require_positive(rms=self.rms, correlation_length=self.correlation_length)
+            require(4 * self.rms < self.height / 2, "rms", self.rms, "4*rms must be < height/2")
+        if self.h_feature is not None:
+            check_sizes(self.refinement, h_feature=self.h_feature)
+            size = self.feature_size()
+            require(
+                self.h_feature <= size / 2,
+                "h_feature",
+                self.h_feature,
+                f"must be <= half the smallest feature ({size:g} um) to resolve it",
+            )
+
+    def _check_asperities(self) -> None:
+        require(self.shape in SHAPES, "shape", self.shape, f"one of {SHAPES}")
+        require(self.spacing in SPACINGS, "spacing", self.spacing, f"one of {SPACINGS}")
+        require(self.count >= 0, "count", self.count, "an integer >= 0")
+        require_positive(asperity_height=self.asperity_height, asperity_width=self.asperity_width)
+        require(self.min_gap > 0, "min_gap", self.min_gap, "must be > 0 (um)")
+        require(
+            self.asperity_height < self.height / 2,
+            "asperity_height",
+            self.asperity_height,
+            f"must be < height/2 = {self.height / 2:g} um",
+        )
+        # raises GeometryError when they cannot fit
+        self.centres()
+
+    def feature_size(self) -> float:
+        """Smallest geometric feature (um) the mesh must resolve."""
+        if self.surface == "asperities":
+            return min(self.asperity_height, self.asperity_width)
+        if self.surface == "rough":
+            return min(self.correlation_length, 4 * self.rms)
+        return self.height
+
+    def centres(self) -> np.ndarray:
+        """x-centres (um) of the asperities (empty unless surface = "asperities")."""
+        if self.surface != "asperities":
+            return np.empty(0)
+        w = self.asperity_width
+        return profiles.asperity_centres(
+            self.count, w, self.width, self.spacing, self.min_gap, self.seed
+        )
+
+    def sizes(self) -> tuple[float, float, float]:
+        """(h_feature, h_electrode, h_far) in um before division by ``refinement``."""
+        feat = self.h_feature if self.h_feature is not None else self.feature_size() / 10
+        return min(feat, self.h_electrode), self.h_electrode, self.h_far
+
+
+def _half_ellipse(xc: float, rx: float, ry: float) -> int:
+    """OCC disk centred at (xc, 0) with semi-axes rx (x) and ry (y); rotated if ry > rx."""
+    if ry <= rx:
+        return gmsh.model.occ.addDisk(xc, 0, 0, rx, ry)
+    tag = gmsh.model.occ.addDisk(xc, 0, 0, ry, rx)
+    gmsh.model.occ.rotate([(2, tag)], xc, 0, 0, 0, 0, 1, math.pi / 2)
+    return tag
+
+
+def _profile_pieces(p: BoxParams, h_feat: float) -> list[tuple[str, np.ndarray]]:
+    """Electrode profile from x = 0 to x = width as ("line" | "spline", points) pieces."""
+    w, h = p.asperity_width, p.asperity_height
+    if p.surface == "rough":
+        x, y = profiles.rough_profile(
+            p.width, p.rms, p.correlation_length, p.seed, p.correlation_length / 8
+        )
+        return [("spline", np.column_stack([x, y]))]
+    pieces: list[tuple[str, np.ndarray]] = []
+    x0 = 0.0
+    for c in p.centres():
+        pieces.append(("line", np.array([[x0, 0.0], [c - w / 2, 0.0]])))
+        if p.shape == "triangle":
+            pieces.append(("line", np.array([[c - w / 2, 0], [c, h], [c + w / 2, 0]])))
+        else:
+            xs = np.linspace(c - w / 2, c + w / 2, max(41, math.ceil(w / h_feat) + 1))
+            pieces.append(("spline", np.column_stack([xs, profiles.gaussian_bump(xs, c, h, w)])))
+        x0 = c + w / 2
+    pieces.append(("line", np.array([[x0, 0.0], [p.width, 0.0]])))
+    return pieces
+
+
+def _profile_surface(p: BoxParams, h_feat: float) -> int:
+    """Plane surface bounded below by the profile pieces (triangle, gaussian, rough)."""
+    occ = gmsh.model.occ
+    curves: list[int] = []
+    last = None
+    pts = []
+    for kind, xy in _profile_pieces(p, h_feat):
+        tags = [last] if last is not None else []
+        tags += [occ.addPoint(x, y, 0) for x, y in xy[len(tags) :]]
+        if kind == "spline":
+            curves.append(occ.addSpline(tags))
+        else:
+            curves += [occ.addLine(a, b) for a, b in itertools.pairwise(tags)]
+        last = tags[-1]
+        pts.append(tags[0])
+    top_r, top_l = occ.addPoint(p.width, p.height, 0), occ.addPoint(0, p.height, 0)
+    curves += [occ.addLine(last, top_r), occ.addLine(top_r, top_l), occ.addLine(top_l, pts[0])]
+    return occ.addPlaneSurface([occ.addCurveLoop(curves)])
+
+
+def _surface_2d(p: BoxParams, h_feat: float) -> int:
+    """Build the 2D electrolyte section (x-y plane); returns its surface tag."""
+    occ = gmsh.model.occ
+    if p.surface == "planar" or (p.surface == "asperities" and p.count == 0):
+        return occ.addRectangle(0, 0, 0, p.width, p.height)
+    if p.surface == "asperities" and p.shape == "semicircle":
+        rect = occ.addRectangle(0, 0, 0, p.width, p.height)
+        w, h = p.asperity_width, p.asperity_height
+        disks = [(2, _half_ellipse(c, w / 2, h)) for c in p.centres()]
+        out, _ = occ.cut([(2, rect)], disks)
+        if len(out) != 1:
+            raise fail("asperity_height", h, "asperities split the box; make them smaller")
+        return out[0][1]
+    return _profile_surface(p, h_feat)
+
+
+def _classify(p: BoxParams) -> dict[str, list[int]]:
+    """Sort the boundary entities into wall/top/electrode groups by bounding box."""
+    d = p.dim - 1
+    up = 1 if p.dim == 2 else 2
+    groups: dict[str, list[int]] = {"electrode": [], "bulk": [], "wall_left": [], "wall_right": []}
+    if p.dim == 3:
+        groups |= {"wall_front": [], "wall_back": []}
+    for _, tag in gmsh.model.getEntities(d):
+        lo, hi = np.split(np.array(gmsh.model.getBoundingBox(d, tag)), 2)
+        if p.dim == 3 and hi[1] < _EPS:
+            groups["wall_front"].append(tag)
+        elif p.dim == 3 and lo[1] > p.depth - _EPS:
+            groups["wall_back"].append(tag)
+        elif hi[0] < _EPS:
+            groups["wall_left"].append(tag)
+        elif lo[0] > p.width - _EPS:
+            groups["wall_right"].append(tag)
+        elif lo[up] > p.height - _EPS:
+            groups["bulk"].append(tag)
+        else:
+            groups["electrode"].append(tag)
+    return groups
+
+
+def build_box(params: BoxParams) -> Geometry:
+    """Mesh an electrolyte box over a planar / asperity / rough electrode (2D or 3D).
+
+    Groups: cells "electrolyte"; facets "electrode" (whole bottom profile, asperities
+    included), "bulk" (top), "wall_left"/"wall_right" (x = 0 / width) and in 3D also
+    "wall_front"/"wall_back" (y = 0 / depth).
+    """
+    new_model("box")
+    occ = gmsh.model.occ
+    h_feat, h_el, h_far = params.sizes()
+    surf = _surface_2d(params, h_feat)
+    top = surf
+    if params.dim == 3:
+        occ.rotate([(2, surf)], 0, 0, 0, 1, 0, 0, math.pi / 2)
+        top = next(t for d, t in occ.extrude([(2, surf)], 0, params.depth, 0) if d == 3)
+    occ.synchronize()
+    groups = _classify(params)
+    up = 1 if params.dim == 2 else 2
+    feat = [
+        t
+        for t in groups["electrode"]
+        if gmsh.model.getBoundingBox(params.dim - 1, t)[3 + up] > _EPS
+    ]
+    ref = params.refinement
+    fields = [graded_field(params.dim - 1, groups["electrode"], h_el, h_far, ref)]
+    if feat:
+        fields.append(graded_field(params.dim - 1, feat, h_feat, h_far, ref))
+    set_background(fields, h_far / ref)
+    cells = add_groups(params.dim, {"electrolyte": [top]})
+    facets = add_groups(params.dim - 1, groups)
+    quality = mesh_and_measure(params.dim)
+    return Geometry(
+        "box", params.dim, cells, facets, _features(params, groups, top), quality, params
+    )
+
+
+def _features(p: BoxParams, groups: dict[str, list[int]], top: int) -> dict[str, object]:
+    """Derived numbers: measured and analytic sizes (um, um^2, um^3)."""
+    d = p.dim
+    section = p.width * p.height
+    bumps = p.count * profiles.bump_area(p.shape, p.asperity_height, p.asperity_width)
+    analytic = section - (bumps if p.surface == "asperities" else 0.0)
+    feats: dict[str, object] = {
+        "electrode_measure": mass(d - 1, groups["electrode"]),
+        "electrolyte_measure": mass(d, [top]),
+        "footprint": p.width * (p.depth if d == 3 else 1.0),
+        "analytic_electrolyte_measure": analytic * (p.depth if d == 3 else 1.0),
+        "asperity_centres": p.centres().tolist(),
+        "h_min": p.sizes()[0] / p.refinement,
+    }
+    if p.surface == "asperities" and p.shape == "semicircle" and p.count:
+        rx, ry = p.asperity_width / 2, p.asperity_height
+        feats["is_circular"] = math.isclose(rx, ry)
+    return feats

@@ -1,0 +1,225 @@
+"""Shared Gmsh plumbing for the geometry builders: records, errors, sessions, meshing.
+
+Everything here works in micrometres (um) on the Gmsh API; nothing imports DOLFINx or MPI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gmsh
+import numpy as np
+
+#: Smallest element size (um) a builder will accept; finer sizes mean a parameter is off.
+MIN_ELEMENT_SIZE = 1.0e-3
+
+
+class GeometryError(ValueError):
+    """A parameter set that cannot be built (names the parameter, its value, what is allowed)."""
+
+
+@dataclass(slots=True, frozen=True)
+class MeshQuality:
+    """Mesh quality of the top-dimensional elements (SICN and gamma in [0, 1], 1 is ideal)."""
+
+    min_sicn: float
+    mean_sicn: float
+    min_gamma: float
+    mean_gamma: float
+    n_elements: int
+    n_nodes: int
+
+
+@dataclass(slots=True)
+class Geometry:
+    """A meshed Gmsh model (still in the gmsh session) and what the physics needs to know.
+
+    ``cell_groups`` / ``facet_groups`` map physical-group names to Gmsh physical tags.
+    ``features`` holds derived numbers (lengths in um, areas in um^2, volumes in um^3).
+    """
+
+    kind: str
+    dim: int
+    cell_groups: dict[str, int]
+    facet_groups: dict[str, int]
+    features: dict[str, Any]
+    quality: MeshQuality
+    params: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def fail(name: str, value: object, allowed: str) -> GeometryError:
+    """Build a :class:`GeometryError` naming the parameter, its value and what is allowed."""
+    return GeometryError(f"{name}={value!r} is not allowed: {allowed}")
+
+
+def require(ok: bool, name: str, value: object, allowed: str) -> None:
+    """Raise :func:`fail` unless ``ok``."""
+    if not ok:
+        raise fail(name, value, allowed)
+
+
+def require_positive(**values: float) -> None:
+    """Every keyword value must be a finite number > 0."""
+    for name, value in values.items():
+        require(bool(np.isfinite(value)) and value > 0, name, value, "must be > 0 (um)")
+
+
+@contextlib.contextmanager
+def gmsh_session(verbose: bool = False) -> Iterator[None]:
+    """Initialise gmsh (if needed) for the block and finalise it afterwards if we started it."""
+    started = not gmsh.isInitialized()
+    if started:
+        gmsh.initialize(interruptible=False)
+    gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
+    try:
+        yield
+    finally:
+        if started:
+            gmsh.finalize()
+
+
+def new_model(name: str) -> None:
+    """Start a fresh, deterministic gmsh model named ``name`` (removes other models)."""
+    if not gmsh.isInitialized():
+        raise RuntimeError("gmsh is not initialised: use femli.geometry.gmsh_session()")
+    gmsh.clear()
+    gmsh.model.add(name)
+    for option, value in {
+        "General.NumThreads": 1,
+        "Mesh.RandomSeed": 1,
+        "Mesh.MeshSizeExtendFromBoundary": 0,
+        "Mesh.MeshSizeFromPoints": 0,
+        "Mesh.MeshSizeFromCurvature": 0,
+        "Mesh.Algorithm": 6,
+        "Mesh.Algorithm3D": 1,
+        "Mesh.Optimize": 1,
+        "Geometry.OCCBoundsUseStl": 1,
+    }.items():
+        gmsh.option.setNumber(option, value)
+
+
+def write_msh(path: str | Path) -> Path:
+    """Write the current gmsh model's mesh (format 4.1, physical groups only) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gmsh.option.setNumber("Mesh.SaveAll", 0)
+    gmsh.write(str(path))
+    return path
+
+
+def mass(dim: int, tags: Iterable[int]) -> float:
+    """Total measure (length/area/volume in um^k) of OCC entities of ``dim``."""
+    return float(sum(gmsh.model.occ.getMass(dim, t) for t in tags))
+
+
+def entities_in_box(dim: int, lo: Sequence[float], hi: Sequence[float], eps: float) -> list[int]:
+    """Tags of entities of ``dim`` whose bounding box lies inside [lo, hi] grown by ``eps``."""
+    lo3 = [*lo, 0.0, 0.0][:3]
+    hi3 = [*hi, 0.0, 0.0][:3]
+    found = gmsh.model.getEntitiesInBoundingBox(
+        lo3[0] - eps, lo3[1] - eps, lo3[2] - eps, hi3[0] + eps, hi3[1] + eps, hi3[2] + eps, dim
+    )
+    return sorted(t for _, t in found)
+
+
+def boundary_of(dim: int, tags: Iterable[int]) -> list[int]:
+    """Tags of the (dim-1) entities bounding the given entities (shared ones once)."""
+    pairs = gmsh.model.getBoundary([(dim, t) for t in tags], combined=False, oriented=False)
+    return sorted({abs(t) for _, t in pairs})
+
+
+def add_groups(dim: int, groups: dict[str, Iterable[int]]) -> dict[str, int]:
+    """Create one physical group per name (skipping empty ones); returns name -> tag.
+
+    Raises if an entity would land in two groups (DOLFINx keeps one tag per entity).
+    """
+    seen: dict[int, str] = {}
+    out: dict[str, int] = {}
+    for name, tags in groups.items():
+        tags = sorted(set(tags))
+        for t in tags:
+            if t in seen:
+                raise RuntimeError(f"entity ({dim}, {t}) is in both {seen[t]!r} and {name!r}")
+            seen[t] = name
+        if tags:
+            out[name] = gmsh.model.addPhysicalGroup(dim, tags, name=name)
+    return out
+
+
+def check_sizes(refinement: float, **sizes: float) -> None:
+    """Validate ``refinement`` and element sizes (um) after division by it."""
+    require(np.isfinite(refinement) and refinement > 0, "refinement", refinement, "must be > 0")
+    for name, value in sizes.items():
+        require(np.isfinite(value) and value > 0, name, value, "must be > 0 (um)")
+        require(
+            value / refinement >= MIN_ELEMENT_SIZE,
+            name,
+            value,
+            f"{name}/refinement must be >= {MIN_ELEMENT_SIZE} um (the mesh would be too large)",
+        )
+
+
+def mesh_and_measure(dim: int) -> MeshQuality:
+    """Generate the ``dim``-dimensional mesh and return its quality report."""
+    gmsh.model.mesh.generate(dim)
+    return measure_quality(dim)
+
+
+def measure_quality(dim: int) -> MeshQuality:
+    """Quality (SICN, gamma) of the current mesh's ``dim``-dimensional elements."""
+    _, elem_tags, _ = gmsh.model.mesh.getElements(dim)
+    tags = np.concatenate(elem_tags) if elem_tags else np.empty(0, dtype=np.uint64)
+    if tags.size == 0:
+        raise GeometryError(f"meshing produced no {dim}D elements")
+    sicn = np.asarray(gmsh.model.mesh.getElementQualities(tags, "minSICN"))
+    gamma = np.asarray(gmsh.model.mesh.getElementQualities(tags, "gamma"))
+    node_tags, _, _ = gmsh.model.mesh.getNodes()
+    return MeshQuality(
+        min_sicn=float(sicn.min()),
+        mean_sicn=float(sicn.mean()),
+        min_gamma=float(gamma.min()),
+        mean_gamma=float(gamma.mean()),
+        n_elements=int(tags.size),
+        n_nodes=len(node_tags),
+    )
+
+
+def group_measure(dim: int, tag: int) -> float:
+    """Measure (um^dim) of a physical group, summed over its entities from the OCC model."""
+    return mass(dim, gmsh.model.getEntitiesForPhysicalGroup(dim, tag))
+
+
+def place_discs(
+    rng: np.random.Generator,
+    radii: Sequence[float],
+    lo: Sequence[float],
+    hi: Sequence[float],
+    gap: float,
+    attempts: int = 2000,
+) -> np.ndarray | None:
+    """Random sequential placement of non-overlapping discs (1D intervals or 2D discs).
+
+    Centres lie in [lo + r, hi - r]; discs keep ``gap`` between them. Returns an (n, d)
+    array of centres, or None if some disc found no room after ``attempts`` tries.
+    """
+    lo_a, hi_a = np.asarray(lo, float), np.asarray(hi, float)
+    centres = np.empty((0, lo_a.size))
+    placed: list[float] = []
+    for r in radii:
+        for _ in range(attempts):
+            c = rng.uniform(lo_a + r, hi_a - r)
+            if centres.size:
+                d = np.linalg.norm(centres - c, axis=1)
+                if np.any(d < np.asarray(placed) + r + gap):
+                    continue
+            centres = np.vstack([centres, c])
+            placed.append(r)
+            break
+        else:
+            return None
+    return centres
