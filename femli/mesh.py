@@ -1,0 +1,229 @@
+"""Meshes with named regions: the seam between Gmsh geometry and DOLFINx physics.
+
+A :class:`Domain` carries a DOLFINx mesh in metres (SI) together with its cell and
+facet tags and the Gmsh physical-group names. Physics code asks for regions by
+name (``domain.ds("electrode")``); raw integer tags never leave this module.
+
+Gmsh models are built in micrometres on rank 0 and distributed with
+:func:`dolfinx.io.gmsh.model_to_mesh`; the coordinates are scaled to metres here,
+once, with :data:`femli.units.MESH_UNIT`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dolfinx
+import dolfinx_solver  # noqa: F401  (must precede dolfinx/petsc4py)
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from femli.units import MESH_UNIT
+
+
+class RegionError(KeyError):
+    """A region name that the mesh does not have."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(slots=True)
+class Domain:
+    """A mesh in metres with named cell and facet regions.
+
+    Attributes:
+        mesh: DOLFINx mesh, coordinates in m.
+        cell_tags: cell markers (may be ``None`` for a single-region mesh).
+        facet_tags: boundary facet markers.
+        cell_names: region name -> cell tag value.
+        facet_names: boundary name -> facet tag value.
+    """
+
+    mesh: dolfinx.mesh.Mesh
+    cell_tags: dolfinx.mesh.MeshTags | None
+    facet_tags: dolfinx.mesh.MeshTags | None
+    cell_names: dict[str, int] = field(default_factory=dict)
+    facet_names: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def comm(self) -> MPI.Comm:
+        """The mesh's communicator."""
+        return self.mesh.comm
+
+    @property
+    def dim(self) -> int:
+        """Topological dimension."""
+        return self.mesh.topology.dim
+
+    def _lookup(self, names: Iterable[str], table: Mapping[str, int], kind: str) -> list[int]:
+        tags = []
+        for name in names:
+            if name not in table:
+                hint = difflib.get_close_matches(name, list(table), n=1)
+                extra = f" Did you mean {hint[0]!r}?" if hint else ""
+                raise RegionError(
+                    f"the mesh has no {kind} region named {name!r}; it has {sorted(table)}.{extra}"
+                )
+            tags.append(table[name])
+        return tags
+
+    def facet_tag_values(self, *names: str) -> list[int]:
+        """Tag values of the named boundaries (clear error for unknown names)."""
+        return self._lookup(names, self.facet_names, "boundary")
+
+    def cell_tag_values(self, *names: str) -> list[int]:
+        """Tag values of the named cell regions (clear error for unknown names)."""
+        return self._lookup(names, self.cell_names, "cell")
+
+    def ds(self, *names: str) -> ufl.Measure:
+        """Surface measure over the named boundaries (all exterior facets if none)."""
+        measure = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+        if not names:
+            return measure
+        tags = tuple(self.facet_tag_values(*names))
+        return measure(tags)
+
+    def dx(self, *names: str) -> ufl.Measure:
+        """Volume measure over the named cell regions (whole mesh if none)."""
+        measure = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
+        if not names:
+            return measure
+        return measure(tuple(self.cell_tag_values(*names)))
+
+    def facets(self, *names: str) -> np.ndarray:
+        """Local indices of the facets in the named boundaries."""
+        tags = self.facet_tag_values(*names)
+        assert self.facet_tags is not None
+        mask = np.isin(self.facet_tags.values, tags)
+        return self.facet_tags.indices[mask]
+
+    def cells(self, *names: str) -> np.ndarray:
+        """Local indices of the cells in the named regions."""
+        tags = self.cell_tag_values(*names)
+        if self.cell_tags is None:
+            raise RegionError("the mesh has no cell regions")
+        mask = np.isin(self.cell_tags.values, tags)
+        return self.cell_tags.indices[mask]
+
+    def measure(self, *names: str, boundary: bool = True) -> float:
+        """Global area/length (boundary) or volume/area (cells) of named regions, SI."""
+        one = dolfinx.fem.Constant(self.mesh, 1.0)
+        m = self.ds(*names) if boundary else self.dx(*names)
+        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * m))
+        return self.comm.allreduce(local, op=MPI.SUM)
+
+    def num_cells_global(self) -> int:
+        """Number of cells over all ranks."""
+        return self.mesh.topology.index_map(self.dim).size_global
+
+    def num_vertices_global(self) -> int:
+        """Number of vertices over all ranks."""
+        return self.mesh.topology.index_map(0).size_global
+
+
+def _split_groups(groups: Mapping[str, tuple[int, int]], dim: int) -> tuple[dict, dict]:
+    cells = {n: g[1] for n, g in groups.items() if g[0] == dim}
+    facets = {n: g[1] for n, g in groups.items() if g[0] == dim - 1}
+    return cells, facets
+
+
+def _from_meshdata(data, dim: int, length_unit: float) -> Domain:
+    data.mesh.geometry.x[:] *= length_unit
+    groups = {name: (g.dim, g.tag) for name, g in data.physical_groups.items()}
+    cells, facets = _split_groups(groups, dim)
+    mesh = data.mesh
+    mesh.topology.create_connectivity(dim - 1, dim)
+    return Domain(mesh, data.cell_tags, data.facet_tags, cells, facets)
+
+
+def from_gmsh_model(
+    model, comm: MPI.Comm, dim: int, rank: int = 0, length_unit: float = MESH_UNIT
+) -> Domain:
+    """Distribute a meshed Gmsh model (built on ``rank``, lengths in um) over ``comm``.
+
+    Collective: every rank calls it; only ``rank`` needs a populated model.
+    """
+    data = dolfinx.io.gmsh.model_to_mesh(model, comm, rank, gdim=dim)
+    dim = data.mesh.topology.dim
+    return _from_meshdata(data, dim, length_unit)
+
+
+def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -> Domain:
+    """Read a Gmsh ``.msh`` file (lengths in um) with its physical-group names.
+
+    The file is opened by Gmsh on rank 0 and distributed. Collective.
+
+    Raises:
+        FileNotFoundError: when the file does not exist.
+        ValueError: when the file is not a readable Gmsh mesh with elements.
+    """
+    import gmsh
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"mesh file {str(path)!r} does not exist")
+    dim, error = 0, None
+    if comm.rank == 0:
+        initialised = gmsh.isInitialized()
+        if not initialised:
+            gmsh.initialize(interruptible=False)
+        gmsh.option.setNumber("General.Terminal", 0)
+        try:
+            gmsh.open(str(path))
+            dim = gmsh.model.getDimension()
+            if dim < 1 or not gmsh.model.getPhysicalGroups(dim):
+                error = "it has no physical groups of its top dimension"
+        except Exception as err:  # gmsh raises bare Exceptions
+            error = str(err)
+    dim, error = comm.bcast((dim, error), root=0)
+    if error is not None:
+        raise ValueError(f"cannot read mesh file {str(path)!r}: {error}")
+    domain = from_gmsh_model(gmsh.model, comm, dim, 0, length_unit)
+    if comm.rank == 0:
+        gmsh.model.remove()
+    return domain
+
+
+def from_mesh(
+    mesh: dolfinx.mesh.Mesh,
+    facet_markers: Mapping[str, callable] | None = None,
+    cell_markers: Mapping[str, callable] | None = None,
+) -> Domain:
+    """Name regions of a DOLFINx mesh (already in metres) with geometric markers.
+
+    ``facet_markers`` maps a boundary name to ``f(x) -> bool array`` over exterior
+    facets; the first matching name wins. Used by verification tests and scripts
+    that build meshes with :mod:`dolfinx.mesh` directly.
+    """
+    dim = mesh.topology.dim
+    mesh.topology.create_connectivity(dim - 1, dim)
+    facet_tags, facet_names = _tags_from_markers(mesh, dim - 1, facet_markers or {})
+    cell_tags, cell_names = _tags_from_markers(mesh, dim, cell_markers or {})
+    return Domain(mesh, cell_tags, facet_tags, cell_names, facet_names)
+
+
+def _tags_from_markers(mesh, edim: int, markers: Mapping[str, callable]):
+    if not markers:
+        return None, {}
+    indices, values, names = [], [], {}
+    taken = np.zeros(0, dtype=np.int32)
+    for tag, (name, marker) in enumerate(markers.items(), start=1):
+        if edim == mesh.topology.dim - 1:
+            ent = dolfinx.mesh.locate_entities_boundary(mesh, edim, marker)
+        else:
+            ent = dolfinx.mesh.locate_entities(mesh, edim, marker)
+        ent = np.setdiff1d(ent, taken)
+        taken = np.union1d(taken, ent)
+        indices.append(ent)
+        values.append(np.full(ent.size, tag, dtype=np.int32))
+        names[name] = tag
+    idx = np.concatenate(indices).astype(np.int32)
+    val = np.concatenate(values)
+    order = np.argsort(idx)
+    tags = dolfinx.mesh.meshtags(mesh, edim, idx[order], val[order])
+    return tags, names

@@ -1,0 +1,79 @@
+"""Boundary conditions by region name: electrodes and bulk (reservoir) boundaries.
+
+Boundaries not named by any condition are insulating (zero normal flux and
+current), which is also the symmetry condition on a mirror plane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from femli.physics.kinetics import Kinetics
+
+
+@dataclass(slots=True, frozen=True)
+class Electrode:
+    """A metal electrode covering one or more named boundaries.
+
+    Exactly one of ``potential`` (potentiostatic) or ``current_density``
+    (galvanostatic) is given.
+
+    Args:
+        name: label used in outputs.
+        kinetics: boundary name -> kinetics law; different parts of one electrode
+            may carry different laws (nuclei active, substrate inert).
+        potential: electrode potential E_s in V, measured against the electrolyte
+            potential reference (``phi_l = 0`` on the bulk boundary).
+        current_density: mean applied current density in A/m^2 over the electrode's
+            total area (anodic positive, deposition negative); the electrode
+            potential becomes a global unknown.
+        equilibrium_potential: E_eq in V (0 for Li/Li+ at the reference concentration).
+    """
+
+    name: str
+    kinetics: Mapping[str, Kinetics]
+    potential: float | None = None
+    current_density: float | None = None
+    equilibrium_potential: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.kinetics:
+            raise ValueError(f"electrode {self.name!r} names no boundaries")
+        if (self.potential is None) == (self.current_density is None):
+            raise ValueError(
+                f"electrode {self.name!r}: give exactly one of potential (V) or "
+                "current_density (A/m^2)"
+            )
+
+    @property
+    def boundaries(self) -> tuple[str, ...]:
+        """Boundary names the electrode covers."""
+        return tuple(self.kinetics)
+
+    @property
+    def galvanostatic(self) -> bool:
+        """True when the total current is prescribed."""
+        return self.current_density is not None
+
+
+@dataclass(slots=True, frozen=True)
+class Bulk:
+    """A reservoir boundary: fixed concentrations and electrolyte potential.
+
+    Args:
+        boundaries: boundary names.
+        potential: electrolyte potential phi_l in V (the reference, default 0).
+        concentrations: species name -> mol/m^3 (default: the electrolyte's bulk).
+    """
+
+    boundaries: tuple[str, ...]
+    potential: float = 0.0
+    concentrations: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.boundaries:
+            raise ValueError("a bulk condition needs at least one boundary name")
+        for name, c in self.concentrations.items():
+            if not c > 0:
+                raise ValueError(f"bulk concentration of {name!r} must be > 0 mol/m^3")

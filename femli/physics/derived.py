@@ -1,0 +1,141 @@
+"""Derived quantities of a solved cell model: electrode currents, fluxes, overpotentials.
+
+Total electrode currents are assembled from compiled forms made once. Nodal normal
+current densities on an electrode are the kinetic law evaluated at the boundary
+nodes (secondary/tertiary) or the variationally consistent boundary flux of the
+discrete solution (primary, where the law is a Dirichlet condition).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dolfinx
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from femli.physics.conditions import Electrode
+from femli.physics.model import CellModel
+
+
+@dataclass(slots=True)
+class SurfaceValues:
+    """Nodal values on an electrode (locally owned nodes of this rank).
+
+    Attributes:
+        values: normal current density, A/m^2 (anodic positive).
+        weights: lumped boundary measure of each node (m^2 in 3D, m in 2D).
+        coords: node coordinates in m.
+        part: boundary name each node belongs to.
+    """
+
+    values: np.ndarray
+    weights: np.ndarray
+    coords: np.ndarray
+    part: np.ndarray
+
+
+class ElectrodeCurrents:
+    """Currents and nodal current densities on the electrodes of a model."""
+
+    def __init__(self, model: CellModel) -> None:
+        self.model = model
+        self.domain = model.domain
+        self._areas = {e.name: self.domain.measure(*e.boundaries) for e in model.electrodes}
+        self._totals = {e.name: self._total_form(e) for e in model.electrodes}
+        self._weights = self._lumped_weights()
+
+    def _indicator(self, electrode: Electrode) -> dolfinx.fem.Function:
+        chi = dolfinx.fem.Function(self.model.space)
+        fdim = self.domain.dim - 1
+        dofs = dolfinx.fem.locate_dofs_topological(
+            self.model.space, fdim, self.domain.facets(*electrode.boundaries)
+        )
+        chi.x.array[dofs] = 1.0
+        return chi
+
+    def _total_form(self, electrode: Electrode):
+        if self.model.model == "primary":
+            chi = self._indicator(electrode)
+            integrand = -ufl.inner(self.model.current_density(), ufl.grad(chi)) * self.domain.dx()
+        else:
+            integrand = sum(
+                self.model.local_current(electrode, b) * self.domain.ds(b)
+                for b in electrode.boundaries
+            )
+        return dolfinx.fem.form(integrand)
+
+    def _lumped_weights(self) -> dolfinx.fem.Function:
+        v = ufl.TestFunction(self.model.space)
+        weights = dolfinx.fem.Function(self.model.space)
+        names = [b for e in self.model.electrodes for b in e.boundaries]
+        vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(v * self.domain.ds(*names)))
+        vec.scatter_reverse(dolfinx.la.InsertMode.add)
+        weights.x.array[:] = vec.array
+        weights.x.scatter_forward()
+        return weights
+
+    def area(self, electrode: Electrode) -> float:
+        """Total electrode area (m^2; m per unit depth in 2D)."""
+        return self._areas[electrode.name]
+
+    def total(self, electrode: Electrode) -> float:
+        """Total current (A; A/m per unit depth in 2D), anodic positive. Collective."""
+        local = dolfinx.fem.assemble_scalar(self._totals[electrode.name])
+        return self.domain.comm.allreduce(local, op=MPI.SUM)
+
+    def mean_density(self, electrode: Electrode) -> float:
+        """Area-averaged current density (A/m^2). Collective."""
+        return self.total(electrode) / self.area(electrode)
+
+    def nodal(self, electrode: Electrode) -> SurfaceValues:
+        """Normal current density at this rank's owned electrode nodes."""
+        space = self.model.space
+        fdim = self.domain.dim - 1
+        out = dolfinx.fem.Function(space)
+        parts = np.empty(out.x.array.size, dtype=object)
+        for boundary in electrode.boundaries:
+            dofs = dolfinx.fem.locate_dofs_topological(space, fdim, self.domain.facets(boundary))
+            out.x.array[dofs] = self._boundary_values(electrode, boundary, dofs)
+            parts[dofs] = boundary
+        all_dofs = dolfinx.fem.locate_dofs_topological(
+            space, fdim, self.domain.facets(*electrode.boundaries)
+        )
+        owned = all_dofs[all_dofs < space.dofmap.index_map.size_local]
+        coords = space.tabulate_dof_coordinates()[owned]
+        return SurfaceValues(
+            out.x.array[owned].copy(), self._weights.x.array[owned].copy(), coords, parts[owned]
+        )
+
+    def _boundary_values(self, electrode: Electrode, boundary: str, dofs) -> np.ndarray:
+        if self.model.model == "primary":
+            return self._consistent_flux(electrode)[dofs]
+        expr = dolfinx.fem.Expression(
+            self.model.local_current(electrode, boundary),
+            self.model.space.element.interpolation_points,
+        )
+        tmp = dolfinx.fem.Function(self.model.space)
+        tmp.interpolate(expr)
+        return tmp.x.array[dofs]
+
+    def _consistent_flux(self, electrode: Electrode) -> np.ndarray:
+        """Nodal i_loc from the residual ``-int i . grad(v)`` over lumped boundary weights."""
+        v = ufl.TestFunction(self.model.space)
+        form = dolfinx.fem.form(
+            -ufl.inner(self.model.current_density(), ufl.grad(v)) * self.domain.dx()
+        )
+        vec = dolfinx.fem.assemble_vector(form)
+        vec.scatter_reverse(dolfinx.la.InsertMode.add)
+        vec.scatter_forward()
+        w = self._weights.x.array
+        return np.divide(vec.array, w, out=np.zeros_like(w), where=w > 0)
+
+
+def interpolate_vector(expr, domain, name: str) -> dolfinx.fem.Function:
+    """Interpolate a vector UFL expression (e.g. a flux) into a DG1 vector field."""
+    gdim = domain.mesh.geometry.dim
+    space = dolfinx.fem.functionspace(domain.mesh, ("DG", 1, (gdim,)))
+    out = dolfinx.fem.Function(space, name=name)
+    out.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
+    return out

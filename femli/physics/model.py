@@ -1,0 +1,279 @@
+"""The cell model: unknowns, coefficient fields, residual and boundary conditions.
+
+A :class:`CellModel` turns a :class:`~femli.mesh.Domain`, an
+:class:`~femli.physics.electrolyte.Electrolyte` and named boundary conditions into
+UFL residuals over a list of unknown fields (concentrations first, the electrolyte
+potential ``phi`` last). Forms are built once; everything that changes during a run
+(electrode potentials, time-step coefficients, history terms, Dirichlet values)
+lives in :class:`dolfinx.fem.Constant` or :class:`dolfinx.fem.Function` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dolfinx
+import numpy as np
+import ufl
+from dolfinx import default_scalar_type as scalar
+from mpi4py import MPI
+
+from femli.mesh import Domain
+from femli.physics import forms
+from femli.physics.conditions import Bulk, Electrode
+from femli.physics.electrolyte import Electrolyte
+from femli.physics.kinetics import Kinetics
+from femli.units import FARADAY
+
+
+class ModelError(ValueError):
+    """A physics set-up that cannot be solved as stated."""
+
+
+class CellModel:
+    """Residual and unknowns of one transport model on a domain (SI units)."""
+
+    def __init__(
+        self,
+        domain: Domain,
+        electrolyte: Electrolyte,
+        electrodes: Sequence[Electrode],
+        bulk: Sequence[Bulk] = (),
+        degree: int = 1,
+    ) -> None:
+        self.domain, self.electrolyte = domain, electrolyte
+        self.electrodes, self.bulk = tuple(electrodes), tuple(bulk)
+        self._check_names()
+        self.space = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", degree))
+        self.model = electrolyte.model
+        self.species_unknowns = self._species_unknowns()
+        names = [f"c_{s.name}" for s in self.species_unknowns] + ["phi"]
+        # one space object per unknown: block Dirichlet conditions are matched by space
+        self.unknowns = [dolfinx.fem.Function(self.space.clone(), name=n) for n in names]
+        self.potentials = {
+            e.name: dolfinx.fem.Constant(domain.mesh, scalar(0.0)) for e in self.electrodes
+        }
+        self.rate_coefficient = dolfinx.fem.Constant(domain.mesh, scalar(0.0))
+        self.history = [dolfinx.fem.Function(self.space) for _ in self.species_unknowns]
+        self.set_initial_state()
+        self.residual = self._residual()
+        self.bcs, self._dirichlet_values = self._boundary_conditions()
+
+    # -- set-up ---------------------------------------------------------------
+    def _check_names(self) -> None:
+        for e in self.electrodes:
+            self.domain.facet_tag_values(*e.boundaries)
+        for b in self.bulk:
+            self.domain.facet_tag_values(*b.boundaries)
+        for r in self.electrolyte.regions:
+            self.domain.cell_tag_values(r.region)
+        names = [n for e in self.electrodes for n in e.boundaries]
+        names += [n for b in self.bulk for n in b.boundaries]
+        if len(set(names)) != len(names):
+            raise ModelError(f"a boundary is named by more than one condition: {names}")
+        if not self.electrodes:
+            raise ModelError("at least one electrode is needed")
+        if not any(not e.galvanostatic for e in self.electrodes) and not self.bulk:
+            raise ModelError(
+                "the electrolyte potential has no reference: give a bulk boundary or "
+                "a potentiostatic electrode"
+            )
+
+    def _species_unknowns(self):
+        if self.model == "tertiary":
+            return self.electrolyte.species[:-1]
+        if self.model == "supporting":
+            return (self.electrolyte.reacting_species,)
+        return ()
+
+    @property
+    def phi(self) -> dolfinx.fem.Function:
+        """Electrolyte potential (V)."""
+        return self.unknowns[-1]
+
+    @property
+    def f(self) -> float:
+        """F/(RT) in 1/V."""
+        return self.electrolyte.f
+
+    def region_field(self, values: dict[str, float], default: float):
+        """A DG0 field equal to ``values[region]`` on named regions, else ``default``."""
+        if not values:
+            return dolfinx.fem.Constant(self.domain.mesh, scalar(default))
+        space = dolfinx.fem.functionspace(self.domain.mesh, ("DG", 0))
+        field = dolfinx.fem.Function(space)
+        field.x.array[:] = default
+        for region, value in values.items():
+            cells = self.domain.cells(region)
+            field.x.array[space.dofmap.list[cells].ravel()] = value
+        field.x.scatter_forward()
+        return field
+
+    def _porosity(self):
+        return self.region_field({r.region: r.porosity for r in self.electrolyte.regions}, 1.0)
+
+    def diffusivity(self, name: str):
+        """Effective diffusivity field of species ``name`` (m^2/s)."""
+        base = self.electrolyte.species_named(name).diffusivity
+        values = {
+            r.region: r.diffusivity.get(name, base) * r.factor for r in self.electrolyte.regions
+        }
+        return self.region_field(values, base)
+
+    def conductivity(self):
+        """Effective conductivity field (S/m) for the ohmic models."""
+        base = self.electrolyte.bulk_conductivity()
+        values = {r.region: (r.conductivity or base) * r.factor for r in self.electrolyte.regions}
+        return self.region_field(values, base)
+
+    # -- concentrations and currents -------------------------------------------
+    def concentration(self, name: str):
+        """Concentration of species ``name`` (mol/m^3) as UFL (a constant if not solved)."""
+        species = self.electrolyte.species_named(name)
+        unknown = [s.name for s in self.species_unknowns]
+        if name in unknown:
+            return self.unknowns[unknown.index(name)]
+        if self.model == "tertiary":
+            charges = [s.charge for s in self.species_unknowns]
+            return forms.eliminated_concentration(self.unknowns[:-1], charges, species.charge)
+        return dolfinx.fem.Constant(self.domain.mesh, scalar(species.concentration))
+
+    def reference_concentration(self, law: Kinetics) -> float:
+        """c_ref of a kinetics law (default: bulk concentration of the reacting ion)."""
+        return law.reference_concentration or self.electrolyte.reacting_species.concentration
+
+    def overpotential(self, electrode: Electrode):
+        """Surface overpotential ``E_s - phi - E_eq`` (V) as UFL."""
+        return self.potentials[electrode.name] - self.phi - electrode.equilibrium_potential
+
+    def local_current(self, electrode: Electrode, boundary: str):
+        """Local reaction current density (A/m^2, anodic positive) on ``boundary``."""
+        law = electrode.kinetics[boundary]
+        c = self.concentration(self.electrolyte.reacting)
+        ratio = c / self.reference_concentration(law)
+        if self.model in ("tertiary", "supporting") and law.concentration_dependent:
+            ratio = ufl.max_value(ratio, 0.0)
+        return law.current(self.overpotential(electrode), self.f, ratio)
+
+    def electrode_terms(self) -> list[tuple]:
+        """``(i_loc, ds)`` for every reacting electrode boundary."""
+        if self.model == "primary":
+            return []
+        return [
+            (self.local_current(e, b), self.domain.ds(b))
+            for e in self.electrodes
+            for b in e.boundaries
+        ]
+
+    def current_density(self):
+        """Electrolyte current density vector i (A/m^2) as UFL."""
+        if self.model == "tertiary":
+            total = 0
+            for s in self.electrolyte.species:
+                total += s.charge * self.flux(s.name)
+            return FARADAY * total
+        return forms.ohmic_current(self.phi, self.conductivity())
+
+    def flux(self, name: str | None = None):
+        """Molar flux vector of species ``name`` (default: the reacting ion), mol/(m^2 s)."""
+        name = name or self.electrolyte.reacting
+        species = self.electrolyte.species_named(name)
+        c = self.concentration(name)
+        if self.model == "tertiary":
+            d = self.diffusivity(name)
+            return forms.nernst_planck_flux(c, self.phi, d, species.charge, self.f)
+        if self.model == "supporting" and name == self.electrolyte.reacting:
+            i = self.current_density()
+            return (
+                -self.diffusivity(name) * ufl.grad(c) + self.electrolyte.transference * i / FARADAY
+            )
+        return (
+            self.current_density() / FARADAY
+            if name == self.electrolyte.reacting
+            else 0 * ufl.grad(self.phi)
+        )
+
+    # -- residual and boundary conditions -------------------------------------
+    def _scale(self) -> float:
+        """Residual scaling ``L^(2-d) / (D_ref c_ref)`` so rows are O(1) and comparable."""
+        x = self.domain.mesh.geometry.x
+        comm = self.domain.comm
+        extent = []
+        for k in range(3):
+            lo = comm.allreduce(float(x[:, k].min()) if x.size else np.inf, op=MPI.MIN)
+            hi = comm.allreduce(float(x[:, k].max()) if x.size else -np.inf, op=MPI.MAX)
+            extent.append(hi - lo)
+        length = max(extent)
+        d_ref = max(s.diffusivity for s in self.electrolyte.species)
+        c_ref = self.electrolyte.reacting_species.concentration
+        return length ** (2 - self.domain.dim) / (d_ref * c_ref)
+
+    def _residual(self) -> list:
+        dx = self.domain.dx()
+        scale = self._scale()
+        sources = self.electrode_terms()
+        tests = [ufl.TestFunction(u.function_space) for u in self.unknowns]
+        porosity = self._porosity()
+        residual = []
+        for k, s in enumerate(self.species_unknowns):
+            c = self.unknowns[k]
+            rate = porosity * (self.rate_coefficient * c + self.history[k])
+            react = (
+                [(i / (s.charge * FARADAY), ds) for i, ds in sources]
+                if s.name == self.electrolyte.reacting
+                else []
+            )
+            residual.append(
+                scale * forms.species_residual(self.flux(s.name), rate, tests[k], dx, react)
+            )
+        i_over_f = self.current_density() / FARADAY
+        residual.append(scale * forms.charge_residual(i_over_f, tests[-1], dx, sources))
+        return residual
+
+    def _boundary_conditions(self):
+        bcs, values = [], []
+        mesh, fdim = self.domain.mesh, self.domain.dim - 1
+        for b in self.bulk:
+            dofs = dolfinx.fem.locate_dofs_topological(
+                self.space, fdim, self.domain.facets(*b.boundaries)
+            )
+            for k, s in enumerate(self.species_unknowns):
+                value = dolfinx.fem.Constant(
+                    mesh, scalar(b.concentrations.get(s.name, s.concentration))
+                )
+                bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.unknowns[k].function_space))
+            value = dolfinx.fem.Constant(mesh, scalar(b.potential))
+            bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.phi.function_space))
+        if self.model == "primary":
+            for e in self.electrodes:
+                dofs = dolfinx.fem.locate_dofs_topological(
+                    self.space, fdim, self.domain.facets(*e.boundaries)
+                )
+                value = dolfinx.fem.Constant(mesh, scalar(-e.equilibrium_potential))
+                bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.phi.function_space))
+                values.append((e, value))
+        return bcs, values
+
+    # -- state ----------------------------------------------------------------
+    def set_potential(self, electrode: Electrode, value: float) -> None:
+        """Set the electrode potential E_s (V) (and the primary-model Dirichlet value)."""
+        self.potentials[electrode.name].value = value
+        for e, const in self._dirichlet_values:
+            if e.name == electrode.name:
+                const.value = value - e.equilibrium_potential
+
+    def set_initial_state(self) -> None:
+        """Uniform bulk concentrations and zero potential."""
+        for k, s in enumerate(self.species_unknowns):
+            self.unknowns[k].x.array[:] = s.concentration
+        self.phi.x.array[:] = 0.0
+
+    @property
+    def has_fixed_concentration(self) -> bool:
+        """True when some boundary fixes the concentrations (else the salt is conserved)."""
+        return bool(self.bulk) or not self.species_unknowns
+
+    def num_dofs(self) -> int:
+        """Global number of unknowns."""
+        imap = self.space.dofmap.index_map
+        return imap.size_global * self.space.dofmap.index_map_bs * len(self.unknowns)

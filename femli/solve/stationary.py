@@ -1,0 +1,230 @@
+"""Stationary solves: initial guess, continuation, galvanostatic control, closed cells.
+
+Strategy, in order:
+
+1. Initial guess: for the concentration models (tertiary, supporting) the secondary
+   (Ohmic) solution with the same kinetics gives the potential; concentrations start
+   at their bulk values.
+2. Newton at the full driving force. If it fails, continuation: the applied
+   electrode potentials (or currents) are ramped from equilibrium, with the step
+   halved on every failure.
+3. Galvanostatic electrodes: the electrode potentials are global unknowns, found by
+   a Broyden iteration on ``mean current density - target`` around the inner solve.
+4. Closed cells (no boundary fixes the concentration, e.g. two electrodes facing
+   each other): the salt amount is conserved by marching the transient equations
+   to steady state with growing implicit steps (pseudo-transient continuation).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from mpi4py import MPI
+
+from femli.physics.derived import ElectrodeCurrents
+from femli.physics.electrolyte import Electrolyte
+from femli.physics.model import CellModel
+from femli.solve.newton import Newton, SolverError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class StationaryOptions:
+    """Controls of the stationary solve.
+
+    Args:
+        preset: linear-solver preset (``auto``, ``direct``, ``iterative``).
+        initial_guess: ``secondary`` or ``uniform``.
+        max_continuation_steps: ramp steps before giving up.
+        current_rtol: relative tolerance on galvanostatic currents.
+        max_control_iterations: Broyden iterations for galvanostatic control.
+        petsc_overrides: extra PETSc options.
+    """
+
+    preset: str = "auto"
+    initial_guess: str = "secondary"
+    max_continuation_steps: int = 64
+    current_rtol: float = 1.0e-8
+    max_control_iterations: int = 40
+    petsc_overrides: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.initial_guess not in ("secondary", "uniform"):
+            raise ValueError("initial_guess must be 'secondary' or 'uniform'")
+        if self.max_continuation_steps < 1:
+            raise ValueError("max_continuation_steps must be >= 1")
+
+
+class StationarySolver:
+    """Solves a :class:`CellModel` to steady state, with recovery."""
+
+    def __init__(self, model: CellModel, options: StationaryOptions | None = None) -> None:
+        self.model = model
+        self.options = options or StationaryOptions()
+        self.newton = Newton(model, self.options.preset, self.options.petsc_overrides)
+        self.currents = ElectrodeCurrents(model)
+        self.potentiostatic = [e for e in model.electrodes if not e.galvanostatic]
+        self.galvanostatic = [e for e in model.electrodes if e.galvanostatic]
+        self.load = 0.0
+
+    # -- driving force ----------------------------------------------------------
+    def apply_load(self, load: float) -> None:
+        """Set potentiostatic electrodes to ``E_eq + load (E - E_eq)``."""
+        for e in self.potentiostatic:
+            eq = e.equilibrium_potential
+            self.model.set_potential(e, eq + load * (e.potential - eq))
+        self.load = load
+
+    def control_residual(self, load: float) -> np.ndarray:
+        """Mean current density minus the (scaled) target of each galvanostatic electrode."""
+        return np.array(
+            [self.currents.mean_density(e) - load * e.current_density for e in self.galvanostatic]
+        )
+
+    # -- inner solve --------------------------------------------------------------
+    def solve_state(self) -> bool:
+        """Newton solve at the present potentials (pseudo-transient for closed cells)."""
+        if self.model.has_fixed_concentration:
+            return self.newton.solve()
+        return self._pseudo_transient()
+
+    def _pseudo_transient(self) -> bool:
+        model = self.model
+        length = model.domain.measure(boundary=False) ** (1.0 / model.domain.dim)
+        d_min = min(s.diffusivity for s in model.electrolyte.species)
+        dt = 1.0e-3 * length**2 / d_min
+        c_ref = model.electrolyte.reacting_species.concentration
+        state = self.newton.snapshot()
+        for _ in range(60):
+            old = [c.x.array.copy() for c in model.unknowns[:-1]]
+            model.rate_coefficient.value = 1.0 / dt
+            for h, c in zip(model.history, old, strict=True):
+                h.x.array[:] = -c / dt
+            if not self.newton.solve():
+                model.rate_coefficient.value = 0.0
+                self.newton.restore(state)
+                return False
+            change = max(
+                np.abs(c.x.array - o).max(initial=0.0)
+                for c, o in zip(model.unknowns, old, strict=False)
+            )
+            change = model.domain.comm.allreduce(change, op=MPI.MAX) / c_ref
+            dt *= 4.0
+            if change < 1.0e-10:
+                break
+        model.rate_coefficient.value = 0.0
+        for h in model.history:
+            h.x.array[:] = 0.0
+        return True
+
+    def solve_at(self, load: float) -> bool:
+        """Solve with the driving force scaled by ``load`` (galvanostatic loop inside)."""
+        self.apply_load(load)
+        if not self.galvanostatic:
+            return self.solve_state()
+        return self._control(load)
+
+    def _control(self, load: float) -> bool:
+        """Broyden iteration on the galvanostatic electrode potentials."""
+        es = self.galvanostatic
+        e_vec = np.array([self.model.potentials[e.name].value.item() for e in es])
+        if not self._set_and_solve(es, e_vec):
+            return False
+        r = self.control_residual(load)
+        jac = self._fd_jacobian(es, e_vec, r, load)
+        if jac is None:
+            return False
+        scale = max(abs(load * e.current_density) for e in es) + 1.0e-30
+        for _ in range(self.options.max_control_iterations):
+            if np.max(np.abs(r)) <= self.options.current_rtol * scale:
+                return True
+            step = -np.linalg.solve(jac, r)
+            step = np.clip(step, -0.25, 0.25)
+            for _ in range(8):
+                if self._set_and_solve(es, e_vec + step):
+                    break
+                step *= 0.5
+            else:
+                return False
+            r_new = self.control_residual(load)
+            dr = r_new - r
+            jac += np.outer(dr - jac @ step, step) / float(step @ step)
+            e_vec, r = e_vec + step, r_new
+        return bool(np.max(np.abs(r)) <= self.options.current_rtol * scale)
+
+    def _fd_jacobian(self, es, e_vec, r, load):
+        jac = np.zeros((len(es), len(es)))
+        delta = 1.0e-3 / self.model.f
+        for k in range(len(es)):
+            shifted = e_vec.copy()
+            shifted[k] -= delta
+            if not self._set_and_solve(es, shifted):
+                return None
+            jac[:, k] = (self.control_residual(load) - r) / -delta
+        self._set_and_solve(es, e_vec)
+        return jac
+
+    def _set_and_solve(self, es, e_vec) -> bool:
+        for e, value in zip(es, e_vec, strict=True):
+            self.model.set_potential(e, float(value))
+        return self.solve_state()
+
+    # -- public ---------------------------------------------------------------------
+    def solve(self) -> None:
+        """Solve to steady state; raises :class:`SolverError` after all recoveries fail."""
+        if self.options.initial_guess == "secondary" and self.model.model in (
+            "tertiary",
+            "supporting",
+        ):
+            self._secondary_guess()
+        if self.solve_at(1.0):
+            return
+        log.info("direct solve failed; continuation in the applied driving force")
+        if not self._continuation():
+            raise SolverError(
+                "stationary solve did not converge: tried Newton from the "
+                f"{self.options.initial_guess} initial guess and continuation in the applied "
+                f"{'current' if self.galvanostatic else 'potential'} "
+                f"(reached {self.load:.3g} of the target); "
+                f"last SNES reason {self.newton.stats.last_reason}"
+            )
+
+    def _continuation(self) -> bool:
+        self.model.set_initial_state()
+        load, step, steps = 0.0, 0.125, 0
+        while load < 1.0 and steps < self.options.max_continuation_steps:
+            target = min(1.0, load + step)
+            steps += 1
+            if self.solve_at(target):
+                load, step = target, step * 1.5
+            else:
+                step *= 0.5
+                self.apply_load(load)
+        return load >= 1.0
+
+    def _secondary_guess(self) -> None:
+        """Potential (and galvanostatic electrode potentials) from the Ohmic model."""
+        el = self.model.electrolyte
+        ohmic = Electrolyte(
+            el.species,
+            model="secondary",
+            reacting=el.reacting,
+            temperature=el.temperature,
+            conductivity=el.bulk_conductivity(),
+            regions=el.regions,
+        )
+        guess_model = CellModel(self.model.domain, ohmic, self.model.electrodes, self.model.bulk)
+        guess = StationarySolver(
+            guess_model, StationaryOptions(self.options.preset, initial_guess="uniform")
+        )
+        try:
+            guess.solve()
+        except SolverError:
+            log.info("secondary initial guess failed; starting from the uniform state")
+            return
+        self.model.phi.x.array[:] = guess_model.phi.x.array
+        for e in self.model.electrodes:
+            self.model.set_potential(e, guess_model.potentials[e.name].value.item())
