@@ -12,6 +12,7 @@ from femli.geometry.core import (
     gmsh_session,
     write_msh,
 )
+from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.registry import (
     BUILDERS,
     PRESET_DIR,
@@ -29,8 +30,10 @@ __all__ = [
     "Geometry",
     "GeometryError",
     "MeshQuality",
+    "NucleusArrayParams",
     "build",
     "build_box",
+    "build_nucleus_array",
     "build_preset",
     "gmsh_session",
     "list_presets",

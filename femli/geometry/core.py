@@ -96,7 +96,7 @@ def new_model(name: str) -> None:
         "Mesh.MeshSizeFromPoints": 0,
         "Mesh.MeshSizeFromCurvature": 0,
         "Mesh.Algorithm": 6,
-        "Mesh.Algorithm3D": 1,
+        "Mesh.Algorithm3D": 10,
         "Mesh.Optimize": 1,
         "Geometry.OCCBoundsUseStl": 1,
     }.items():

@@ -23,12 +23,15 @@ def node_coords() -> np.ndarray:
     return coords.reshape(-1, 3)[np.argsort(tags)]
 
 
-def group_measure(dim: int, name: str) -> float:
-    """Measure (um^dim) of the mesh elements in physical group ``name`` (from the mesh)."""
+def mesh_measure(dim: int, name: str) -> float:
+    """Measure (um^dim) of the mesh elements of dimension ``dim`` in physical group ``name``."""
     for d, tag in gmsh.model.getPhysicalGroups(dim):
-        if gmsh.model.getPhysicalName(d, tag) == name:
-            total = 0.0
-            for ent in gmsh.model.getEntitiesForPhysicalGroup(d, tag):
-                total += gmsh.model.occ.getMass(d, ent)
-            return total
+        if gmsh.model.getPhysicalName(d, tag) != name:
+            continue
+        total = 0.0
+        for ent in gmsh.model.getEntitiesForPhysicalGroup(d, tag):
+            _, elems, _ = gmsh.model.mesh.getElements(d, ent)
+            for e in elems:
+                total += float(np.sum(gmsh.model.mesh.getElementQualities(e, "volume")))
+        return total
     raise KeyError(name)

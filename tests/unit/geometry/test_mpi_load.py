@@ -15,6 +15,7 @@ from femli.geometry import build, gmsh_session
 CASES = [
     ("box", {"surface": "asperities"}),
     ("box", {"dim": 3, "depth": 2.0, "surface": "asperities", "h_far": 2.0, "h_electrode": 0.5}),
+    ("nucleus_array", {"count": 2, "width": 2.0, "depth": 2.0, "height": 2.0, "seed": 1}),
 ]
 
 
