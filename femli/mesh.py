@@ -11,6 +11,7 @@ once, with :data:`femli.units.MESH_UNIT`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -227,3 +228,35 @@ def _tags_from_markers(mesh, edim: int, markers: Mapping[str, callable]):
     order = np.argsort(idx)
     tags = dolfinx.mesh.meshtags(mesh, edim, idx[order], val[order])
     return tags, names
+
+
+def build_domain(kind: str, comm: MPI.Comm, **params) -> tuple[Domain, dict]:
+    """Build geometry ``kind`` (lengths in um) on rank 0 and distribute it. Collective.
+
+    Parameters are validated on every rank first, so a bad value raises the same
+    :class:`femli.geometry.GeometryError` everywhere before any meshing starts.
+    Returns the domain and a summary (features, mesh quality) known on all ranks.
+    """
+    import gmsh
+
+    from femli import geometry
+
+    geometry.make_params(kind, **params)
+    summary, error = None, None
+    with geometry.gmsh_session():
+        if comm.rank == 0:
+            try:
+                built = geometry.build(kind, **params)
+                summary = {
+                    "kind": kind,
+                    "dim": built.dim,
+                    "features": built.features,
+                    "quality": dataclasses.asdict(built.quality),
+                }
+            except Exception as err:  # reported collectively below
+                error = err
+        summary, error = comm.bcast((summary, error), root=0)
+        if error is not None:
+            raise error
+        domain = from_gmsh_model(gmsh.model, comm, summary["dim"])
+    return domain, summary

@@ -23,6 +23,9 @@ from femli.solve import options as presets
 
 _counter = itertools.count()
 
+#: Absolute residual tolerance as a fraction of the largest initial residual seen.
+RELATIVE_FLOOR = 1.0e-10
+
 
 class SolverError(RuntimeError):
     """A solve that did not converge after every recovery was tried."""
@@ -61,6 +64,7 @@ class Newton:
         self.preset = presets.resolve(preset, model.num_dofs())
         nfields = len(model.unknowns)
         opts = presets.petsc_options(self.preset, nfields, overrides)
+        self._base_atol = float(opts["snes_atol"])
         self.prefix = f"femli_{next(_counter)}_"
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             model.residual if nfields > 1 else model.residual[0],
@@ -72,6 +76,20 @@ class Newton:
         if self.preset == "iterative" and nfields > 1:
             self._set_fieldsplit()
         self.stats = SolveStats()
+        self.reference_norm = 0.0
+        self.problem.solver.setMonitor(self._monitor)
+
+    def _monitor(self, snes, iteration: int, fnorm: float) -> None:
+        """Track the largest initial residual norm: the problem's own residual scale."""
+        if iteration == 0:
+            self.reference_norm = max(self.reference_norm, fnorm)
+
+    def _update_tolerances(self) -> None:
+        """Absolute tolerance relative to the largest residual seen (the round-off floor
+        sits ~1e-14 below it), so near-converged restarts are not chased below it."""
+        snes = self.problem.solver
+        floor = RELATIVE_FLOOR * self.reference_norm
+        snes.setTolerances(atol=max(self._base_atol, floor))
 
     def _set_fieldsplit(self) -> None:
         """Index sets of each field in the monolithic block layout."""
@@ -98,6 +116,7 @@ class Newton:
     def solve(self) -> bool:
         """One Newton solve from the current state. Returns convergence; restores on failure."""
         state = self.snapshot()
+        self._update_tolerances()
         snes = self.problem.solver
         start = time.perf_counter()
         try:

@@ -1,0 +1,36 @@
+# femli: two commands do all set-up on a fresh machine.
+#   make demo   creates .venv if missing, runs the built-in default case into results/demo
+#   make test   creates .venv if missing, runs ruff and the test suite (serial and 2 MPI ranks)
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_FLAGS ?= -q
+# MPI tests reuse one process per rank; keep pytest's cache out of the way of two ranks
+MPI_PYTEST := $(BIN)/mpiexec -n 2 $(BIN)/python -m pytest -p no:cacheprovider
+
+.PHONY: env demo test lint format test-serial test-mpi bench clean
+
+env:
+	@bash scripts/bootstrap.sh
+
+demo: env
+	$(BIN)/femli demo --output results/demo
+
+lint: env
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: env
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test-serial: env
+	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+test-mpi: env
+	$(MPI_PYTEST) $(PYTEST_FLAGS) -m mpi
+
+test: lint test-serial test-mpi
+
+clean:
+	rm -rf results .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m femli``."""
+
+from femli.cli import run
+
+run()

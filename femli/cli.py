@@ -1,0 +1,80 @@
+"""The ``femli`` command line: a thin layer over the Python API.
+
+Runs unchanged under ``mpirun -n N femli ...``; only rank 0 prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+import femli
+from femli.log import setup_logging
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Finite-element models of lithium-metal electrodeposition (Gmsh + DOLFINx).",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"femli {femli.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show solver details."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors."),
+) -> None:
+    """femli: tertiary current distribution and Li deposition on micro-structures."""
+    setup_logging(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+
+
+@app.command()
+def info() -> None:
+    """Versions of femli, DOLFINx, PETSc, Gmsh and MPI; PETSc solver packages; MPI size."""
+    import dolfinx_solver  # noqa: F401
+    from mpi4py import MPI
+
+    from femli.outputs.provenance import software_versions, solver_packages
+
+    versions = software_versions()
+    packages = solver_packages()
+    if MPI.COMM_WORLD.rank == 0:
+        for name, value in versions.items():
+            typer.echo(f"{name:<14} {value}")
+        typer.echo(f"{'mpi size':<14} {MPI.COMM_WORLD.size}")
+        have = [n for n, ok in packages.items() if ok] + ["gamg (built in)"]
+        missing = [n for n, ok in packages.items() if not ok]
+        typer.echo(f"{'solvers':<14} {', '.join(have)}")
+        typer.echo(f"{'not built':<14} {', '.join(missing) or '-'}")
+
+
+@app.command()
+def demo(
+    output: Path = typer.Option(Path("results/demo"), "--output", "-o", help="Results folder."),
+) -> None:
+    """Run the built-in default case (rough Li surface, seed 000 bare-Li electrolyte)."""
+    import dolfinx_solver  # noqa: F401
+    from mpi4py import MPI
+
+    from femli.demo import describe, run_demo
+
+    metrics = run_demo(output, MPI.COMM_WORLD)
+    if MPI.COMM_WORLD.rank == 0:
+        typer.echo(describe(metrics))
+        typer.echo(f"results in {output}/ (metrics.json, *.png, *.csv)")
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m femli`
+    """Entry point used by ``python -m femli``."""
+    sys.exit(app())

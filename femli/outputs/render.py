@@ -1,0 +1,124 @@
+"""Offscreen PyVista renders and matplotlib plots of a solved state (rank 0 writes).
+
+Data from every rank are gathered into one grid on rank 0 (collective), then
+rendered there only. Lengths are shown in micrometres.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dolfinx
+import dolfinx.plot
+import numpy as np
+
+from femli.units import MESH_UNIT
+
+
+def gather_grid(functions: dict[str, dolfinx.fem.Function], cell_data: dict | None = None):
+    """A ``pyvista.UnstructuredGrid`` on rank 0 (``None`` elsewhere) with P1 point data.
+
+    ``functions`` must share one P1 space; ``cell_data`` maps names to arrays with one
+    row per owned local cell. Collective.
+    """
+    first = next(iter(functions.values()))
+    space = first.function_space
+    mesh = space.mesh
+    tdim = mesh.topology.dim
+    owned = np.arange(mesh.topology.index_map(tdim).size_local, dtype=np.int32)
+    cells, types, x = dolfinx.plot.vtk_mesh(space, owned)
+    point = {k: f.x.array.real.copy() for k, f in functions.items()}
+    cdata = {k: np.asarray(v)[: owned.size] for k, v in (cell_data or {}).items()}
+    parts = mesh.comm.gather((cells, types, x, point, cdata), root=0)
+    if mesh.comm.rank != 0:
+        return None
+    return _merge(parts)
+
+
+def _merge(parts):
+    import pyvista
+
+    grids = []
+    for cells, types, x, point, cdata in parts:
+        grid = pyvista.UnstructuredGrid(cells, types, x / MESH_UNIT)
+        for k, v in point.items():
+            grid.point_data[k] = v
+        for k, v in cdata.items():
+            grid.cell_data[k] = v
+        grids.append(grid)
+    merged = grids[0] if len(grids) == 1 else grids[0].merge(grids[1:], merge_points=True)
+    return merged
+
+
+def render_field(
+    grid,
+    scalar: str,
+    path: Path,
+    *,
+    vectors: str | None = None,
+    title: str = "",
+    clip: bool = False,
+) -> Path:
+    """Render ``scalar`` (with optional cell ``vectors`` glyphs) to a PNG. Rank 0 only."""
+    import pyvista
+
+    pyvista.OFF_SCREEN = True
+    plotter = pyvista.Plotter(off_screen=True, window_size=(900, 800))
+    shown = grid.clip(normal="y") if clip else grid
+    plotter.add_mesh(
+        shown,
+        scalars=scalar,
+        cmap="viridis",
+        show_edges=False,
+        scalar_bar_args={"title": title or scalar, "vertical": True},
+    )
+    if vectors is not None and vectors in grid.cell_data:
+        centres = grid.cell_centers()
+        centres.point_data[vectors] = grid.cell_data[vectors]
+        stride = max(1, centres.n_points // 400)
+        sample = centres.extract_points(np.arange(0, centres.n_points, stride))
+        mags = np.linalg.norm(sample.point_data[vectors], axis=1)
+        scale = 0.04 * max(grid.length, 1e-12) / max(mags.max(initial=0.0), 1e-300)
+        plotter.add_mesh(sample.glyph(orient=vectors, scale=vectors, factor=scale), color="white")
+    if grid.bounds[5] - grid.bounds[4] < 1e-12:
+        plotter.view_xy()
+    else:
+        plotter.view_isometric()
+    plotter.add_text(title, font_size=10)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    plotter.screenshot(str(tmp))
+    plotter.close()
+    tmp.replace(path)
+    return path
+
+
+def plot_surface_current(
+    coords_um: np.ndarray, values: np.ndarray, path: Path, *, dim: int, title: str = ""
+) -> Path:
+    """Normal current density along the electrode (2D) or its histogram (3D). Rank 0."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.0, 3.6), dpi=120)
+    ma_cm2 = values / 10.0
+    if dim == 2:
+        order = np.argsort(coords_um[:, 0])
+        ax.plot(coords_um[order, 0], ma_cm2[order], "-", lw=1.2)
+        ax.set_xlabel("x (um)")
+        ax.set_ylabel("deposition current density (mA/cm$^2$)")
+    else:
+        ax.hist(ma_cm2, bins=40)
+        ax.set_xlabel("deposition current density (mA/cm$^2$)")
+        ax.set_ylabel("nodes")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+    return path

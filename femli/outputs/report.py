@@ -1,0 +1,127 @@
+"""Everything written for a solved stationary case: metrics, tables, fields, pictures.
+
+Collective: every rank calls :func:`write_stationary_outputs`; data are gathered and
+only rank 0 writes files (each atomically). Units: SI in files unless a column
+name says otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import dolfinx
+import numpy as np
+
+from femli.outputs import render
+from femli.outputs.files import atomic_write_bytes, atomic_write_json
+from femli.outputs.metrics import gather_surface, surface_statistics
+from femli.outputs.provenance import git_commit, software_versions
+from femli.units import MESH_UNIT
+
+
+def electrode_metrics(solver, electrode) -> tuple[dict, object]:
+    """Totals and deposition-current statistics of one electrode. Collective."""
+    currents = solver.currents
+    model = solver.model
+    surface = gather_surface(currents.nodal(electrode), model.domain.comm)
+    stats = surface_statistics(-surface.values, surface.weights)
+    return {
+        "total_current": currents.total(electrode),
+        "mean_current_density": currents.mean_density(electrode),
+        "potential_V": float(model.potentials[electrode.name].value),
+        "area": currents.area(electrode),
+        "deposition_current_density": stats,
+    }, surface
+
+
+def cell_vectors(expr, mesh) -> np.ndarray:
+    """A vector UFL expression at the midpoint of each owned cell, shape (cells, 3)."""
+    tdim = mesh.topology.dim
+    n = mesh.topology.index_map(tdim).size_local
+    ref = np.full((1, tdim), 1.0 / (tdim + 1))
+    values = dolfinx.fem.Expression(expr, ref).eval(mesh, np.arange(n, dtype=np.int32))
+    values = values.reshape(n, -1)
+    out = np.zeros((n, 3))
+    out[:, : values.shape[1]] = values
+    return out
+
+
+def write_surface_csv(surface, path: Path) -> None:
+    """Electrode nodes: coordinates (um), part, current density (A/m^2), weight."""
+    buf = io.StringIO()
+    dim = surface.coords.shape[1]
+    cols = ["x_um", "y_um", "z_um"][:dim]
+    buf.write(",".join([*cols, "boundary", "current_density_A_m2", "weight_m_or_m2"]) + "\n")
+    order = np.lexsort(surface.coords.T[::-1])
+    for k in order:
+        xs = ",".join(f"{v / MESH_UNIT:.6g}" for v in surface.coords[k])
+        buf.write(f"{xs},{surface.part[k]},{surface.values[k]:.8g},{surface.weights[k]:.6g}\n")
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def write_stationary_outputs(solver, output: Path, timings: dict, extra: dict) -> dict:
+    """Write metrics.json, electrode CSVs and plots, renders. Returns the metrics."""
+    model = solver.model
+    comm = model.domain.comm
+    metrics: dict = {"model": model.model, "dofs": model.num_dofs(), "electrodes": {}}
+    surfaces = {}
+    for e in model.electrodes:
+        metrics["electrodes"][e.name], surfaces[e.name] = electrode_metrics(solver, e)
+    c = model.concentration(model.electrolyte.reacting)
+    metrics["min_concentration"] = _global_min(c, model)
+    metrics["solver"] = {"preset": solver.newton.preset, **solver.newton.stats.as_dict()}
+    metrics["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+    metrics["software"] = software_versions()
+    metrics["git_commit"] = git_commit()
+    metrics["mpi_size"] = comm.size
+    metrics.update(extra)
+    grid = _grid(model, c)
+    if comm.rank == 0:
+        output.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(output / "metrics.json", metrics)
+        for name, surface in surfaces.items():
+            write_surface_csv(surface, output / f"surface_current_{name}.csv")
+            render.plot_surface_current(
+                surface.coords / MESH_UNIT,
+                -surface.values,
+                output / f"surface_current_{name}.png",
+                dim=model.domain.dim,
+                title=f"electrode {name!r}",
+            )
+        render.render_field(
+            grid,
+            "concentration",
+            output / "concentration_flux.png",
+            vectors="li_flux",
+            title="Li+ concentration (mol/m3), flux",
+        )
+        render.render_field(
+            grid, "current_density_magnitude", output / "current_density.png", title="|i| (A/m2)"
+        )
+    return metrics
+
+
+def _grid(model, c):
+    space = model.space
+    conc = dolfinx.fem.Function(space, name="concentration")
+    conc.interpolate(dolfinx.fem.Expression(c, space.element.interpolation_points))
+    mesh = model.domain.mesh
+    flux = cell_vectors(model.flux(), mesh)
+    current = cell_vectors(model.current_density(), mesh)
+    cells = {
+        "li_flux": flux,
+        "current_density": current,
+        "current_density_magnitude": np.linalg.norm(current, axis=1),
+    }
+    return render.gather_grid({"concentration": conc, "phi": model.phi}, cells)
+
+
+def _global_min(expr, model) -> float:
+    space = model.space
+    f = dolfinx.fem.Function(space)
+    f.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
+    from mpi4py import MPI
+
+    local = float(f.x.array.min()) if f.x.array.size else np.inf
+    return model.domain.comm.allreduce(local, op=MPI.MIN)

@@ -1,0 +1,41 @@
+"""Domain region names and mesh-file errors."""
+
+import dolfinx
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from femli.mesh import RegionError, from_mesh, read_msh
+
+
+def unit_square():
+    mesh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, 8, 8)
+    return from_mesh(
+        mesh,
+        {"electrode": lambda x: np.isclose(x[1], 0.0), "bulk": lambda x: np.isclose(x[1], 1.0)},
+    )
+
+
+def test_named_boundaries_measure_their_length():
+    domain = unit_square()
+    assert domain.measure("electrode") == pytest.approx(1.0)
+    assert domain.measure("electrode", "bulk") == pytest.approx(2.0)
+    assert domain.measure(boundary=False) == pytest.approx(1.0)
+
+
+def test_unknown_region_names_the_alternatives():
+    domain = unit_square()
+    with pytest.raises(RegionError, match=r"no boundary region named 'electrod'.*'electrode'"):
+        domain.ds("electrod")
+
+
+@pytest.mark.mpi
+def test_missing_and_malformed_mesh_files(mpi_tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_msh(mpi_tmp_path / "nothing.msh", MPI.COMM_WORLD)
+    bad = mpi_tmp_path / "bad.msh"
+    if MPI.COMM_WORLD.rank == 0:
+        bad.write_text("this is not a mesh\n")
+    MPI.COMM_WORLD.barrier()
+    with pytest.raises(ValueError, match="cannot read mesh file"):
+        read_msh(bad, MPI.COMM_WORLD)
