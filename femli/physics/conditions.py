@@ -6,7 +6,7 @@ current), which is also the symmetry condition on a mirror plane.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from femli.physics.kinetics import Kinetics
@@ -63,17 +63,20 @@ class Bulk:
 
     Args:
         boundaries: boundary names.
-        potential: electrolyte potential phi_l in V (the reference, default 0).
-        concentrations: species name -> mol/m^3 (default: the electrolyte's bulk).
+        potential: electrolyte potential phi_l in V (the reference, default 0), or a
+            function of the coordinates ``x`` (array (3, n), m) returning V, e.g. to
+            impose a known far field.
+        concentrations: species name -> mol/m^3 (default: the electrolyte's bulk), each a
+            number or a function of the coordinates like ``potential``.
     """
 
     boundaries: tuple[str, ...]
-    potential: float = 0.0
-    concentrations: dict[str, float] = field(default_factory=dict)
+    potential: float | Callable = 0.0
+    concentrations: dict[str, float | Callable] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.boundaries:
             raise ValueError("a bulk condition needs at least one boundary name")
         for name, c in self.concentrations.items():
-            if not c > 0:
+            if not callable(c) and not c > 0:
                 raise ValueError(f"bulk concentration of {name!r} must be > 0 mol/m^3")

@@ -210,7 +210,7 @@ class CellModel:
 
     def _residual(self) -> list:
         dx = self.domain.dx()
-        scale = self._scale()
+        scale = self.residual_scale = self._scale()
         sources = self.electrode_terms()
         tests = [ufl.TestFunction(u.function_space) for u in self.unknowns]
         porosity = self._porosity()
@@ -238,12 +238,9 @@ class CellModel:
                 self.space, fdim, self.domain.facets(*b.boundaries)
             )
             for k, s in enumerate(self.species_unknowns):
-                value = dolfinx.fem.Constant(
-                    mesh, scalar(b.concentrations.get(s.name, s.concentration))
-                )
-                bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.unknowns[k].function_space))
-            value = dolfinx.fem.Constant(mesh, scalar(b.potential))
-            bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.phi.function_space))
+                value = b.concentrations.get(s.name, s.concentration)
+                bcs.append(self._dirichlet(value, dofs, self.unknowns[k].function_space))
+            bcs.append(self._dirichlet(b.potential, dofs, self.phi.function_space))
         if self.model == "primary":
             for e in self.electrodes:
                 dofs = dolfinx.fem.locate_dofs_topological(
@@ -253,6 +250,33 @@ class CellModel:
                 bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.phi.function_space))
                 values.append((e, value))
         return bcs, values
+
+    def _dirichlet(self, value, dofs, space) -> dolfinx.fem.DirichletBC:
+        """A Dirichlet condition from a number or a function of coordinates (m)."""
+        if callable(value):
+            field = dolfinx.fem.Function(space)
+            field.interpolate(value)
+            return dolfinx.fem.dirichletbc(field, dofs)
+        constant = dolfinx.fem.Constant(self.domain.mesh, scalar(value))
+        return dolfinx.fem.dirichletbc(constant, dofs, space)
+
+    def add_source(self, equation: str, rate, measure: ufl.Measure) -> None:
+        """Add a production term to one equation before a solver is built.
+
+        ``equation`` is a solved species name (``rate`` in mol/(m^3 s) over ``dx``, or
+        an inward boundary flux in mol/(m^2 s) over ``ds``) or ``"charge"`` (``rate``
+        is div(i)/F, mol/(m^3 s)). Used for homogeneous reactions and for
+        manufactured-solution verification.
+        """
+        names = [s.name for s in self.species_unknowns]
+        if equation == "charge":
+            k = len(self.unknowns) - 1
+        elif equation in names:
+            k = names.index(equation)
+        else:
+            raise ModelError(f"no equation {equation!r}; solved: {[*names, 'charge']}")
+        test = ufl.TestFunction(self.unknowns[k].function_space)
+        self.residual[k] -= self.residual_scale * rate * test * measure
 
     # -- state ----------------------------------------------------------------
     def set_potential(self, electrode: Electrode, value: float) -> None:
