@@ -21,6 +21,7 @@ def gather_surface(values: SurfaceValues, comm: MPI.Comm) -> SurfaceValues:
         np.concatenate([p.weights for p in parts]),
         np.concatenate([p.coords for p in parts]),
         np.concatenate([p.part for p in parts]),
+        np.concatenate([p.overpotential for p in parts]),
     )
 
 

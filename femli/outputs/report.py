@@ -31,6 +31,9 @@ def electrode_metrics(solver, electrode) -> tuple[dict, object]:
         "mean_current_density": currents.mean_density(electrode),
         "potential_V": float(model.potentials[electrode.name].value),
         "area": currents.area(electrode),
+        "mean_surface_overpotential_V": float(
+            (surface.overpotential * surface.weights).sum() / surface.weights.sum()
+        ),
         "deposition_current_density": stats,
     }, surface
 

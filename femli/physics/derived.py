@@ -28,12 +28,14 @@ class SurfaceValues:
         weights: lumped boundary measure of each node (m^2 in 3D, m in 2D).
         coords: node coordinates in m.
         part: boundary name each node belongs to.
+        overpotential: surface overpotential E_s - phi - E_eq at each node, V.
     """
 
     values: np.ndarray
     weights: np.ndarray
     coords: np.ndarray
     part: np.ndarray
+    overpotential: np.ndarray
 
 
 class ElectrodeCurrents:
@@ -90,7 +92,7 @@ class ElectrodeCurrents:
         return self.total(electrode) / self.area(electrode)
 
     def nodal(self, electrode: Electrode) -> SurfaceValues:
-        """Normal current density at this rank's owned electrode nodes."""
+        """Normal current density and overpotential at this rank's owned electrode nodes."""
         space = self.model.space
         fdim = self.domain.dim - 1
         out = dolfinx.fem.Function(space)
@@ -103,21 +105,24 @@ class ElectrodeCurrents:
             space, fdim, self.domain.facets(*electrode.boundaries)
         )
         owned = all_dofs[all_dofs < space.dofmap.index_map.size_local]
-        coords = space.tabulate_dof_coordinates()[owned]
+        eta = self._interpolate(self.model.overpotential(electrode))
         return SurfaceValues(
-            out.x.array[owned].copy(), self._weights.x.array[owned].copy(), coords, parts[owned]
+            out.x.array[owned].copy(),
+            self._weights.x.array[owned].copy(),
+            space.tabulate_dof_coordinates()[owned],
+            parts[owned],
+            eta[owned],
         )
+
+    def _interpolate(self, expr) -> np.ndarray:
+        tmp = dolfinx.fem.Function(self.model.space)
+        tmp.interpolate(dolfinx.fem.Expression(expr, self.model.space.element.interpolation_points))
+        return tmp.x.array
 
     def _boundary_values(self, electrode: Electrode, boundary: str, dofs) -> np.ndarray:
         if self.model.model == "primary":
             return self._consistent_flux(electrode)[dofs]
-        expr = dolfinx.fem.Expression(
-            self.model.local_current(electrode, boundary),
-            self.model.space.element.interpolation_points,
-        )
-        tmp = dolfinx.fem.Function(self.model.space)
-        tmp.interpolate(expr)
-        return tmp.x.array[dofs]
+        return self._interpolate(self.model.local_current(electrode, boundary))[dofs]
 
     def _consistent_flux(self, electrode: Electrode) -> np.ndarray:
         """Nodal i_loc from the residual ``-int i . grad(v)`` over lumped boundary weights."""
