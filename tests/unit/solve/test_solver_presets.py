@@ -62,5 +62,5 @@ def test_current_beyond_the_limit_fails_cleanly():
     """Above the mass-transport limit no steady state exists: a SolverError, never a result."""
     model, _ = square_model(-50_000.0)
     solver = StationarySolver(model, StationaryOptions(max_continuation_steps=6))
-    with pytest.raises(SolverError, match="did not converge.*continuation"):
+    with pytest.raises(SolverError, match=r"did not converge.*continuation"):
         solver.solve()
