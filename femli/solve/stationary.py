@@ -61,10 +61,16 @@ class StationaryOptions:
 class StationarySolver:
     """Solves a :class:`CellModel` to steady state, with recovery."""
 
-    def __init__(self, model: CellModel, options: StationaryOptions | None = None) -> None:
+    def __init__(
+        self,
+        model: CellModel,
+        options: StationaryOptions | None = None,
+        newton: Newton | None = None,
+    ) -> None:
         self.model = model
         self.options = options or StationaryOptions()
-        self.newton = Newton(model, self.options.preset, self.options.petsc_overrides)
+        # ``newton``: an inner solver over a subset of the unknowns (transient start)
+        self.newton = newton or Newton(model, self.options.preset, self.options.petsc_overrides)
         self.currents = ElectrodeCurrents(model)
         self.potentiostatic = [e for e in model.electrodes if not e.galvanostatic]
         self.galvanostatic = [e for e in model.electrodes if e.galvanostatic]
@@ -192,8 +198,10 @@ class StationarySolver:
                 f"last SNES reason {self.newton.stats.last_reason}"
             )
 
-    def _continuation(self) -> bool:
-        self.model.set_initial_state()
+    def _continuation(self, reset: bool = True) -> bool:
+        """Ramp the driving force from equilibrium (from the bulk state if ``reset``)."""
+        if reset:
+            self.model.set_initial_state()
         load, step, steps = 0.0, 0.125, 0
         while load < 1.0 and steps < self.options.max_continuation_steps:
             target = min(1.0, load + step)

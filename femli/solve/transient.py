@@ -1,0 +1,446 @@
+"""Time-dependent solves: implicit variable-step BDF1/BDF2 with adaptive steps (SI units).
+
+A BDF step of size ``h`` (s) writes ``dc/dt ~ (a0 c_{n+1} + a1 c_n + a2 c_{n-1}) / h``;
+the model's storage term ``porosity * (rate_coefficient * c + history)`` takes it with
+``rate_coefficient = a0 / h`` (1/s) and ``history = (a1 c_n + a2 c_{n-1}) / h``
+(mol/(m^3 s)), updated in place: nothing is recompiled in the time loop.
+
+Scheme: variable-step BDF2 (zero-stable for step ratios < 1 + sqrt 2) after one BDF1
+step. Step size: local error from corrector minus polynomial predictor (Milne's device,
+exact for cubic solutions) against ``tolerance``, and a cap on the relative change of
+the concentrations per step. Newton failures halve the step down to ``dt_min``.
+
+Initial potential: the charge balance has no time derivative, so the potential (and a
+galvanostatic electrode potential) jumps at ``t = 0+`` to what the initial
+concentrations allow. The solver finds it first with the concentrations frozen: Newton
+on the charge-balance row alone over ``phi`` (the same UFL, concentrations as
+coefficients) inside the same electrode control. So the ``t = 0`` record is exact (e.g.
+the ohmic and kinetic jump of a current pulse) and step 1 starts converged. A storage
+term ``(c - c0)/tau`` with tiny ``tau`` would freeze c only approximately and loses the
+residual to round-off.
+
+Electrode control reuses :class:`~femli.solve.stationary.StationarySolver`'s
+continuation and Broyden galvanostatic loop with one plain Newton solve per state (a
+closed cell needs no pseudo-transient: time steps conserve the salt).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dolfinx
+import numpy as np
+from mpi4py import MPI
+
+from femli.physics.model import CellModel
+from femli.solve.newton import Newton, SolverError
+from femli.solve.stationary import StationaryOptions, StationarySolver
+
+log = logging.getLogger(__name__)
+
+#: Largest zero-stable step ratio of variable-step BDF2.
+BDF2_MAX_RATIO = 1.0 + math.sqrt(2.0)
+
+
+@dataclass(slots=True)
+class TransientOptions:
+    """Controls of a transient run (times in s).
+
+    Args:
+        t_end: final time (> 0).
+        dt_initial: first step (default ``1e-5 t_end``).
+        dt_min: smallest step before giving up (default ``1e-8 t_end``).
+        dt_max: largest step (default ``0.1 t_end``).
+        scheme: ``bdf2`` (variable step, BDF1 first step) or ``bdf1``.
+        tolerance: target local time-stepping error, max norm of the estimate over
+            the concentration nodes relative to each species' bulk concentration.
+        max_change: largest relative concentration change per step.
+        max_growth: largest step growth factor per step (> 1; <= 1 + sqrt 2 for bdf2).
+        safety: factor on the step predicted by the error estimate (0 < safety <= 1).
+        preset: linear-solver preset (``auto``, ``direct``, ``iterative``).
+        current_rtol: relative tolerance on galvanostatic currents.
+        max_control_iterations: Broyden iterations of the galvanostatic control.
+        petsc_overrides: extra PETSc options.
+        stop_when_depleted: stop when the reacting species' concentration at any
+            electrode node falls below this fraction of its bulk value (in (0, 1)),
+            reporting the crossing time by linear interpolation within the step.
+    """
+
+    t_end: float
+    dt_initial: float | None = None
+    dt_min: float | None = None
+    dt_max: float | None = None
+    scheme: str = "bdf2"
+    tolerance: float = 1.0e-4
+    max_change: float = 0.1
+    max_growth: float = 2.0
+    safety: float = 0.9
+    preset: str = "auto"
+    current_rtol: float = 1.0e-8
+    max_control_iterations: int = 40
+    petsc_overrides: dict | None = None
+    stop_when_depleted: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.t_end > 0:
+            raise ValueError(f"t_end must be > 0 s, got {self.t_end}")
+        self._default_steps()
+        if not 0 < self.dt_min <= self.dt_initial <= self.dt_max:
+            raise ValueError(
+                "time steps must satisfy 0 < dt_min <= dt_initial <= dt_max, got "
+                f"dt_min={self.dt_min}, dt_initial={self.dt_initial}, dt_max={self.dt_max} s"
+            )
+        if self.scheme not in ("bdf1", "bdf2"):
+            raise ValueError(f"scheme must be 'bdf1' or 'bdf2', got {self.scheme!r}")
+        for name in ("tolerance", "max_change", "current_rtol"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        limit = BDF2_MAX_RATIO if self.scheme == "bdf2" else math.inf
+        if not 1 < self.max_growth <= limit:
+            raise ValueError(
+                f"max_growth must be in (1, {limit:.4g}] for {self.scheme} "
+                f"(zero stability), got {self.max_growth}"
+            )
+        if not 0 < self.safety <= 1:
+            raise ValueError(f"safety must be in (0, 1], got {self.safety}")
+        frac = self.stop_when_depleted
+        if frac is not None and not 0 < frac < 1:
+            raise ValueError(f"stop_when_depleted must be in (0, 1), got {frac}")
+
+    def _default_steps(self) -> None:
+        """Fill unset steps from t_end, consistent with the ones given."""
+        if self.dt_max is None:
+            self.dt_max = max(0.1 * self.t_end, self.dt_initial or 0.0)
+        if self.dt_initial is None:
+            self.dt_initial = min(max(1.0e-5 * self.t_end, self.dt_min or 0.0), self.dt_max)
+        if self.dt_min is None:
+            self.dt_min = min(1.0e-8 * self.t_end, self.dt_initial)
+
+
+# -- BDF formulas (pure functions) ---------------------------------------------------
+def bdf_coefficients(h: float, h_prev: float | None) -> tuple[float, float, float]:
+    """``(a0, a1, a2)`` with ``dc/dt ~ (a0 c_{n+1} + a1 c_n + a2 c_{n-1}) / h``.
+
+    BDF1 when ``h_prev`` is ``None``, else variable-step BDF2 with ``w = h / h_prev``.
+    """
+    if h_prev is None:
+        return 1.0, -1.0, 0.0
+    w = h / h_prev
+    return (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w)
+
+
+def extrapolate(times: list[float], values: list[np.ndarray], t: float) -> np.ndarray:
+    """Lagrange extrapolation to ``t`` of the polynomial through ``(times, values)``."""
+    out = np.zeros_like(values[0])
+    for j, (tj, vj) in enumerate(zip(times, values, strict=True)):
+        weight = 1.0
+        for m, tm in enumerate(times):
+            if m != j:
+                weight *= (t - tm) / (tj - tm)
+        out += weight * vj
+    return out
+
+
+def error_weight(order: int, h: float, h1: float, h2: float = 0.0) -> float:
+    """Milne factor: local error ~ weight * (corrector - predictor).
+
+    The predictor is the degree-``order`` polynomial through the last ``order + 1``
+    states (steps ``h1 = t_n - t_{n-1}``, ``h2 = t_{n-1} - t_{n-2}``); the corrector is
+    BDF``order`` with step ``h``. Exact when the solution is a polynomial of degree
+    ``order + 1``; 2/11 for constant-step BDF2, 1/3 for constant-step BDF1.
+    """
+    if order == 1:
+        return h / (2 * h + h1)
+    return h * (h + h1) / (h * (h + h1) + (2 * h + h1) * (h + h1 + h2))
+
+
+class _ChargeBalance:
+    """The charge-balance row alone over ``phi``, concentrations as fixed coefficients.
+
+    A view of a :class:`CellModel` with the attributes :class:`Newton` reads.
+    """
+
+    def __init__(self, model: CellModel) -> None:
+        self.domain = model.domain
+        self.residual = [model.residual[-1]]
+        self.unknowns = [model.phi]
+        space = model.phi.function_space._cpp_object
+        self.bcs = [bc for bc in model.bcs if bc.function_space == space]
+        self._space = model.space
+
+    def num_dofs(self) -> int:
+        """Global number of potential unknowns."""
+        return self._space.dofmap.index_map.size_global
+
+
+class _StepControl(StationarySolver):
+    """The stationary strategy with one plain Newton solve per state (a time step)."""
+
+    def solve_state(self) -> bool:
+        return self.newton.solve()
+
+
+class TransientSolver:
+    """Marches a :class:`CellModel` in time from its current state (SI units)."""
+
+    def __init__(self, model: CellModel, options: TransientOptions) -> None:
+        self.model, self.options = model, options
+        self.control = _StepControl(
+            model,
+            StationaryOptions(
+                options.preset,
+                current_rtol=options.current_rtol,
+                max_control_iterations=options.max_control_iterations,
+                petsc_overrides=options.petsc_overrides,
+            ),
+        )
+        self.newton, self.currents = self.control.newton, self.control.currents
+        self.species = model.species_unknowns
+        self.c_bulk = np.array([s.concentration for s in self.species])
+        self.reacting = next(
+            (k for k, s in enumerate(self.species) if s.name == model.electrolyte.reacting), None
+        )
+        fdim = model.domain.dim - 1
+        self._electrode_dofs = {
+            e.name: dolfinx.fem.locate_dofs_topological(
+                model.space, fdim, model.domain.facets(*e.boundaries)
+            )
+            for e in model.electrodes
+        }
+        self.t = 0.0
+        self.records: list[dict] = []
+        self.depletion_time: float | None = None
+        self.stop_reason: str | None = None
+        self._past: list[tuple[float, list[np.ndarray]]] = []  # newest first, <= 3
+        self._accepted: tuple[list[np.ndarray], dict[str, float]] = ([], {})
+        self._next_step = options.dt_initial
+
+    # -- state helpers -------------------------------------------------------------
+    def _concentrations(self) -> list[np.ndarray]:
+        return [u.x.array.copy() for u in self.model.unknowns[: len(self.species)]]
+
+    def _snapshot(self) -> tuple[list[np.ndarray], dict[str, float]]:
+        potentials = {k: c.value.item() for k, c in self.model.potentials.items()}
+        return self.newton.snapshot(), potentials
+
+    def _restore(self, state: tuple[list[np.ndarray], dict[str, float]]) -> None:
+        self.newton.restore(state[0])
+        for e in self.model.electrodes:
+            self.model.set_potential(e, state[1][e.name])
+
+    def _set_time_terms(self, rate: float, history: list[np.ndarray]) -> None:
+        self.model.rate_coefficient.value = rate
+        for h, values in zip(self.model.history, history, strict=True):
+            h.x.array[:] = values
+
+    def _clear_time_terms(self) -> None:
+        """Leave the model stationary (rate coefficient and history zero)."""
+        self._set_time_terms(0.0, [np.zeros_like(h.x.array) for h in self.model.history])
+
+    # -- observables -----------------------------------------------------------------
+    def electrode_minimum(self) -> dict[str, float]:
+        """Smallest reacting-species concentration on each electrode (mol/m^3)."""
+        if self.reacting is None:  # uniform concentration models
+            value = self.model.electrolyte.reacting_species.concentration
+            return dict.fromkeys(self._electrode_dofs, float(value))
+        c, out = self.model.unknowns[self.reacting].x.array, {}
+        for name, dofs in self._electrode_dofs.items():
+            local = float(c[dofs].min()) if dofs.size else math.inf
+            out[name] = self.model.domain.comm.allreduce(local, op=MPI.MIN)
+        return out
+
+    def _record(self, dt: float, iterations: int, rejected: int) -> dict:
+        """Append and return the record of the state at ``self.t``. Collective."""
+        record = {
+            "step": len(self.records),
+            "t": float(self.t),
+            "dt": float(dt),
+            "newton_iterations": iterations,
+            "rejected": rejected,
+            "potential": {k: c.value.item() for k, c in self.model.potentials.items()},
+            "current": {e.name: self.currents.total(e) for e in self.model.electrodes},
+            "c_min": self.electrode_minimum(),
+        }
+        self.records.append(record)
+        return record
+
+    # -- start -----------------------------------------------------------------------
+    def _start(self) -> None:
+        """Potential at t = 0 with the concentrations frozen, and the t = 0 record."""
+        control = self.control
+        if self.species:
+            view = _ChargeBalance(self.model)
+            newton = Newton(view, self.options.preset, self.options.petsc_overrides)
+            control = _StepControl(self.model, self.control.options, newton)
+        ok = control.solve_at(1.0) or control._continuation(reset=False)
+        if not ok:
+            raise SolverError(
+                "transient start: the potential at t = 0 (concentrations frozen) did not "
+                "converge with Newton and continuation in the applied driving force; "
+                f"last SNES reason {control.newton.stats.last_reason}"
+            )
+        self._past = [(self.t, self._concentrations())]
+        self._accepted = self._snapshot()
+        self._record(0.0, control.newton.stats.newton_iterations, 0)
+
+    # -- one step --------------------------------------------------------------------
+    def _order(self) -> int:
+        return 2 if self.options.scheme == "bdf2" and len(self._past) >= 2 else 1
+
+    def _attempt(self, h: float, order: int) -> bool:
+        """Solve the step ``t -> t + h`` of the given BDF order; restores on failure."""
+        (t_n, c_n), *older = self._past
+        h_prev = t_n - older[0][0] if order == 2 else None
+        a0, a1, a2 = bdf_coefficients(h, h_prev)
+        history = [a1 * c / h for c in c_n]
+        if order == 2:
+            history = [x + a2 * c / h for x, c in zip(history, older[0][1], strict=True)]
+        self._set_time_terms(a0 / h, history)
+        if self.control.solve_at(1.0):
+            return True
+        self._restore(self._accepted)
+        return False
+
+    def _estimate(self, h: float, order: int) -> tuple[float, float]:
+        """(local error estimate, relative change) of the step just solved, max norms."""
+        new = self._concentrations()
+        if not new:
+            return 0.0, 0.0
+        scale = self.c_bulk
+        old = self._past[0][1]
+        change = max(
+            np.abs(a - b).max(initial=0.0) / s for a, b, s in zip(new, old, scale, strict=True)
+        )
+        error = 0.0
+        if len(self._past) > order:
+            used = self._past[: order + 1]
+            times = [t for t, _ in used]
+            h2 = times[1] - times[2] if order == 2 else 0.0
+            weight = error_weight(order, h, times[0] - times[1], h2)
+            for k, (c, s) in enumerate(zip(new, scale, strict=True)):
+                pred = extrapolate(times, [past[k] for _, past in used], self.t + h)
+                error = max(error, weight * np.abs(c - pred).max(initial=0.0) / s)
+        comm = self.model.domain.comm
+        return comm.allreduce(error, op=MPI.MAX), comm.allreduce(change, op=MPI.MAX)
+
+    def _factor(self, error: float, change: float, order: int) -> float:
+        """Step factor from the error estimate and the change cap, in [0.2, max_growth]."""
+        opts = self.options
+        factor = opts.max_growth
+        if error > 0:
+            factor = min(factor, opts.safety * (opts.tolerance / error) ** (1.0 / (order + 1)))
+        if change > 0:
+            factor = min(factor, opts.safety * opts.max_change / change)
+        return max(factor, 0.2)
+
+    def _advance(self, h: float) -> tuple[float, float, int]:
+        """One accepted step from ``self.t``; returns (step, next step, rejections)."""
+        opts, rejected, first = self.options, 0, h
+        while True:
+            order = self._order()
+            if not self._attempt(h, order):
+                if h <= opts.dt_min:
+                    raise SolverError(self._failure_message(first, h))
+                h, rejected = max(0.5 * h, opts.dt_min), rejected + 1
+                continue
+            error, change = self._estimate(h, order)
+            factor = self._factor(error, change, order)
+            too_big = error > opts.tolerance or change > opts.max_change
+            if too_big and h > opts.dt_min:
+                self._restore(self._accepted)
+                h, rejected = max(h * min(factor, 0.9), opts.dt_min), rejected + 1
+                continue
+            if too_big:
+                log.warning("t = %.6g s: step of dt_min accepted, error %.3g", self.t, error)
+            self.t += h
+            self._past = [(self.t, self._concentrations()), *self._past[:2]]
+            self._accepted = self._snapshot()
+            return h, h * factor, rejected
+
+    def _failure_message(self, first: float, h: float) -> str:
+        control = " and the galvanostatic control" if self.control.galvanostatic else ""
+        return (
+            f"time step from t = {self.t:.6g} s did not converge: Newton{control} failed "
+            f"for dt = {first:.3g} s and every halving down to dt_min = {h:.3g} s (last SNES "
+            f"reason {self.newton.stats.last_reason}); the state at t = {self.t:.6g} s is kept"
+        )
+
+    # -- run -------------------------------------------------------------------------
+    def _limit(self, h: float) -> float:
+        """Clip a step to dt_max, the end time, and the approach of the depletion stop."""
+        opts = self.options
+        h = min(h, opts.dt_max, opts.t_end - self.t)
+        frac = opts.stop_when_depleted
+        if frac is not None and len(self.records) >= 2:
+            prev, now = (min(r["c_min"].values()) for r in self.records[-2:])
+            slope = (now - prev) / self.records[-1]["dt"]
+            # aim at half the threshold: overshooting towards c = 0 only costs Newton failures
+            target = 0.5 * frac * self.model.electrolyte.reacting_species.concentration
+            if slope < 0 and now > target:
+                h = min(h, max((now - target) / -slope, opts.dt_min))
+        return h
+
+    def _depleted(self) -> bool:
+        """True once the electrode minimum is below the stop fraction; sets depletion_time."""
+        frac = self.options.stop_when_depleted
+        if frac is None:
+            return False
+        target = frac * self.model.electrolyte.reacting_species.concentration
+        now = min(self.records[-1]["c_min"].values())
+        if now >= target:
+            return False
+        if len(self.records) == 1:
+            self.depletion_time = self.t
+            return True
+        prev = min(self.records[-2]["c_min"].values())
+        share = float(np.clip((prev - target) / (prev - now), 0.0, 1.0))
+        dt = self.records[-1]["dt"]
+        self.depletion_time = self.t - dt + share * dt
+        return True
+
+    def run(self, callback: Callable[[TransientSolver, dict], bool | None] | None = None):
+        """March from the model's current state to ``t_end``. Collective.
+
+        Stops early when the depletion condition is met (``stop_reason == "depleted"``,
+        crossing time in :attr:`depletion_time`, s) or when ``callback(solver, record)``
+        returns True (``"callback"``); the callback sees every record, t = 0 included.
+
+        Returns:
+            The per-step records (also :attr:`records`): ``step``, ``t`` and ``dt`` (s),
+            ``newton_iterations`` (all solves of the step, rejected ones included),
+            ``rejected`` (step attempts thrown away), and per electrode name
+            ``potential`` (V), ``current`` (A; A/m per unit depth in 2D, anodic positive)
+            and ``c_min`` (smallest reacting-species concentration, mol/m^3).
+
+        Raises:
+            SolverError: a step failed down to ``dt_min``; the last accepted state
+                (time :attr:`t`) stays in the model.
+        """
+        opts = self.options
+        self.stop_reason = "t_end"
+        try:
+            if not self.records:
+                self._start()
+                if self._stop(callback):
+                    return self.records
+            h = self._next_step
+            while self.t < opts.t_end * (1.0 - 1.0e-12):
+                its = self.newton.stats.newton_iterations
+                used, h, rejected = self._advance(self._limit(h))
+                self._next_step = h
+                self._record(used, self.newton.stats.newton_iterations - its, rejected)
+                if self._stop(callback):
+                    break
+        finally:
+            self._clear_time_terms()
+        return self.records
+
+    def _stop(self, callback) -> bool:
+        """Call the callback on the newest record; True (with the reason) to stop."""
+        asked = callback is not None and bool(callback(self, self.records[-1]))
+        if self._depleted() or asked:
+            self.stop_reason = "callback" if self.depletion_time is None else "depleted"
+        return self.depletion_time is not None or asked
