@@ -12,6 +12,7 @@ from femli.geometry.core import (
     gmsh_session,
     write_msh,
 )
+from femli.geometry.fibres import FibreMatParams, build_fibre_mat
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.registry import (
     BUILDERS,
@@ -27,12 +28,14 @@ __all__ = [
     "BUILDERS",
     "PRESET_DIR",
     "BoxParams",
+    "FibreMatParams",
     "Geometry",
     "GeometryError",
     "MeshQuality",
     "NucleusArrayParams",
     "build",
     "build_box",
+    "build_fibre_mat",
     "build_nucleus_array",
     "build_preset",
     "gmsh_session",

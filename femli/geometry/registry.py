@@ -11,6 +11,7 @@ from typing import Any
 
 from femli.geometry.box import BoxParams, build_box
 from femli.geometry.core import Geometry, GeometryError
+from femli.geometry.fibres import FibreMatParams, build_fibre_mat
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 
 #: Preset folder: ``<repo>/geometries`` (one ``<name>.toml`` per preset).
@@ -19,6 +20,7 @@ PRESET_DIR = Path(__file__).resolve().parents[2] / "geometries"
 BUILDERS: dict[str, tuple[type, Callable[[Any], Geometry]]] = {
     "box": (BoxParams, build_box),
     "nucleus_array": (NucleusArrayParams, build_nucleus_array),
+    "fibre_mat": (FibreMatParams, build_fibre_mat),
 }
 
 
