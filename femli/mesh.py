@@ -168,25 +168,27 @@ def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mesh file {str(path)!r} does not exist")
+    from femli.geometry import gmsh_session
+
     dim, error = 0, None
-    if comm.rank == 0:
-        initialised = gmsh.isInitialized()
-        if not initialised:
-            gmsh.initialize(interruptible=False)
-        gmsh.option.setNumber("General.Terminal", 0)
+    with gmsh_session():
+        if comm.rank == 0:
+            try:
+                gmsh.clear()
+                gmsh.open(str(path))
+                dim = gmsh.model.getDimension()
+                if dim < 1 or not gmsh.model.getPhysicalGroups(dim):
+                    error = "it has no physical groups of its top dimension"
+            except Exception as err:  # gmsh raises bare Exceptions
+                error = str(err)
+        dim, error = comm.bcast((dim, error), root=0)
         try:
-            gmsh.open(str(path))
-            dim = gmsh.model.getDimension()
-            if dim < 1 or not gmsh.model.getPhysicalGroups(dim):
-                error = "it has no physical groups of its top dimension"
-        except Exception as err:  # gmsh raises bare Exceptions
-            error = str(err)
-    dim, error = comm.bcast((dim, error), root=0)
-    if error is not None:
-        raise ValueError(f"cannot read mesh file {str(path)!r}: {error}")
-    domain = from_gmsh_model(gmsh.model, comm, dim, 0, length_unit)
-    if comm.rank == 0:
-        gmsh.model.remove()
+            if error is not None:
+                raise ValueError(f"cannot read mesh file {str(path)!r}: {error}")
+            domain = from_gmsh_model(gmsh.model, comm, dim, 0, length_unit)
+        finally:
+            if comm.rank == 0:
+                gmsh.clear()
     return domain
 
 

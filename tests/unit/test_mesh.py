@@ -39,3 +39,21 @@ def test_missing_and_malformed_mesh_files(mpi_tmp_path):
     MPI.COMM_WORLD.barrier()
     with pytest.raises(ValueError, match="cannot read mesh file"):
         read_msh(bad, MPI.COMM_WORLD)
+
+
+@pytest.mark.mpi
+def test_msh_round_trip_keeps_region_names(mpi_tmp_path):
+    import gmsh
+
+    from femli import geometry
+
+    path = mpi_tmp_path / "box.msh"
+    if MPI.COMM_WORLD.rank == 0:
+        with geometry.gmsh_session():
+            geometry.build("box", surface="asperities", count=1)
+            geometry.write_msh(path)
+            gmsh.clear()
+    MPI.COMM_WORLD.barrier()
+    domain = read_msh(path, MPI.COMM_WORLD)
+    assert set(domain.facet_names) == {"electrode", "bulk", "wall_left", "wall_right"}
+    assert domain.measure("electrode") == pytest.approx((10.0 - 2.0 + np.pi) * 1e-6, rel=1e-3)
