@@ -23,6 +23,7 @@ from femli.geometry.registry import (
     load_preset,
     make_params,
 )
+from femli.geometry.voids import VoidContactParams, build_void_contact
 
 __all__ = [
     "BUILDERS",
@@ -33,11 +34,13 @@ __all__ = [
     "GeometryError",
     "MeshQuality",
     "NucleusArrayParams",
+    "VoidContactParams",
     "build",
     "build_box",
     "build_fibre_mat",
     "build_nucleus_array",
     "build_preset",
+    "build_void_contact",
     "gmsh_session",
     "list_presets",
     "load_preset",

@@ -13,6 +13,7 @@ from femli.geometry.box import BoxParams, build_box
 from femli.geometry.core import Geometry, GeometryError
 from femli.geometry.fibres import FibreMatParams, build_fibre_mat
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
+from femli.geometry.voids import VoidContactParams, build_void_contact
 
 #: Preset folder: ``<repo>/geometries`` (one ``<name>.toml`` per preset).
 PRESET_DIR = Path(__file__).resolve().parents[2] / "geometries"
@@ -21,6 +22,7 @@ BUILDERS: dict[str, tuple[type, Callable[[Any], Geometry]]] = {
     "box": (BoxParams, build_box),
     "nucleus_array": (NucleusArrayParams, build_nucleus_array),
     "fibre_mat": (FibreMatParams, build_fibre_mat),
+    "void_contact": (VoidContactParams, build_void_contact),
 }
 
 
