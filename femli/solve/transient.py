@@ -188,27 +188,23 @@ class TransientSolver:
 
     def __init__(self, model: CellModel, options: TransientOptions) -> None:
         self.model, self.options = model, options
-        self.control = _StepControl(
-            model,
-            StationaryOptions(
-                options.preset,
-                current_rtol=options.current_rtol,
-                max_control_iterations=options.max_control_iterations,
-                petsc_overrides=options.petsc_overrides,
-            ),
+        control = StationaryOptions(
+            options.preset,
+            current_rtol=options.current_rtol,
+            max_control_iterations=options.max_control_iterations,
+            petsc_overrides=options.petsc_overrides,
         )
+        self.control = _StepControl(model, control)
         self.newton, self.currents = self.control.newton, self.control.currents
         self.species = model.species_unknowns
         self.c_bulk = np.array([s.concentration for s in self.species])
         self.reacting = next(
             (k for k, s in enumerate(self.species) if s.name == model.electrolyte.reacting), None
         )
-        fdim = model.domain.dim - 1
+        locate, fdim = dolfinx.fem.locate_dofs_topological, model.domain.dim - 1
+        facets = model.domain.facets
         self._electrode_dofs = {
-            e.name: dolfinx.fem.locate_dofs_topological(
-                model.space, fdim, model.domain.facets(*e.boundaries)
-            )
-            for e in model.electrodes
+            e.name: locate(model.space, fdim, facets(*e.boundaries)) for e in model.electrodes
         }
         self.t = 0.0
         self.records: list[dict] = []
@@ -371,8 +367,9 @@ class TransientSolver:
     # -- run -------------------------------------------------------------------------
     def _limit(self, h: float) -> float:
         """Clip a step to dt_max, the end time, and the approach of the depletion stop."""
-        opts = self.options
-        h = min(h, opts.dt_max, opts.t_end - self.t)
+        opts, remaining = self.options, self.options.t_end - self.t
+        h = min(h, opts.dt_max)
+        h = remaining if h >= remaining else (remaining / 2 if 2 * h > remaining else h)
         frac = opts.stop_when_depleted
         if frac is not None and len(self.records) >= 2:
             prev, now = (min(r["c_min"].values()) for r in self.records[-2:])
