@@ -13,6 +13,7 @@ from femli.geometry.core import (
     write_msh,
 )
 from femli.geometry.fibres import FibreMatParams, build_fibre_mat
+from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.registry import (
     BUILDERS,
@@ -32,12 +33,14 @@ __all__ = [
     "FibreMatParams",
     "Geometry",
     "GeometryError",
+    "LayeredStackParams",
     "MeshQuality",
     "NucleusArrayParams",
     "VoidContactParams",
     "build",
     "build_box",
     "build_fibre_mat",
+    "build_layered_stack",
     "build_nucleus_array",
     "build_preset",
     "build_void_contact",

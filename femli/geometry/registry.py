@@ -12,6 +12,7 @@ from typing import Any
 from femli.geometry.box import BoxParams, build_box
 from femli.geometry.core import Geometry, GeometryError
 from femli.geometry.fibres import FibreMatParams, build_fibre_mat
+from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.voids import VoidContactParams, build_void_contact
 
@@ -23,6 +24,7 @@ BUILDERS: dict[str, tuple[type, Callable[[Any], Geometry]]] = {
     "nucleus_array": (NucleusArrayParams, build_nucleus_array),
     "fibre_mat": (FibreMatParams, build_fibre_mat),
     "void_contact": (VoidContactParams, build_void_contact),
+    "layered_stack": (LayeredStackParams, build_layered_stack),
 }
 
 

@@ -16,6 +16,9 @@ CASES = [
     ("box", {"surface": "asperities"}),
     ("box", {"dim": 3, "depth": 2.0, "surface": "asperities", "h_far": 2.0, "h_electrode": 0.5}),
     ("nucleus_array", {"count": 2, "width": 2.0, "depth": 2.0, "height": 2.0, "seed": 1}),
+    ("fibre_mat", {"width": 4.0, "count": 4, "seed": 1}),
+    ("void_contact", {"width": 4.0, "contact_fraction": 0.7, "seed": 1}),
+    ("layered_stack", {}),
 ]
 
 
