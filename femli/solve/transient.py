@@ -354,7 +354,7 @@ class TransientSolver:
             self.t += h
             self._past = [(self.t, self._concentrations()), *self._past[:2]]
             self._accepted = self._snapshot()
-            return h, h * factor, rejected
+            return h, max(h * factor, opts.dt_min), rejected
 
     def _failure_message(self, first: float, h: float) -> str:
         control = " and the galvanostatic control" if self.control.galvanostatic else ""
