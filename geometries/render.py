@@ -13,10 +13,10 @@ import gmsh
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from femli.geometry import PRESET_DIR, build_preset, gmsh_session, list_presets, load_preset  # noqa: E402
+from femli.geometry import PRESET_DIR, build_preset, gmsh_session, list_presets, load_preset
 
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 HIDDEN = {"bulk", "wall_front", "wall_left", "wall_back", "wall_right", "host_top", "particle_top"}
