@@ -10,18 +10,15 @@ step. Step size: local error from corrector minus polynomial predictor (Milne's 
 exact for cubic solutions) against ``tolerance``, and a cap on the relative change of
 the concentrations per step. Newton failures halve the step down to ``dt_min``.
 
-Initial potential: the charge balance has no time derivative, so the potential (and a
-galvanostatic electrode potential) jumps at ``t = 0+`` to what the initial
-concentrations allow. The solver finds it first with the concentrations frozen: Newton
-on the charge-balance row alone over ``phi`` (the same UFL, concentrations as
-coefficients) inside the same electrode control. So the ``t = 0`` record is exact (e.g.
-the ohmic and kinetic jump of a current pulse) and step 1 starts converged. A storage
-term ``(c - c0)/tau`` with tiny ``tau`` would freeze c only approximately and loses the
-residual to round-off.
+Initial potential: the potential jumps at ``t = 0+`` to what the initial
+concentrations allow (the charge balance has no time derivative). It is solved first
+with the concentrations frozen (Newton on the charge-balance row alone over ``phi``),
+so the ``t = 0`` record is exact (e.g. the ohmic and kinetic jump of a current pulse)
+and step 1 starts converged. (A storage term ``(c - c0)/tau`` with tiny ``tau`` would
+freeze c only approximately and loses the residual to round-off.)
 
 Electrode control reuses :class:`~femli.solve.stationary.StationarySolver`'s
-continuation and Broyden galvanostatic loop with one plain Newton solve per state (a
-closed cell needs no pseudo-transient: time steps conserve the salt).
+continuation and Broyden galvanostatic loop with one plain Newton solve per state.
 """
 
 from __future__ import annotations
@@ -179,10 +176,8 @@ class _ChargeBalance:
 class _StepControl(StationarySolver):
     """The stationary strategy with one plain Newton solve per state (a time step).
 
-    The galvanostatic Jacobian d(current)/d(potential) is kept from step to step: the
-    Broyden loop updates the returned array in place, so the next step starts from the
-    latest secant estimate instead of finite differences (1 + n fewer solves per step).
-    ``reset_jacobian`` drops it after a failed step.
+    The galvanostatic Jacobian is kept between steps (Broyden updates it in place), which
+    saves the finite-difference solves; ``reset_jacobian`` drops it after a failure.
     """
 
     jacobian: np.ndarray | None = None
@@ -200,7 +195,12 @@ class _StepControl(StationarySolver):
 
 
 class TransientSolver:
-    """Marches a :class:`CellModel` in time from its current state (SI units)."""
+    """Marches a :class:`CellModel` in time from its current state (SI units).
+
+    A new model holds the uniform bulk state; ``model.set_initial_state()`` resets it.
+    Only ``model.rate_coefficient`` and ``model.history`` change during a run; both are
+    zero again afterwards (the model is left stationary at the last accepted state).
+    """
 
     def __init__(self, model: CellModel, options: TransientOptions) -> None:
         self.model, self.options = model, options
