@@ -1,5 +1,5 @@
 """``python -m femli``."""
 
-from femli.cli import run
+from femli.cli import entry
 
-run()
+entry()

@@ -59,6 +59,70 @@ def info() -> None:
         typer.echo(f"{'not built':<14} {', '.join(missing) or '-'}")
 
 
+def _fail(message: str, code: int = 2) -> None:
+    """One clear message on rank 0 and the same exit code on every rank."""
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.rank == 0:
+        typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _load(case: Path):
+    from femli.config import ConfigError, load_case
+
+    try:
+        return load_case(case)
+    except ConfigError as err:
+        problems = "\n  ".join(err.problems)
+        _fail(f"{case}: {len(err.problems)} problem(s)\n  {problems}")
+
+
+@app.command()
+def check(case: Path = typer.Argument(..., help="Case file (TOML).")) -> None:
+    """Validate a case file without running it."""
+    config = _load(case)
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.rank == 0:
+        typer.echo(f"{case}: ok (case {config.name!r}, sha256 {config.digest()[:12]})")
+
+
+@app.command()
+def run(
+    case: Path = typer.Argument(..., help="Case file (TOML)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Results folder."),
+) -> None:
+    """Run a case: geometry, mesh, physics, solve, outputs (works under mpirun)."""
+    config = _load(case)
+    import dolfinx_solver  # noqa: F401
+    from mpi4py import MPI
+
+    from femli.demo import describe
+    from femli.run import run_case
+
+    output = output or Path("results") / config.name
+    metrics = _guarded(lambda: run_case(config, output, MPI.COMM_WORLD, case.parent))
+    if MPI.COMM_WORLD.rank == 0:
+        typer.echo(describe(metrics))
+        typer.echo(f"results in {output}/")
+
+
+def _guarded(job):
+    """Run ``job``; known failures become one message and exit code 2 (or 3 for solves)."""
+    from femli.geometry import GeometryError
+    from femli.mesh import RegionError
+    from femli.physics.model import ModelError
+    from femli.solve.newton import SolverError
+
+    try:
+        return job()
+    except (GeometryError, RegionError, ModelError, FileNotFoundError) as err:
+        _fail(str(err))
+    except SolverError as err:
+        _fail(str(err), code=3)
+
+
 @app.command()
 def demo(
     output: Path = typer.Option(Path("results/demo"), "--output", "-o", help="Results folder."),
@@ -69,12 +133,12 @@ def demo(
 
     from femli.demo import describe, run_demo
 
-    metrics = run_demo(output, MPI.COMM_WORLD)
+    metrics = _guarded(lambda: run_demo(output, MPI.COMM_WORLD))
     if MPI.COMM_WORLD.rank == 0:
         typer.echo(describe(metrics))
         typer.echo(f"results in {output}/ (metrics.json, *.png, *.csv)")
 
 
-def run() -> None:  # pragma: no cover - console entry for `python -m femli`
+def entry() -> None:  # pragma: no cover - console entry for `python -m femli`
     """Entry point used by ``python -m femli``."""
     sys.exit(app())

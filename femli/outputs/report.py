@@ -63,7 +63,9 @@ def write_surface_csv(surface, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue().encode())
 
 
-def write_stationary_outputs(solver, output: Path, timings: dict, extra: dict) -> dict:
+def write_stationary_outputs(
+    solver, output: Path, timings: dict, extra: dict, renders: bool = True
+) -> dict:
     """Write metrics.json, electrode CSVs and plots, renders. Returns the metrics."""
     model = solver.model
     comm = model.domain.comm
@@ -79,30 +81,41 @@ def write_stationary_outputs(solver, output: Path, timings: dict, extra: dict) -
     metrics["git_commit"] = git_commit()
     metrics["mpi_size"] = comm.size
     metrics.update(extra)
-    grid = _grid(model, c)
+    grid = _grid(model, c) if renders else None
     if comm.rank == 0:
         output.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(output / "metrics.json", metrics)
         for name, surface in surfaces.items():
             write_surface_csv(surface, output / f"surface_current_{name}.csv")
-            render.plot_surface_current(
-                surface.coords / MESH_UNIT,
-                -surface.values,
-                output / f"surface_current_{name}.png",
-                dim=model.domain.dim,
-                title=f"electrode {name!r}",
-            )
-        render.render_field(
-            grid,
-            "concentration",
-            output / "concentration_flux.png",
-            vectors="li_flux",
-            title="Li+ concentration (mol/m3), flux",
-        )
-        render.render_field(
-            grid, "current_density_magnitude", output / "current_density.png", title="|i| (A/m2)"
-        )
+        if renders:
+            _pictures(grid, surfaces, output, model.domain.dim)
+        atomic_write_json(output / "metrics.json", metrics)  # last: marks completion
     return metrics
+
+
+def _pictures(grid, surfaces: dict, output: Path, dim: int) -> None:
+    """PNG renders and surface-current plots (rank 0)."""
+    for name, surface in surfaces.items():
+        render.plot_surface_current(
+            surface.coords / MESH_UNIT,
+            -surface.values,
+            output / f"surface_current_{name}.png",
+            dim=dim,
+            title=f"electrode {name!r}",
+        )
+    render.render_field(
+        grid,
+        "concentration",
+        output / "concentration_flux.png",
+        vectors="li_flux",
+        title="Li+ concentration (mol/m3), flux",
+    )
+    render.render_field(
+        grid,
+        "current_density_magnitude",
+        output / "current_density.png",
+        title="|i| (A/m2)",
+        clip=dim == 3,
+    )
 
 
 def _grid(model, c):

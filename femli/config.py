@@ -1,0 +1,298 @@
+"""Case files: TOML -> validated configuration -> physics objects.
+
+This is the only module that reads user case files. Validation (pydantic) happens
+before any mesh or solve; every problem is reported as one line naming the key, the
+value and what is allowed, and :class:`ConfigError` carries all of them.
+
+Units: SI throughout (m^2/s, mol/m^3, S/m, A/m^2, V, K); geometry parameters in um.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from femli.physics import kinetics as kin
+from femli.physics.conditions import Bulk, Electrode
+from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
+
+Positive = Annotated[float, Field(gt=0)]
+
+
+class ConfigError(ValueError):
+    """Invalid case file; ``problems`` holds one message per bad key."""
+
+    def __init__(self, problems: list[str], source: str = "config") -> None:
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpeciesConfig(Strict):
+    name: str = Field(min_length=1)
+    charge: int = Field(description="charge number z (non-zero)")
+    diffusivity: Positive = Field(description="m^2/s")
+    concentration: Positive = Field(description="bulk concentration, mol/m^3")
+
+    @model_validator(mode="after")
+    def _charge(self) -> SpeciesConfig:
+        if self.charge == 0:
+            raise ValueError("charge must be a non-zero integer")
+        return self
+
+
+class RegionConfig(Strict):
+    region: str
+    diffusivity: dict[str, Positive] = Field(default_factory=dict)
+    conductivity: Positive | None = None
+    porosity: Annotated[float, Field(gt=0, le=1)] = 1.0
+    tortuosity: Annotated[float, Field(ge=1)] = 1.0
+
+
+def _default_species() -> list[SpeciesConfig]:
+    return [
+        SpeciesConfig(name="Li+", charge=1, diffusivity=5e-10, concentration=1000.0),
+        SpeciesConfig(name="TFSI-", charge=-1, diffusivity=5e-10, concentration=1000.0),
+    ]
+
+
+class ElectrolyteConfig(Strict):
+    model: Literal["primary", "secondary", "tertiary", "supporting"] = "tertiary"
+    temperature: Positive = 298.15
+    reacting: str = "Li+"
+    conductivity: Positive | None = None
+    transference: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    species: list[SpeciesConfig] = Field(default_factory=_default_species, min_length=1)
+    regions: list[RegionConfig] = Field(default_factory=list)
+
+
+class KineticsConfig(Strict):
+    type: Literal["butler-volmer", "tafel", "linear", "inert"] = "butler-volmer"
+    exchange_current: Positive | None = Field(None, description="A/m^2")
+    alpha_a: Positive = 0.5
+    alpha_c: Positive = 0.5
+    alpha: Positive = 0.5
+    direction: Literal["cathodic", "anodic"] = "cathodic"
+    concentration_dependent: bool = False
+    reference_concentration: Positive | None = None
+
+    @model_validator(mode="after")
+    def _needs_i0(self) -> KineticsConfig:
+        if self.type != "inert" and self.exchange_current is None:
+            raise ValueError(f"{self.type} kinetics need exchange_current (A/m^2, > 0)")
+        return self
+
+
+class ElectrodeConfig(Strict):
+    name: str = "electrode"
+    kinetics: dict[str, KineticsConfig] = Field(min_length=1)
+    potential: float | None = Field(None, description="V")
+    current_density: float | None = Field(None, description="A/m^2, anodic positive")
+    equilibrium_potential: float = 0.0
+
+    @model_validator(mode="after")
+    def _one_control(self) -> ElectrodeConfig:
+        if (self.potential is None) == (self.current_density is None):
+            raise ValueError("give exactly one of potential (V) or current_density (A/m^2)")
+        return self
+
+
+class BulkConfig(Strict):
+    boundaries: list[str] = Field(default_factory=lambda: ["bulk"], min_length=1)
+    potential: float = 0.0
+    concentrations: dict[str, Positive] = Field(default_factory=dict)
+
+
+class GeometryConfig(BaseModel):
+    """``preset`` and/or ``kind`` plus builder parameters, or a ``mesh`` file."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    preset: str | None = None
+    kind: str | None = None
+    mesh: str | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> GeometryConfig:
+        if self.mesh is None and self.preset is None and self.kind is None:
+            raise ValueError("give a preset, a kind (with parameters) or a mesh file")
+        return self
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Builder parameters (extra keys)."""
+        return dict(self.model_extra or {})
+
+
+class SolverConfig(Strict):
+    preset: Literal["auto", "direct", "iterative"] = "auto"
+    initial_guess: Literal["secondary", "uniform"] = "secondary"
+    max_continuation_steps: Annotated[int, Field(ge=1)] = 64
+
+
+class OutputConfig(Strict):
+    renders: bool = True
+    fields: bool = True
+
+
+class CaseConfig(Strict):
+    name: str = "case"
+    description: str = ""
+    geometry: GeometryConfig
+    electrolyte: ElectrolyteConfig = Field(default_factory=ElectrolyteConfig)
+    electrodes: list[ElectrodeConfig] = Field(min_length=1)
+    bulk: list[BulkConfig] = Field(default_factory=lambda: [BulkConfig()])
+    solver: SolverConfig = Field(default_factory=SolverConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def effective(self) -> dict[str, Any]:
+        """The configuration with every default filled in (plain data)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def digest(self) -> str:
+        """SHA-256 of the effective configuration (stable key order)."""
+        text = json.dumps(self.effective(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    model: Any = CaseConfig
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        model = _inner_model(field.annotation) if field else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(error: dict, data: dict) -> str:
+    loc = tuple(error["loc"])
+    where = _location(loc)
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        extra = f" Did you mean {hint[0]!r}?" if hint else ""
+        return f"unknown key {where!r}.{extra} Allowed here: {', '.join(allowed)}"
+    if error["type"] == "missing":
+        return f"missing required key {where!r}"
+    value = _lookup(data, loc)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where} = {value!r}: {message}"
+
+
+def parse_case(data: dict[str, Any], source: str = "config") -> CaseConfig:
+    """Validate a case dictionary; raises :class:`ConfigError` listing every problem."""
+    try:
+        config = CaseConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError([_describe(e, data) for e in err.errors()], source) from None
+    problems = semantic_problems(config)
+    if problems:
+        raise ConfigError(problems, source)
+    return config
+
+
+def load_case(path: str | Path) -> CaseConfig:
+    """Read and validate a TOML case file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"case file {str(path)!r} does not exist"], str(path))
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"not valid TOML: {err}"], str(path)) from None
+    return parse_case(data, str(path))
+
+
+def semantic_problems(config: CaseConfig) -> list[str]:
+    """Cross-field checks the schema cannot express (built objects validate physics)."""
+    problems = []
+    try:
+        electrolyte(config)
+    except ValueError as err:
+        problems.append(f"electrolyte: {err}")
+    for k, e in enumerate(config.electrodes):
+        try:
+            electrode(e)
+        except ValueError as err:
+            problems.append(f"electrodes[{k}]: {err}")
+    names = [e.name for e in config.electrodes]
+    if len(set(names)) != len(names):
+        problems.append(f"electrodes: names must be unique, got {names}")
+    return problems
+
+
+def electrolyte(config: CaseConfig) -> Electrolyte:
+    """The :class:`Electrolyte` a case describes."""
+    e = config.electrolyte
+    species = tuple(Species(**s.model_dump()) for s in e.species)
+    regions = tuple(RegionProperties(**r.model_dump()) for r in e.regions)
+    return Electrolyte(
+        species,
+        model=e.model,
+        reacting=e.reacting,
+        temperature=e.temperature,
+        conductivity=e.conductivity,
+        transference=e.transference,
+        regions=regions,
+    )
+
+
+def kinetics(k: KineticsConfig) -> kin.Kinetics:
+    """The kinetics law a configuration block describes."""
+    common = {
+        "concentration_dependent": k.concentration_dependent,
+        "reference_concentration": k.reference_concentration,
+    }
+    if k.type == "butler-volmer":
+        return kin.ButlerVolmer(k.exchange_current, k.alpha_a, k.alpha_c, **common)
+    if k.type == "tafel":
+        return kin.Tafel(k.exchange_current, k.alpha, k.direction, **common)
+    if k.type == "linear":
+        return kin.Linear(k.exchange_current, k.alpha_a, k.alpha_c, **common)
+    return kin.Inert(**common)
+
+
+def electrode(e: ElectrodeConfig) -> Electrode:
+    """The :class:`Electrode` a configuration block describes."""
+    laws = {name: kinetics(k) for name, k in e.kinetics.items()}
+    return Electrode(e.name, laws, e.potential, e.current_density, e.equilibrium_potential)
+
+
+def bulk(b: BulkConfig) -> Bulk:
+    """The :class:`Bulk` condition a configuration block describes."""
+    return Bulk(tuple(b.boundaries), b.potential, dict(b.concentrations))

@@ -1,0 +1,73 @@
+"""Fields for ParaView: concentrations, potential, Li+ flux and current density.
+
+Written collectively into ``<output>/fields.tmp`` and renamed to ``<output>/fields``
+by rank 0 once every rank has finished, so a crash never leaves a half-written
+folder in place of a complete one. Formats:
+
+- ``solution.bp`` (VTX/ADIOS2): P1 concentrations (mol/m^3) and potential (V);
+- ``vectors.bp`` (VTX): Li+ flux (mol/(m^2 s)) and current density (A/m^2) as DG1
+  vectors (exact copies of the cell-wise constant P1 gradients);
+- ``solution.xdmf`` + ``.h5``: the same scalars, and the vectors as DG0 cell data.
+
+Mesh coordinates are written in metres (SI) as in the solver.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dolfinx
+import dolfinx.io
+
+
+def _interpolated(expr, space, name: str) -> dolfinx.fem.Function:
+    f = dolfinx.fem.Function(space, name=name)
+    f.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
+    return f
+
+
+def solution_fields(model) -> tuple[list, list, list]:
+    """(P1 scalars, DG1 vectors, DG0 vectors) of a solved :class:`CellModel`."""
+    mesh = model.domain.mesh
+    gdim = mesh.geometry.dim
+    scalars = [
+        _interpolated(model.concentration(s.name), model.space, f"c_{s.name}")
+        for s in model.electrolyte.species
+    ]
+    scalars.append(_interpolated(model.phi, model.space, "phi"))
+    vectors = {"li_flux": model.flux(), "current_density": model.current_density()}
+    dg1 = dolfinx.fem.functionspace(mesh, ("DG", 1, (gdim,)))
+    dg0 = dolfinx.fem.functionspace(mesh, ("DG", 0, (gdim,)))
+    v1 = [_interpolated(e, dg1, n) for n, e in vectors.items()]
+    v0 = [_interpolated(e, dg0, n) for n, e in vectors.items()]
+    return scalars, v1, v0
+
+
+def write_fields(model, output: Path) -> Path:
+    """Write VTX and XDMF files of the solved state into ``output/fields``. Collective."""
+    comm = model.domain.comm
+    final = Path(output) / "fields"
+    tmp = Path(output) / "fields.tmp"
+    if comm.rank == 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    comm.barrier()
+    scalars, v1, v0 = solution_fields(model)
+    with dolfinx.io.VTXWriter(comm, tmp / "solution.bp", scalars, engine="BP4") as vtx:
+        vtx.write(0.0)
+    with dolfinx.io.VTXWriter(comm, tmp / "vectors.bp", v1, engine="BP4") as vtx:
+        vtx.write(0.0)
+    with dolfinx.io.XDMFFile(comm, tmp / "solution.xdmf", "w") as xdmf:
+        xdmf.write_mesh(model.domain.mesh)
+        for f in scalars + v0:
+            xdmf.write_function(f, 0.0)
+    comm.barrier()
+    if comm.rank == 0:
+        old = Path(output) / "fields.old"
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    comm.barrier()
+    return final

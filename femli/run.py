@@ -1,0 +1,113 @@
+"""One case, end to end: configuration -> geometry -> mesh -> physics -> solve -> outputs.
+
+:func:`run_case` is what ``femli run CASE.toml`` and ``femli demo`` call, and what a
+parameter-study script calls; all three give identical results. Collective: every
+rank calls it; rank 0 writes shared files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import tomli_w
+from mpi4py import MPI
+
+from femli import config as cfg
+from femli.mesh import Domain, build_domain, read_msh
+from femli.outputs.fields import write_fields
+from femli.outputs.files import atomic_write_bytes
+from femli.outputs.report import write_stationary_outputs
+from femli.physics.model import CellModel
+from femli.solve.stationary import StationaryOptions, StationarySolver
+
+log = logging.getLogger(__name__)
+
+
+def geometry_params(geometry: cfg.GeometryConfig) -> tuple[str, dict]:
+    """Builder kind and parameters of a geometry block (preset values overridden)."""
+    from femli.geometry import load_preset
+
+    params: dict = {}
+    kind = geometry.kind
+    if geometry.preset is not None:
+        kind_preset, params = load_preset(geometry.preset)
+        kind = kind or kind_preset
+    params.update(geometry.params)
+    return kind, params
+
+
+def make_domain(config: cfg.CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Domain, dict]:
+    """Mesh the case's geometry (or read its mesh file, relative to ``base``). Collective."""
+    g = config.geometry
+    if g.mesh is not None:
+        path = Path(g.mesh) if Path(g.mesh).is_absolute() else base / g.mesh
+        domain = read_msh(path, comm)
+        return domain, {"mesh": str(path)}
+    kind, params = geometry_params(g)
+    return build_domain(kind, comm, **params)
+
+
+def make_model(config: cfg.CaseConfig, domain: Domain) -> CellModel:
+    """The cell model a case describes on ``domain``."""
+    electrodes = [cfg.electrode(e) for e in config.electrodes]
+    bulk = [cfg.bulk(b) for b in config.bulk]
+    return CellModel(domain, cfg.electrolyte(config), electrodes, bulk)
+
+
+def run_case(
+    config: cfg.CaseConfig, output: Path, comm: MPI.Comm = MPI.COMM_WORLD, base: Path = Path()
+) -> dict:
+    """Run a validated case into ``output``; returns the metrics written to metrics.json."""
+    output = Path(output)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    domain, summary = make_domain(config, comm, base)
+    timings["mesh"] = time.perf_counter() - clock
+    log.info(
+        "mesh: %d cells, %d vertices (%.2f s)",
+        domain.num_cells_global(),
+        domain.num_vertices_global(),
+        timings["mesh"],
+    )
+    clock = time.perf_counter()
+    model = make_model(config, domain)
+    s = config.solver
+    options = StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
+    solver = StationarySolver(model, options)
+    timings["setup"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    solver.solve()
+    timings["solve"] = time.perf_counter() - clock
+    log.info(
+        "solved: %d unknowns, %s (%.2f s)",
+        model.num_dofs(),
+        solver.newton.stats.as_dict(),
+        timings["solve"],
+    )
+    return write_outputs(config, solver, output, timings, summary, started)
+
+
+def write_outputs(config, solver, output: Path, timings: dict, summary: dict, started: str):
+    """Effective config, fields, metrics, tables and pictures. Collective."""
+    comm = solver.model.domain.comm
+    if comm.rank == 0:
+        atomic_write_bytes(output / "config.toml", tomli_w.dumps(config.effective()).encode())
+    clock = time.perf_counter()
+    if config.output.fields:
+        write_fields(solver.model, output)
+    timings["fields"] = time.perf_counter() - clock
+    extra = {
+        "case": config.name,
+        "config_sha256": config.digest(),
+        "geometry": summary,
+        "started": started,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "completed",
+    }
+    metrics = write_stationary_outputs(solver, output, timings, extra, config.output.renders)
+    log.info("results in %s", output)
+    return metrics

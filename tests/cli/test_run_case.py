@@ -1,0 +1,95 @@
+"""``femli check`` and ``femli run``: clean errors, a known answer, every output file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mpi4py import MPI
+
+from femli.config import parse_case
+from femli.run import run_case
+
+UNIFORM = """
+name = "uniform"
+[geometry]
+preset = "seed000_planar"
+[electrolyte]
+model = "tertiary"
+[[electrodes]]
+name = "li"
+current_density = -50.0
+[electrodes.kinetics.electrode]
+type = "butler-volmer"
+exchange_current = 30.0
+alpha_a = 1.5
+alpha_c = 0.5
+"""
+
+
+def femli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "femli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def test_check_accepts_a_good_file(tmp_path):
+    case = tmp_path / "case.toml"
+    case.write_text(UNIFORM)
+    result = femli("check", str(case), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
+
+
+def test_check_rejects_a_bad_file_with_one_message(tmp_path):
+    case = tmp_path / "case.toml"
+    case.write_text(UNIFORM.replace("alpha_a = 1.5", "alpha_a = -1.5"))
+    result = femli("check", str(case), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "electrodes[0].kinetics.electrode.alpha_a = -1.5" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_names_a_missing_boundary_cleanly(tmp_path):
+    case = tmp_path / "case.toml"
+    case.write_text(
+        UNIFORM.replace("[electrodes.kinetics.electrode]", "[electrodes.kinetics.anode]")
+    )
+    result = femli("run", str(case), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no boundary region named 'anode'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.mpi
+def test_uniform_planar_electrode_has_no_hotspots(mpi_tmp_path):
+    import tomllib
+
+    out = mpi_tmp_path / "uniform"
+    metrics = run_case(parse_case(tomllib.loads(UNIFORM)), out, MPI.COMM_WORLD)
+    stats = metrics["electrodes"]["li"]["deposition_current_density"]
+    assert stats["hotspot_index"] == pytest.approx(1.0, abs=1e-6)
+    assert stats["coefficient_of_variation"] == pytest.approx(0.0, abs=1e-6)
+    assert stats["mean"] == pytest.approx(50.0, rel=1e-6)
+    MPI.COMM_WORLD.barrier()
+    expected = [
+        "metrics.json",
+        "config.toml",
+        "surface_current_li.csv",
+        "surface_current_li.png",
+        "concentration_flux.png",
+        "current_density.png",
+        "fields/solution.bp",
+        "fields/vectors.bp",
+        "fields/solution.xdmf",
+        "fields/solution.h5",
+    ]
+    for name in expected:
+        assert (out / name).exists(), name
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk["status"] == "completed"
+    assert on_disk["config_sha256"] == parse_case(tomllib.loads(UNIFORM)).digest()
+    assert not (out / "fields.tmp").exists()
