@@ -124,6 +124,25 @@ def _guarded(job):
 
 
 @app.command()
+def compare(
+    a: Path = typer.Argument(..., help="First result folder."),
+    b: Path = typer.Argument(..., help="Second result folder."),
+    output: Path = typer.Option(None, "--output", "-o", help="Where to write the comparison."),
+) -> None:
+    """Compare two result folders: metric table (CSV, Markdown) and a side-by-side figure."""
+    from femli.outputs.compare import CompareError
+    from femli.outputs.compare import compare as run_compare
+
+    output = output or Path("results") / f"compare_{a.name}_vs_{b.name}"
+    try:
+        table = run_compare(a, b, output)
+    except CompareError as err:
+        _fail(str(err))
+    typer.echo(table)
+    typer.echo(f"comparison in {output}/ (comparison.csv, comparison.md, comparison.png)")
+
+
+@app.command()
 def demo(
     output: Path = typer.Option(Path("results/demo"), "--output", "-o", help="Results folder."),
 ) -> None:

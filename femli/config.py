@@ -138,6 +138,18 @@ class SolverConfig(Strict):
     max_continuation_steps: Annotated[int, Field(ge=1)] = 64
 
 
+class TimeConfig(Strict):
+    """A time-dependent run from the uniform bulk state (times in s)."""
+
+    t_end: Positive
+    dt_initial: Positive | None = None
+    dt_min: Positive | None = None
+    dt_max: Positive | None = None
+    scheme: Literal["bdf1", "bdf2"] = "bdf2"
+    tolerance: Positive = 1.0e-4
+    stop_when_depleted: Annotated[float, Field(gt=0, lt=1)] | None = None
+
+
 class OutputConfig(Strict):
     renders: bool = True
     fields: bool = True
@@ -151,6 +163,7 @@ class CaseConfig(Strict):
     electrodes: list[ElectrodeConfig] = Field(min_length=1)
     bulk: list[BulkConfig] = Field(default_factory=lambda: [BulkConfig()])
     solver: SolverConfig = Field(default_factory=SolverConfig)
+    time: TimeConfig | None = None
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def effective(self) -> dict[str, Any]:
@@ -250,6 +263,11 @@ def semantic_problems(config: CaseConfig) -> list[str]:
             electrode(e)
         except ValueError as err:
             problems.append(f"electrodes[{k}]: {err}")
+    if config.time is not None:
+        try:
+            transient_options(config)
+        except ValueError as err:
+            problems.append(f"time: {err}")
     names = [e.name for e in config.electrodes]
     if len(set(names)) != len(names):
         problems.append(f"electrodes: names must be unique, got {names}")
@@ -296,3 +314,20 @@ def electrode(e: ElectrodeConfig) -> Electrode:
 def bulk(b: BulkConfig) -> Bulk:
     """The :class:`Bulk` condition a configuration block describes."""
     return Bulk(tuple(b.boundaries), b.potential, dict(b.concentrations))
+
+
+def transient_options(config: CaseConfig):
+    """:class:`~femli.solve.transient.TransientOptions` of a case with a ``[time]`` block."""
+    from femli.solve.transient import TransientOptions
+
+    t = config.time
+    return TransientOptions(
+        t_end=t.t_end,
+        dt_initial=t.dt_initial,
+        dt_min=t.dt_min,
+        dt_max=t.dt_max,
+        scheme=t.scheme,
+        tolerance=t.tolerance,
+        preset=config.solver.preset,
+        stop_when_depleted=t.stop_when_depleted,
+    )

@@ -19,9 +19,11 @@ from femli import config as cfg
 from femli.mesh import Domain, build_domain, read_msh
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
+from femli.outputs.progress import TimeProgress
 from femli.outputs.report import write_stationary_outputs
 from femli.physics.model import CellModel
 from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.transient import TransientSolver
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +77,61 @@ def run_case(
     )
     clock = time.perf_counter()
     model = make_model(config, domain)
-    s = config.solver
-    options = StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
-    solver = StationarySolver(model, options)
-    timings["setup"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    solver.solve()
+    if config.time is None:
+        s = config.solver
+        solver = StationarySolver(
+            model, StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
+        )
+        timings["setup"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        solver.solve()
+        extra: dict = {}
+    else:
+        solver = TransientSolver(model, cfg.transient_options(config))
+        timings["setup"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        extra = run_transient(config, solver, output)
     timings["solve"] = time.perf_counter() - clock
-    log.info(
-        "solved: %d unknowns, %s (%.2f s)",
-        model.num_dofs(),
-        solver.newton.stats.as_dict(),
-        timings["solve"],
-    )
-    return write_outputs(config, solver, output, timings, summary, started)
+    stats = solver.newton.stats.as_dict()
+    log.info("solved: %d unknowns, %s (%.2f s)", model.num_dofs(), stats, timings["solve"])
+    return write_outputs(config, solver, output, timings, summary, started, extra)
 
 
-def write_outputs(config, solver, output: Path, timings: dict, summary: dict, started: str):
+def run_transient(config: cfg.CaseConfig, solver: TransientSolver, output: Path) -> dict:
+    """March in time with a progress bar; writes ``time_series.csv``. Collective."""
+    comm = solver.model.domain.comm
+    with TimeProgress(config.time.t_end, comm) as progress:
+        records = solver.run(callback=progress)
+    if comm.rank == 0:
+        atomic_write_bytes(output / "time_series.csv", time_series_csv(records).encode())
+    return {
+        "transient": {
+            "t_final": solver.t,
+            "steps": len(records) - 1,
+            "stop_reason": solver.stop_reason,
+            "depletion_time": solver.depletion_time,
+        }
+    }
+
+
+def time_series_csv(records: list[dict]) -> str:
+    """Flatten transient records into CSV text (SI units in the headers)."""
+    electrodes = list(records[0]["potential"])
+    head = ["step", "t_s", "dt_s", "newton_iterations", "rejected"]
+    for name in electrodes:
+        head += [f"potential_V_{name}", f"current_A_{name}", f"c_min_mol_m3_{name}"]
+    lines = [",".join(head)]
+    for r in records:
+        row = [r["step"], r["t"], r["dt"], r["newton_iterations"], r["rejected"]]
+        for name in electrodes:
+            row += [r["potential"][name], r["current"][name], r["c_min"].get(name, "")]
+        lines.append(",".join(f"{v:.10g}" if isinstance(v, float) else str(v) for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(
+    config, solver, output: Path, timings: dict, summary: dict, started: str, more: dict
+) -> dict:
     """Effective config, fields, metrics, tables and pictures. Collective."""
     comm = solver.model.domain.comm
     if comm.rank == 0:
@@ -107,6 +147,7 @@ def write_outputs(config, solver, output: Path, timings: dict, summary: dict, st
         "started": started,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "status": "completed",
+        **more,
     }
     metrics = write_stationary_outputs(solver, output, timings, extra, config.output.renders)
     log.info("results in %s", output)

@@ -93,3 +93,19 @@ def test_uniform_planar_electrode_has_no_hotspots(mpi_tmp_path):
     assert on_disk["status"] == "completed"
     assert on_disk["config_sha256"] == parse_case(tomllib.loads(UNIFORM)).digest()
     assert not (out / "fields.tmp").exists()
+
+
+def test_time_dependent_case_writes_a_time_series(mpi_tmp_path):
+    import tomllib
+
+    text = UNIFORM + "\n[time]\nt_end = 0.2\n"
+    config = parse_case(tomllib.loads(text.replace("[output]", "")))
+    out = mpi_tmp_path / "transient"
+    metrics = run_case(config, out, MPI.COMM_WORLD)
+    assert metrics["transient"]["t_final"] == pytest.approx(0.2)
+    assert metrics["transient"]["stop_reason"] == "t_end"
+    rows = (out / "time_series.csv").read_text().splitlines()
+    assert rows[0].startswith("step,t_s,dt_s")
+    assert len(rows) == metrics["transient"]["steps"] + 2
+    currents = [float(r.split(",")[6]) for r in rows[1:]]
+    assert currents == pytest.approx([currents[0]] * len(currents), rel=1e-6)  # galvanostatic
