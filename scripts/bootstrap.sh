@@ -15,7 +15,7 @@ set -euo pipefail
 
 MIN_MINOR=12                       # Python 3.MIN_MINOR or newer
 BUILD_VERSION=3.13                 # what we build from source when needed
-CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/femli"
+CACHE_ROOT="${XDG_CACHE_HOME:-${HOME:?HOME or XDG_CACHE_HOME must be set}/.cache}/femli"
 CACHE_PREFIX="$CACHE_ROOT/python-$BUILD_VERSION"
 CACHE_PY="$CACHE_PREFIX/bin/python$BUILD_VERSION"
 VENV=.venv
@@ -33,6 +33,8 @@ T_TOTAL=$(now)
 BUILD_TMP=""
 cleanup() { if [[ -n "$BUILD_TMP" ]]; then rm -rf "$BUILD_TMP"; fi; }
 trap cleanup EXIT
+trap 'printf "\n[bootstrap] interrupted\n" >&2; exit 130' INT   # EXIT trap (temp-dir cleanup) still runs
+trap 'printf "[bootstrap] terminated\n" >&2; exit 143' TERM
 
 # --------------------------------------------------------------------------
 # Interpreter discovery
