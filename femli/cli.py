@@ -143,6 +143,36 @@ def compare(
 
 
 @app.command()
+def sweep(
+    study: Path = typer.Argument(..., help="Study file (TOML): base case + parameter axes."),
+    output: Path = typer.Option(None, "--output", "-o", help="Study folder."),
+    ranks_per_case: int = typer.Option(1, "--ranks-per-case", "-k", help="MPI ranks per case."),
+    plot: list[str] = typer.Option(None, "--plot", help="METRIC:PARAM plot (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and list cases only."),
+) -> None:
+    """Run a parameter study (resumable; cases spread over MPI groups); exit code = failures."""
+    import dolfinx_solver  # noqa: F401
+    from mpi4py import MPI
+
+    from femli.study import StudyError, expand_study, plan, run_study
+
+    rank0 = MPI.COMM_WORLD.rank == 0
+    try:
+        cases = expand_study(study, plots=plot or ())
+        output = output or Path("results") / cases.name
+        if dry_run:
+            if rank0:
+                typer.echo(plan(cases, output))
+            raise typer.Exit(0)
+        result = _guarded(lambda: run_study(cases, output, MPI.COMM_WORLD, ranks_per_case))
+    except StudyError as err:
+        _fail(f"{err.source}: {len(err.problems)} problem(s)\n  " + "\n  ".join(err.problems))
+    if rank0:
+        typer.echo(result.describe())
+    raise typer.Exit(min(result.failed, 100))
+
+
+@app.command()
 def demo(
     output: Path = typer.Option(Path("results/demo"), "--output", "-o", help="Results folder."),
 ) -> None:

@@ -1,0 +1,215 @@
+"""Study files: the TOML schema of a parameter study and its one-line error messages.
+
+A study is a base case (``base = "case.toml"`` relative to the study file, or an inline
+``[base]`` table holding a whole case) plus parameter axes::
+
+    name = "cd_x_height"              # optional; default: the study file's stem
+    base = "case.toml"
+    mode = "cartesian"                # or "zip" (axes of equal length advance together)
+
+    [[axes]]
+    key = "electrodes.0.current_density"      # dotted path; integers index lists
+    values = [-50.0, -100.0]                   # A/m^2
+
+    [[axes]]
+    key = "geometry.asperity_height"           # um
+    range = { start = 0.5, stop = 1.5, num = 3 }   # linspace, both ends included
+
+    [[plot]]
+    metric = "hotspot_index"
+    param = "current_density"
+
+``logspace = {start, stop, num}`` spaces ``num`` values geometrically from ``start`` to
+``stop`` (the values themselves, not exponents). An axis may set several keys at once:
+``key = ["a.b", "c.d"]`` with ``values = [[a1, c1], [a2, c2]]`` and ``labels = [...]``
+naming each point (e.g. "bare", "bilayer").
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+
+class StudyError(ValueError):
+    """An invalid study; ``problems`` holds one message per problem."""
+
+    def __init__(self, problems: list[str], source: str = "study") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Spacing(_Strict):
+    """``num`` points from ``start`` to ``stop`` (both included)."""
+
+    start: float
+    stop: float
+    num: int = Field(ge=1, le=100_000)
+
+
+class AxisSpec(_Strict):
+    """One parameter axis: key(s) into the case and the points to visit."""
+
+    key: str | list[str]
+    name: str | None = Field(None, min_length=1)
+    values: list[Any] | None = Field(None, min_length=1)
+    range: Spacing | None = None
+    logspace: Spacing | None = None
+    labels: list[str] | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        """The dotted keys this axis sets (one or more)."""
+        return [self.key] if isinstance(self.key, str) else list(self.key)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AxisSpec:
+        given = [n for n in ("values", "range", "logspace") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of values, range or logspace (got {given})")
+        for key in self.keys:
+            if not key or any(part == "" for part in key.split(".")):
+                raise ValueError(f"key {key!r} is not a dotted path like 'electrodes.0.name'")
+        if not self.keys:
+            raise ValueError("key must name at least one dotted path")
+        if len(self.keys) > 1:
+            self._check_multi()
+        points = len(self._points())
+        if self.labels is not None and len(self.labels) != points:
+            raise ValueError(f"labels has {len(self.labels)} entries but the axis has {points}")
+        if self.logspace is not None:
+            s = self.logspace
+            if s.start == 0 or s.stop == 0 or (s.start > 0) != (s.stop > 0):
+                raise ValueError("logspace start and stop must be non-zero with the same sign")
+        return self
+
+    def _points(self) -> list[Any]:
+        if self.values is not None:
+            return self.values
+        return [None] * (self.range or self.logspace).num
+
+    def _check_multi(self) -> None:
+        n = len(self.keys)
+        if self.name is None:
+            raise ValueError(f"an axis with {n} keys needs a name (its column in the summary)")
+        if self.values is None:
+            raise ValueError(f"an axis with {n} keys needs values = [[one per key], ...]")
+        bad = [v for v in self.values if not isinstance(v, list) or len(v) != n]
+        if bad:
+            raise ValueError(
+                f"each value must be a list of {n} entries (one per key), got {bad[0]!r}"
+            )
+
+
+class PlotSpec(_Strict):
+    """A plot of a summary metric against a swept parameter."""
+
+    metric: str = Field(min_length=1)
+    param: str = Field(min_length=1)
+
+
+class StudySpec(_Strict):
+    """The whole study file."""
+
+    name: str | None = Field(None, min_length=1)
+    description: str = ""
+    base: Any
+    mode: Literal["cartesian", "zip"] = "cartesian"
+    axes: list[AxisSpec] = Field(min_length=1)
+    plot: list[PlotSpec] = Field(default_factory=list)
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, base: Any) -> Any:
+        if not isinstance(base, str | dict):
+            raise ValueError("give a case file path (string) or a [base] table")
+        return base
+
+
+def parse_plot(text: str) -> PlotSpec:
+    """``"metric:param"`` (the ``--plot`` option) -> :class:`PlotSpec`."""
+    metric, sep, param = text.partition(":")
+    if not sep or not metric or not param:
+        raise StudyError([f"--plot {text!r}: expected METRIC:PARAM, e.g. hotspot_index:current"])
+    return PlotSpec(metric=metric.strip(), param=param.strip())
+
+
+def parse_study(data: dict[str, Any], source: str = "study") -> StudySpec:
+    """Validate a study dictionary; raises :class:`StudyError` listing every problem."""
+    try:
+        return StudySpec.model_validate(data)
+    except ValidationError as err:
+        problems = [_describe(e, data) for e in err.errors()]
+        raise StudyError(list(dict.fromkeys(problems)), source) from None
+
+
+def read_study(path: str | Path) -> dict[str, Any]:
+    """The raw dictionary of a TOML study file (clear errors for missing/invalid files)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StudyError([f"study file {str(path)!r} does not exist"], str(path))
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise StudyError([f"not valid TOML: {err}"], str(path)) from None
+
+
+_MODELS: dict[str, type[BaseModel]] = {"axes": AxisSpec, "plot": PlotSpec}
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _allowed(loc: tuple) -> list[str]:
+    names = [p for p in loc[:-1] if isinstance(p, str)]
+    model: type[BaseModel] = StudySpec
+    for name in names:
+        model = _MODELS.get(name, Spacing if name in ("range", "logspace") else model)
+    return list(model.model_fields)
+
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _describe(error: dict, data: dict) -> str:
+    """One line naming the key, the value and what is allowed."""
+    loc = tuple(p for p in error["loc"] if p not in ("str", "list[str]"))
+    where = _where(loc)
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed(loc)
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        extra = f" Did you mean {hint[0]!r}?" if hint else ""
+        return f"unknown key {where!r}.{extra} Allowed here: {', '.join(allowed)}"
+    if error["type"] == "missing":
+        return f"missing required key {where!r}"
+    message = error["msg"].removeprefix("Value error, ")
+    value = _lookup(data, loc)
+    if isinstance(value, dict):  # a whole table: name it, do not print it
+        return f"{where}: {message}"
+    return f"{where} = {value!r}: {message}"
