@@ -139,16 +139,21 @@ def _summarise(study: Study, output: Path) -> tuple[Any, list[Path]]:
 
 
 def _on_root(comm: MPI.Comm, job: Callable[[], Any]) -> Any:
-    """Run ``job`` on rank 0; its exception is raised on every rank (no rank left waiting)."""
-    result, error = None, None
+    """Run ``job`` on rank 0; a failure there is raised on every rank (none left waiting).
+
+    Rank 0 re-raises the original exception, the others a :class:`StudyError` with its text.
+    """
+    result, error, text = None, None, None
     if comm.rank == 0:
         try:
             result = job()
         except Exception as err:
-            error = err
-    error = comm.bcast(error, root=0)
+            error, text = err, f"{type(err).__name__}: {err}"
+    text = comm.bcast(text, root=0)
     if error is not None:
         raise error
+    if text is not None:
+        raise StudyError([f"on rank 0: {text}"])
     return result
 
 

@@ -98,12 +98,17 @@ def _get(data: Any, keys: tuple[str, ...]) -> Any:
     return data
 
 
+def _total(timings: dict) -> float:
+    """Sum of the numeric stage times (s)."""
+    return round(sum(v for v in timings.values() if isinstance(v, int | float)), 4)
+
+
 def flatten(metrics: dict) -> dict[str, Any]:
     """The summary columns of one case's ``metrics.json``."""
     row: dict[str, Any] = {}
     for column, keys in CASE_METRICS.items():
         value = _get(metrics, keys)
-        row[column] = sum(value.values()) if isinstance(value, dict) else value
+        row[column] = _total(value) if isinstance(value, dict) else value
     for name, electrode in (metrics.get("electrodes") or {}).items():
         for column, keys in ELECTRODE_METRICS.items():
             row[f"{name}.{column}"] = _get(electrode, keys)

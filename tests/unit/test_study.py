@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -309,3 +310,14 @@ def test_case_states_summary_and_plots_from_folders(tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths)
     with pytest.raises(StudyError, match=r"no cases\.csv"):
         aggregate(tmp_path / "p")
+
+
+def test_the_example_study_expands():
+    s = expand_study(Path(__file__).parents[2] / "examples" / "sweep" / "study.toml")
+    assert s.name == "critical_current"
+    assert len(s.cases) == 20
+    assert s.cases[19].case_id == (
+        "case_0019_electrode=bilayer_current_density=-200_asperity_height=1"
+    )
+    assert s.cases[19].config.electrolyte.conductivity == 0.173
+    assert (s.plots[0].metric, s.plots[0].param) == ("hotspot_index", "current_density")
