@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PYTEST_FLAGS ?= -q
 # MPI tests reuse one process per rank; keep pytest's cache out of the way of two ranks
 MPI_PYTEST := $(BIN)/mpiexec -n 2 $(BIN)/python -m pytest -p no:cacheprovider
+# a rank that fails inside a collective can leave its partner waiting forever: bound each run
+GUARD := timeout -k 20 1200
 
 .PHONY: env demo test lint format test-serial test-mpi bench clean
 
@@ -25,10 +27,10 @@ format: env
 	$(BIN)/ruff check --fix .
 
 test-serial: env
-	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+	$(GUARD) $(BIN)/python -m pytest $(PYTEST_FLAGS)
 
 test-mpi: env
-	$(MPI_PYTEST) $(PYTEST_FLAGS) -m mpi
+	$(GUARD) $(MPI_PYTEST) $(PYTEST_FLAGS) -m mpi
 
 test: lint test-serial test-mpi
 

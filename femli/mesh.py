@@ -50,6 +50,7 @@ class Domain:
     facet_tags: dolfinx.mesh.MeshTags | None
     cell_names: dict[str, int] = field(default_factory=dict)
     facet_names: dict[str, int] = field(default_factory=dict)
+    _measure_forms: dict = field(default_factory=dict, repr=False)
 
     @property
     def comm(self) -> MPI.Comm:
@@ -113,9 +114,12 @@ class Domain:
 
     def measure(self, *names: str, boundary: bool = True) -> float:
         """Global area/length (boundary) or volume/area (cells) of named regions, SI."""
-        one = dolfinx.fem.Constant(self.mesh, 1.0)
-        m = self.ds(*names) if boundary else self.dx(*names)
-        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * m))
+        key = (names, boundary)
+        if key not in self._measure_forms:  # compiled once; the mesh may move later
+            one = dolfinx.fem.Constant(self.mesh, 1.0)
+            m = self.ds(*names) if boundary else self.dx(*names)
+            self._measure_forms[key] = dolfinx.fem.form(one * m)
+        local = dolfinx.fem.assemble_scalar(self._measure_forms[key])
         return self.comm.allreduce(local, op=MPI.SUM)
 
     def num_cells_global(self) -> int:

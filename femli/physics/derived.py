@@ -44,8 +44,14 @@ class ElectrodeCurrents:
     def __init__(self, model: CellModel) -> None:
         self.model = model
         self.domain = model.domain
-        self._areas = {e.name: self.domain.measure(*e.boundaries) for e in model.electrodes}
         self._totals = {e.name: self._total_form(e) for e in model.electrodes}
+        self._weight_form = None
+        self._areas: dict[str, float] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute areas and nodal weights after the mesh moved."""
+        self._areas = {e.name: self.domain.measure(*e.boundaries) for e in self.model.electrodes}
         self._weights = self._lumped_weights()
 
     def _indicator(self, electrode: Electrode) -> dolfinx.fem.Function:
@@ -69,10 +75,12 @@ class ElectrodeCurrents:
         return dolfinx.fem.form(integrand)
 
     def _lumped_weights(self) -> dolfinx.fem.Function:
-        v = ufl.TestFunction(self.model.space)
+        if getattr(self, "_weight_form", None) is None:
+            v = ufl.TestFunction(self.model.space)
+            names = [b for e in self.model.electrodes for b in e.boundaries]
+            self._weight_form = dolfinx.fem.form(v * self.domain.ds(*names))
         weights = dolfinx.fem.Function(self.model.space)
-        names = [b for e in self.model.electrodes for b in e.boundaries]
-        vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(v * self.domain.ds(*names)))
+        vec = dolfinx.fem.assemble_vector(self._weight_form)
         vec.scatter_reverse(dolfinx.la.InsertMode.add)
         weights.x.array[:] = vec.array
         weights.x.scatter_forward()

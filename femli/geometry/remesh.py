@@ -1,0 +1,105 @@
+"""Remeshing a deformed 2D domain from its boundary (lengths in um).
+
+The moving-boundary solver hands over the domain's boundary as closed loops of named
+polylines (one loop for the outer boundary, more for holes). Moving (depositing)
+polylines are resampled at uniform arc length so that segments squeezed by the
+growth disappear; straight passive ones are simplified to their corners. The result
+is a fresh Gmsh model with the same physical-group names.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import gmsh
+import numpy as np
+
+from femli.geometry.core import GeometryError, add_groups, new_model
+from femli.geometry.sizing import graded_field, set_background
+
+
+@dataclass(slots=True)
+class Polyline:
+    """An open run of boundary points (n, 2) in um belonging to one named group."""
+
+    name: str
+    points: np.ndarray
+
+
+def resample(points: np.ndarray, spacing: float) -> np.ndarray:
+    """Points at (nearly) uniform arc length along a polyline, end points kept."""
+    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    n = max(1, int(np.ceil(s[-1] / spacing)))
+    t = np.linspace(0.0, s[-1], n + 1)
+    return np.column_stack([np.interp(t, s, points[:, k]) for k in range(points.shape[1])])
+
+
+def simplify(points: np.ndarray, tol: float) -> np.ndarray:
+    """Drop interior points that lie on the straight line through their neighbours."""
+    keep = [0]
+    for k in range(1, len(points) - 1):
+        a, b, c = points[keep[-1]], points[k], points[k + 1]
+        ab, ac = b - a, c - a
+        cross = abs(ab[0] * ac[1] - ab[1] * ac[0]) / max(np.linalg.norm(ac), 1e-300)
+        if cross > tol:
+            keep.append(k)
+    keep.append(len(points) - 1)
+    return points[keep]
+
+
+def build_from_loops(
+    loops: Sequence[Sequence[Polyline]],
+    moving: Sequence[str],
+    cell_name: str,
+    h_moving: float,
+    h_far: float,
+) -> dict[str, int]:
+    """Mesh the region bounded by ``loops`` (first = outer). Returns facet group tags.
+
+    Needs an initialised gmsh session; replaces the current model.
+    """
+    new_model("remesh")
+    geo = gmsh.model.geo
+    curve_loops, by_name = [], {}
+    for loop in loops:
+        curves = []
+        first_point, previous = None, None
+        for k, line in enumerate(loop):
+            pts = (
+                resample(line.points, h_moving)
+                if line.name in moving
+                else simplify(line.points, 1e-6 * h_far)
+            )
+            last_of_loop = k == len(loop) - 1
+            tags = _points(geo, pts, previous, first_point if last_of_loop else None)
+            first_point = first_point or tags[0]
+            previous = tags[-1]
+            for a, b in itertools.pairwise(tags):
+                c = geo.addLine(a, b)
+                curves.append(c)
+                by_name.setdefault(line.name, []).append(c)
+        curve_loops.append(geo.addCurveLoop(curves))
+    surface = geo.addPlaneSurface(curve_loops)
+    geo.synchronize()
+    add_groups(2, {cell_name: [surface]})
+    groups = add_groups(1, by_name)
+    moving_curves = [c for n in moving for c in by_name.get(n, [])]
+    set_background([graded_field(1, moving_curves, h_moving, h_far)], h_far)
+    gmsh.model.mesh.generate(2)
+    if not gmsh.model.mesh.getElements(2)[1]:
+        raise GeometryError("remeshing produced no 2D elements")
+    return groups
+
+
+def _points(geo, pts: np.ndarray, previous: int | None, closing: int | None) -> list[int]:
+    tags = [] if previous is None else [previous]
+    body = pts if previous is None else pts[1:]
+    if closing is not None:
+        body = body[:-1]
+    tags += [geo.addPoint(float(x), float(y), 0.0) for x, y in body]
+    if closing is not None:
+        tags.append(closing)
+    return tags

@@ -1,0 +1,296 @@
+"""Deposition growth: electrodes move along their normal as metal deposits or strips.
+
+Each step solves the electrochemistry on the present shape (stationary, or one
+transient interval with the concentration history carried over), turns the local
+current density into a normal velocity ``v_n = -i_loc M / (z F rho)`` (deposition,
+``i_loc < 0``, grows into the electrolyte), moves the depositing boundaries and
+extends the displacement into the domain (:mod:`femli.solve.motion`). The step is
+limited by the largest boundary displacement allowed per step; a step that would
+invert cells is cut. Quality below a threshold triggers a remesh (2D) via the
+``remesh`` hook. SI units; lengths in m.
+
+Nodal displacements are ``d_i = v_i dt w_i N_i / |N_i|^2`` with ``w_i`` the lumped
+boundary measure and ``N_i`` the area-weighted normal of node ``i``: the swept volume
+then equals the deposited volume to first order in ``dt`` even at corners.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dolfinx
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from femli.physics.kinetics import Inert
+from femli.physics.model import CellModel
+from femli.solve.motion import MeshMotionError, MeshMover
+from femli.solve.newton import SolverError
+from femli.solve.remesh import edge_lengths, remesh_domain, transfer
+from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.units import FARADAY, LI_DENSITY, LI_MOLAR_MASS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True)
+class Metal:
+    """A deposit material: molar mass (kg/mol), density (kg/m^3), charge number."""
+
+    molar_mass: float = LI_MOLAR_MASS
+    density: float = LI_DENSITY
+    charge: int = 1
+
+    def __post_init__(self) -> None:
+        if not (self.molar_mass > 0 and self.density > 0 and self.charge > 0):
+            raise ValueError("metal molar_mass, density and charge must be > 0")
+
+    @property
+    def volume_per_charge(self) -> float:
+        """m^3 of metal per coulomb: M / (z F rho)."""
+        return self.molar_mass / (self.charge * FARADAY * self.density)
+
+
+@dataclass(slots=True)
+class GrowthOptions:
+    """Controls of a growth run (times in s, lengths in m).
+
+    Args:
+        t_end: final time.
+        max_displacement: largest boundary displacement per step.
+        dt_max: largest step.
+        min_quality: remesh (or stop, without a remesh hook) below this cell quality.
+        metals: boundary name -> :class:`Metal` (default Li everywhere).
+        max_cuts: step halvings after a failed solve or an inverted mesh.
+    """
+
+    t_end: float
+    max_displacement: float = 20e-9
+    dt_max: float = np.inf
+    min_quality: float = 0.2
+    metals: dict[str, Metal] = field(default_factory=dict)
+    max_cuts: int = 6
+    stationary: StationaryOptions = field(default_factory=StationaryOptions)
+
+    def __post_init__(self) -> None:
+        if not self.t_end > 0:
+            raise ValueError(f"t_end must be > 0 s, got {self.t_end}")
+        if not self.max_displacement > 0:
+            raise ValueError("max_displacement must be > 0 m")
+        if not 0 < self.min_quality < 1:
+            raise ValueError("min_quality must be in (0, 1)")
+
+
+class GrowthSolver:
+    """Quasi-stationary growth: electrochemistry solved on each new shape."""
+
+    def __init__(self, model: CellModel, options: GrowthOptions) -> None:
+        self.options = options
+        self.depositing = [
+            b
+            for e in model.electrodes
+            for b in e.boundaries
+            if not isinstance(e.kinetics[b], Inert)
+        ]
+        if not self.depositing:
+            raise ValueError("no depositing boundary: every electrode part is inert")
+        if model.model == "primary":
+            raise ValueError("growth needs electrode kinetics: use the secondary model or above")
+        self.t, self.charge, self.records, self.remeshes = 0.0, 0.0, [], 0
+        self._attach(model)
+        self.volume0 = model.domain.measure(boundary=False)
+        self.area0 = model.domain.measure(*self.depositing)
+        self.sizes = self._remesh_sizes() if model.domain.dim == 2 else None
+
+    def _attach(self, model: CellModel) -> None:
+        """(Re)build the mesh mover, the solver and the compiled forms for ``model``."""
+        self.model = model
+        fixed = [b for bulk in model.bulk for b in bulk.boundaries]
+        self.mover = MeshMover(model.domain, self.depositing, fixed)
+        self.solver = StationarySolver(model, self.options.stationary)
+        self.newton, self.currents = self.solver.newton, self.solver.currents
+        self._forms = self._boundary_forms()
+        self.quality = self.mover.quality()
+
+    def _remesh_sizes(self) -> tuple[float, float]:
+        """Element sizes (um) for remeshing: the initial depositing edge median, the
+        largest boundary edge far away."""
+        comm = self.model.domain.comm
+        moving = comm.allgather(edge_lengths(self.model.domain, *self.depositing))
+        every = comm.allgather(edge_lengths(self.model.domain, *self.model.domain.facet_names))
+        return float(np.median(np.concatenate(moving))), float(np.concatenate(every).max())
+
+    # -- nodal quantities ------------------------------------------------------------
+    def _boundary_forms(self) -> dict:
+        space, vspace = self.model.space, self.mover.space
+        ds = self.model.domain.ds(*self.depositing)
+        n = ufl.FacetNormal(self.model.domain.mesh)
+        test = ufl.TestFunction(space)
+        flux = 0
+        for e in self.model.electrodes:
+            for b in e.boundaries:
+                if b in self.depositing:
+                    metal = self.options.metals.get(b, Metal())
+                    rate = -metal.volume_per_charge * self.model.local_current(e, b)
+                    flux += rate * test * self.model.domain.ds(b)
+        return {
+            "weights": dolfinx.fem.form(ufl.TestFunction(space) * ds),
+            "normals": dolfinx.fem.form(ufl.inner(n, ufl.TestFunction(vspace)) * ds),
+            "flux": dolfinx.fem.form(flux),
+        }
+
+    def _assemble(self, name: str) -> np.ndarray:
+        vec = dolfinx.fem.assemble_vector(self._forms[name])
+        vec.scatter_reverse(dolfinx.la.InsertMode.add)
+        vec.scatter_forward()
+        return vec.array.copy()
+
+    def nodal_velocity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(v_i (m/s, growth positive), w_i, N_i) at every local node (zero off-boundary).
+
+        ``v_i`` is the lumped (consistent) boundary flux divided by ``w_i``.
+        """
+        w = self._assemble("weights")
+        flux = self._assemble("flux")
+        normals = self._assemble("normals").reshape(-1, self.mover.gdim)
+        v = np.divide(flux, w, out=np.zeros_like(w), where=w > 0)
+        return v, w, normals
+
+    def displacement(self, dt: float) -> np.ndarray:
+        """Nodal displacement (ndofs, gdim) of the depositing boundary for a step ``dt``."""
+        v, w, normals = self.nodal_velocity()
+        norm2 = np.einsum("ij,ij->i", normals, normals)
+        scale = np.divide(v * dt * w, norm2, out=np.zeros_like(v), where=norm2 > 0)
+        return -scale[:, None] * normals  # n points into the metal: growth is along -n
+
+    def max_speed(self) -> float:
+        """Largest |v_n| on the depositing boundary (m/s). Collective."""
+        v, _, _ = self.nodal_velocity()
+        return self.model.domain.comm.allreduce(float(np.abs(v).max(initial=0.0)), op=MPI.MAX)
+
+    # -- stepping ----------------------------------------------------------------------
+    def total_current(self) -> float:
+        """Current into the depositing boundaries (A, anodic positive). Collective."""
+        return sum(self.currents.total(e) for e in self.model.electrodes)
+
+    def step(self, dt: float) -> float:
+        """Move the boundary for ``dt`` with the present current; returns the dt used."""
+        current = self.total_current()
+        for _ in range(self.options.max_cuts + 1):
+            self.mover.prescribe(self.displacement(dt))
+            try:
+                quality = self.mover.move()
+            except MeshMotionError as err:
+                log.info("%s; halving dt %.3g s", err, dt)
+                dt *= 0.5
+                continue
+            self.t += dt
+            self.charge += current * dt
+            self.currents.refresh()
+            self.quality = quality
+            return dt
+        raise MeshMotionError(f"mesh cannot follow the growth at t = {self.t:.4g} s")
+
+    def solve_state(self) -> None:
+        """Electrochemistry on the present shape (raises SolverError on failure)."""
+        self.solver.solve()
+
+    def run(self, callback: Callable[[GrowthSolver, dict], None] | None = None) -> list[dict]:
+        """Grow until ``t_end``; returns per-step records. Collective."""
+        self.solve_state()
+        self._record(0.0, callback)
+        while self.t < self.options.t_end * (1 - 1e-12):
+            speed = self.max_speed()
+            dt = min(
+                self.options.dt_max,
+                self.options.t_end - self.t,
+                self.options.max_displacement / max(speed, 1e-300),
+            )
+            used = self.step(dt)
+            try:
+                self.solve_state()
+            except SolverError as err:
+                raise SolverError(f"growth stopped at t = {self.t:.4g} s: {err}") from err
+            self._record(used, callback)
+            if self.quality < self.options.min_quality:
+                self.remesh()
+        return self.records
+
+    def remesh(self) -> None:
+        """Mesh the present shape afresh and carry the fields over (2D). Collective."""
+        if self.sizes is None:
+            raise MeshMotionError(
+                f"mesh quality {self.quality:.3f} fell below {self.options.min_quality} at "
+                f"t = {self.t:.4g} s and remeshing is implemented for 2D domains only"
+            )
+        old = self.model
+        domain = remesh_domain(old.domain, self.depositing, *self.sizes)
+        model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
+        for source, target in zip(old.unknowns, model.unknowns, strict=True):
+            transfer(source, target)
+        for e in old.electrodes:
+            model.set_potential(e, old.potentials[e.name].value.item())
+        self._attach(model)
+        self.solve_state()
+        self.remeshes += 1
+        log.info(
+            "remeshed at t = %.4g s: %d cells, quality %.3f",
+            self.t,
+            domain.num_cells_global(),
+            self.quality,
+        )
+
+    def _record(self, dt: float, callback) -> dict:
+        record = {
+            "t": self.t,
+            "dt": dt,
+            **self.morphology(),
+            "charge": self.charge,
+            "current": self.total_current(),
+            "min_quality": self.mover.quality(),
+            "remeshes": self.remeshes,
+        }
+        self.records.append(record)
+        if callback is not None:
+            callback(self, record)
+        return record
+
+    def morphology(self) -> dict:
+        """Deposited volume, heights and roughness of the depositing surface. Collective."""
+        domain = self.model.domain
+        comm = domain.comm
+        v, w, _ = self.nodal_velocity()
+        owned = domain.mesh.geometry.dim
+        n_owned = self.model.space.dofmap.index_map.size_local
+        coords = self.model.space.tabulate_dof_coordinates()[:n_owned, owned - 1]
+        mask = w[:n_owned] > 0
+        heights, weights = coords[mask], w[:n_owned][mask]
+        sums = comm.allreduce(
+            np.array([(heights * weights).sum(), weights.sum(), (heights**2 * weights).sum()]),
+            op=MPI.SUM,
+        )
+        mean = sums[0] / sums[1]
+        rms = np.sqrt(max(sums[2] / sums[1] - mean**2, 0.0))
+        top = comm.allreduce(float(heights.max(initial=-np.inf)), op=MPI.MAX)
+        return {
+            "deposited_volume": self.volume0 - domain.measure(boundary=False),
+            "mean_height": mean,
+            "max_height": top,
+            "roughness_rms": rms,
+            "area": domain.measure(*self.depositing),
+            "area_ratio": domain.measure(*self.depositing) / self.area0,
+            "hotspot_index": self._hotspot(v, w[:], n_owned),
+        }
+
+    def _hotspot(self, v: np.ndarray, w: np.ndarray, n_owned: int) -> float:
+        comm = self.model.domain.comm
+        mask = w[:n_owned] > 0
+        vmax = comm.allreduce(float(v[:n_owned][mask].max(initial=-np.inf)), op=MPI.MAX)
+        sums = comm.allreduce(
+            np.array([(v[:n_owned] * w[:n_owned]).sum(), w[:n_owned].sum()]), op=MPI.SUM
+        )
+        mean = sums[0] / sums[1]
+        return vmax / mean if mean != 0 else float("nan")

@@ -1,0 +1,133 @@
+"""Remeshing a deformed 2D domain and carrying the fields over (collective).
+
+The boundary of the present mesh is gathered on rank 0 as closed loops of named
+polylines, Gmsh meshes it afresh (:func:`femli.geometry.remesh.build_from_loops`),
+DOLFINx distributes the new mesh, and fields are interpolated from the old mesh
+(non-matching interpolation). Lengths handed to Gmsh are in um.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import dolfinx
+import gmsh
+import numpy as np
+
+from femli.geometry import gmsh_session
+from femli.geometry.remesh import Polyline, build_from_loops
+from femli.mesh import Domain, from_gmsh_model
+from femli.units import MESH_UNIT
+
+
+def edge_lengths(domain: Domain, *names: str) -> np.ndarray:
+    """Lengths (um) of this rank's owned edges on the named boundaries."""
+    mesh = domain.mesh
+    facets = domain.facets(*names)
+    facets = facets[facets < mesh.topology.index_map(1).size_local]
+    nodes = mesh.geometry.x[dolfinx.mesh.entities_to_geometry(mesh, 1, facets)]
+    return np.linalg.norm(nodes[:, 1] - nodes[:, 0], axis=1) / MESH_UNIT
+
+
+def boundary_edges(domain: Domain) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """Every tagged exterior edge on rank 0 as (p0, p1, name), points in um. Collective."""
+    mesh, tags = domain.mesh, domain.facet_tags
+    names = {v: k for k, v in domain.facet_names.items()}
+    owned = mesh.topology.index_map(1).size_local
+    keep = (tags.indices < owned) & np.isin(tags.values, list(names))
+    facets, values = tags.indices[keep], tags.values[keep]
+    nodes = dolfinx.mesh.entities_to_geometry(mesh, 1, facets)
+    points = mesh.geometry.x[nodes][:, :, :2] / MESH_UNIT
+    local = [(p[0], p[1], names[v]) for p, v in zip(points, values, strict=True)]
+    gathered = domain.comm.gather(local, root=0)
+    return [e for part in gathered for e in part] if domain.comm.rank == 0 else []
+
+
+def _key(p: np.ndarray) -> tuple[int, int]:
+    return (round(float(p[0]) * 1e7), round(float(p[1]) * 1e7))
+
+
+def boundary_loops(edges: list[tuple[np.ndarray, np.ndarray, str]]) -> list[list[Polyline]]:
+    """Chain edges into closed loops split into runs of one name; the outer loop first."""
+    adjacency: dict = defaultdict(list)
+    coords = {}
+    for k, (a, b, _) in enumerate(edges):
+        for p in (a, b):
+            coords[_key(p)] = p
+        adjacency[_key(a)].append(k)
+        adjacency[_key(b)].append(k)
+    used = np.zeros(len(edges), dtype=bool)
+    loops = []
+    for start in range(len(edges)):
+        if not used[start]:
+            loops.append(_walk(edges, adjacency, coords, used, start))
+    loops.sort(key=lambda loop: -abs(_area([p for line in loop for p in line.points])))
+    return loops
+
+
+def _walk(edges, adjacency, coords, used, start) -> list[Polyline]:
+    a, b, _ = edges[start]
+    order, node, k = [start], _key(b), start
+    used[start] = True
+    while node != _key(a):
+        k = next(j for j in adjacency[node] if not used[j])
+        used[k] = True
+        order.append(k)
+        p, q, _ = edges[k]
+        node = _key(q) if _key(p) == node else _key(p)
+    points, names, node = [coords[_key(a)]], [], _key(a)
+    for k in order:
+        p, q, name = edges[k]
+        node = _key(q) if _key(p) == node else _key(p)
+        points.append(coords[node])
+        names.append(name)
+    return _runs(points, names)
+
+
+def _runs(points: list, names: list[str]) -> list[Polyline]:
+    """Split a closed point loop into runs of equal names, starting at a name change."""
+    n = len(names)
+    shift = next((k for k in range(n) if names[k] != names[k - 1]), 0)
+    names = names[shift:] + names[:shift]
+    pts = points[shift:-1] + points[:shift] + [points[shift]]
+    runs, begin = [], 0
+    for k in range(1, n + 1):
+        if k == n or names[k] != names[begin]:
+            runs.append(Polyline(names[begin], np.array(pts[begin : k + 1])))
+            begin = k
+    return runs
+
+
+def _area(points: list) -> float:
+    p = np.asarray(points)
+    return 0.5 * float(np.sum(p[:-1, 0] * p[1:, 1] - p[1:, 0] * p[:-1, 1]))
+
+
+def remesh_domain(domain: Domain, moving: list[str], h_moving: float, h_far: float) -> Domain:
+    """A fresh mesh of ``domain``'s present shape (sizes in um). Collective, 2D only."""
+    if domain.dim != 2:
+        raise NotImplementedError("remeshing is implemented for 2D domains")
+    edges = boundary_edges(domain)
+    cell_name = next(iter(domain.cell_names), "electrolyte")
+    error = None
+    with gmsh_session():
+        if domain.comm.rank == 0:
+            try:
+                build_from_loops(boundary_loops(edges), moving, cell_name, h_moving, h_far)
+            except Exception as err:  # reported on every rank below
+                error = err
+        error = domain.comm.bcast(error, root=0)
+        if error is not None:
+            raise error
+        return from_gmsh_model(gmsh.model, domain.comm, 2)
+
+
+def transfer(source: dolfinx.fem.Function, target: dolfinx.fem.Function) -> None:
+    """Interpolate ``source`` (old mesh) into ``target`` (new mesh). Collective."""
+    mesh = target.function_space.mesh
+    cells = np.arange(mesh.topology.index_map(mesh.topology.dim).size_local, dtype=np.int32)
+    data = dolfinx.fem.create_interpolation_data(
+        target.function_space, source.function_space, cells, padding=1e-8
+    )
+    target.interpolate_nonmatching(source, cells, data)
+    target.x.scatter_forward()
