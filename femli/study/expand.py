@@ -92,8 +92,8 @@ def expand_study(
     axes = _axes(spec.axes, source)
     combos = _combinations(axes, spec.mode, source)
     cases, problems = _cases(base, axes, combos)
-    plot_specs = (*spec.plot, *(p if isinstance(p, PlotSpec) else parse_plot(p) for p in plots))
-    problems += _plot_problems(plot_specs, axes, cases)
+    plot_specs, bad_plots = _extra_plots(spec.plot, plots)
+    problems += bad_plots + _plot_problems(plot_specs, axes, cases)
     if problems:
         raise StudyError(problems, source)
     return Study(
@@ -278,6 +278,19 @@ def _geometry_problems(config: CaseConfig) -> list[str]:
     except (GeometryError, TypeError, ValueError) as err:
         return [f"geometry: {err}"]
     return []
+
+
+def _extra_plots(
+    plots: list[PlotSpec], extra: Iterable[str | PlotSpec]
+) -> tuple[tuple[PlotSpec, ...], list[str]]:
+    """The study's plots plus ``"metric:param"`` ones; problems of malformed ones."""
+    specs, problems = list(plots), []
+    for p in extra:
+        try:
+            specs.append(p if isinstance(p, PlotSpec) else parse_plot(p))
+        except StudyError as err:
+            problems += err.problems
+    return tuple(specs), problems
 
 
 def _plot_problems(
