@@ -169,6 +169,9 @@ def _run_case(
     case: StudyCase, output: Path, group: MPI.Comm, base: Path, color: int, say
 ) -> CaseOutcome:
     """Skip, or run afresh, one case on the group communicator. Collective on ``group``."""
+    import dolfinx_solver  # noqa: F401  (before petsc4py)
+    from petsc4py import PETSc
+
     from femli.run import run_case
 
     folder = output / case.case_id
@@ -192,7 +195,8 @@ def _run_case(
         outcome = CaseOutcome(
             case.case_id, "failed", color, started, time.perf_counter() - clock, error
         )
-    gc.collect()  # free this case's PETSc objects at the same point on every group rank
+    gc.collect()  # this case's objects (reference cycles) go now, on every group rank ...
+    PETSc.garbage_cleanup(group)  # ... and PETSc destroys the parallel ones collectively
     say(case, f"failed: {outcome.error}" if outcome.error else f"done in {outcome.seconds:.2f} s")
     return outcome
 
