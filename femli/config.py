@@ -97,6 +97,7 @@ class ElectrodeConfig(Strict):
     kinetics: dict[str, KineticsConfig] = Field(min_length=1)
     potential: float | None = Field(None, description="V")
     current_density: float | None = Field(None, description="A/m^2, anodic positive")
+    current_basis: Literal["electrode", "footprint"] = "electrode"
     equilibrium_potential: float = 0.0
 
     @model_validator(mode="after")
@@ -305,10 +306,15 @@ def kinetics(k: KineticsConfig) -> kin.Kinetics:
     return kin.Inert(**common)
 
 
-def electrode(e: ElectrodeConfig) -> Electrode:
-    """The :class:`Electrode` a configuration block describes."""
+def electrode(e: ElectrodeConfig, footprint: float | None = None) -> Electrode:
+    """The :class:`Electrode` a configuration block describes.
+
+    ``footprint`` (m^2; m in 2D) is the reference area when ``current_basis`` is
+    ``"footprint"``.
+    """
     laws = {name: kinetics(k) for name, k in e.kinetics.items()}
-    return Electrode(e.name, laws, e.potential, e.current_density, e.equilibrium_potential)
+    area = footprint if e.current_basis == "footprint" else None
+    return Electrode(e.name, laws, e.potential, e.current_density, e.equilibrium_potential, area)
 
 
 def bulk(b: BulkConfig) -> Bulk:

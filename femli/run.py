@@ -17,6 +17,7 @@ from mpi4py import MPI
 
 from femli import config as cfg
 from femli.mesh import Domain, build_domain, read_msh
+from femli.outputs.features import footprint_area
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.progress import TimeProgress
@@ -54,7 +55,8 @@ def make_domain(config: cfg.CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Dom
 
 def make_model(config: cfg.CaseConfig, domain: Domain) -> CellModel:
     """The cell model a case describes on ``domain``."""
-    electrodes = [cfg.electrode(e) for e in config.electrodes]
+    footprint = footprint_area(domain)
+    electrodes = [cfg.electrode(e, footprint) for e in config.electrodes]
     bulk = [cfg.bulk(b) for b in config.bulk]
     return CellModel(domain, cfg.electrolyte(config), electrodes, bulk)
 

@@ -61,7 +61,9 @@ def render_field(
 ) -> Path:
     """Render ``scalar`` (with optional cell ``vectors`` glyphs) to a PNG. Rank 0 only."""
     import pyvista
+    import vtk
 
+    vtk.vtkLogger.SetStderrVerbosity(vtk.vtkLogger.VERBOSITY_OFF)  # no-display notice
     pyvista.OFF_SCREEN = True
     plotter = pyvista.Plotter(off_screen=True, window_size=(900, 800))
     shown = grid.clip(normal="y") if clip else grid

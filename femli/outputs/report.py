@@ -14,6 +14,7 @@ import dolfinx
 import numpy as np
 
 from femli.outputs import render
+from femli.outputs.features import footprint_area, part_statistics
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
 from femli.outputs.metrics import gather_surface, surface_statistics
 from femli.outputs.provenance import git_commit, software_versions
@@ -26,6 +27,8 @@ def electrode_metrics(solver, electrode) -> tuple[dict, object]:
     model = solver.model
     surface = gather_surface(currents.nodal(electrode), model.domain.comm)
     stats = surface_statistics(-surface.values, surface.weights)
+    footprint = footprint_area(model.domain)
+    total = currents.total(electrode)
     return {
         "total_current": currents.total(electrode),
         "mean_current_density": currents.mean_density(electrode),
@@ -35,6 +38,10 @@ def electrode_metrics(solver, electrode) -> tuple[dict, object]:
             (surface.overpotential * surface.weights).sum() / surface.weights.sum()
         ),
         "deposition_current_density": stats,
+        "footprint_area": footprint,
+        "footprint_current_density": -total / footprint,
+        "footprint_hotspot_index": stats["max"] / (-total / footprint) if total else None,
+        "parts": part_statistics(model.domain, surface),
     }, surface
 
 

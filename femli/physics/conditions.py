@@ -29,6 +29,8 @@ class Electrode:
             total area (anodic positive, deposition negative); the electrode
             potential becomes a global unknown.
         equilibrium_potential: E_eq in V (0 for Li/Li+ at the reference concentration).
+        reference_area: area the applied current density refers to (m^2; m in 2D),
+            e.g. the electrode's footprint; default: the electrode's own area.
     """
 
     name: str
@@ -36,8 +38,11 @@ class Electrode:
     potential: float | None = None
     current_density: float | None = None
     equilibrium_potential: float = 0.0
+    reference_area: float | None = None
 
     def __post_init__(self) -> None:
+        if self.reference_area is not None and not self.reference_area > 0:
+            raise ValueError(f"electrode {self.name!r}: reference_area must be > 0")
         if not self.kinetics:
             raise ValueError(f"electrode {self.name!r} names no boundaries")
         if (self.potential is None) == (self.current_density is None):

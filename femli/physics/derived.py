@@ -99,6 +99,10 @@ class ElectrodeCurrents:
         """Area-averaged current density (A/m^2). Collective."""
         return self.total(electrode) / self.area(electrode)
 
+    def applied_density(self, electrode: Electrode) -> float:
+        """Current over the area the applied density refers to (A/m^2). Collective."""
+        return self.total(electrode) / (electrode.reference_area or self.area(electrode))
+
     def nodal(self, electrode: Electrode) -> SurfaceValues:
         """Normal current density and overpotential at this rank's owned electrode nodes."""
         space = self.model.space

@@ -87,7 +87,10 @@ class StationarySolver:
     def control_residual(self, load: float) -> np.ndarray:
         """Mean current density minus the (scaled) target of each galvanostatic electrode."""
         return np.array(
-            [self.currents.mean_density(e) - load * e.current_density for e in self.galvanostatic]
+            [
+                self.currents.applied_density(e) - load * e.current_density
+                for e in self.galvanostatic
+            ]
         )
 
     # -- inner solve --------------------------------------------------------------
