@@ -238,10 +238,14 @@ def _reporter(group: MPI.Comm, color: int, total: int) -> Callable[[StudyCase, s
 
 @contextlib.contextmanager
 def _quiet():
-    """Hide per-case INFO chatter and progress bars (groups would interleave them)."""
+    """Hide per-case INFO lines and progress bars (groups would interleave them).
+
+    Kept with ``femli -v`` (DEBUG), for looking into one case.
+    """
     logger = logging.getLogger("femli")
     level = logger.level
-    logger.setLevel(max(level, logging.WARNING))
+    if logger.getEffectiveLevel() > logging.DEBUG:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
     try:
         yield
     finally:

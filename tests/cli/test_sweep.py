@@ -222,3 +222,12 @@ def test_cli_under_mpiexec_two_groups_and_failure_exit_code(tmp_path):
     assert "case_0003_current_density=-50_asperity_height=1.5_boundaries=v1" in result.stdout
     assert "[group 1]" in result.stderr
     assert (tmp_path / "out" / "plots" / "cv_vs_asperity_height.png").is_file()
+
+
+@pytest.mark.mpi
+def test_a_group_without_cases_waits_for_the_others(mpi_tmp_path):
+    study = STUDY.replace("values = [-50.0, -100.0]", "values = [-70.0]")
+    study = study.replace("num = 2", "num = 1")
+    result = run_study(write_study(mpi_tmp_path, study), mpi_tmp_path / "out", MPI.COMM_WORLD)
+    assert [(o.action, o.group) for o in result.outcomes] == [("ran", 0)]
+    assert result.groups == MPI.COMM_WORLD.size
