@@ -102,12 +102,15 @@ def run_study(
 ) -> StudyResult:
     """Run every unfinished case of ``study`` into ``output``; aggregate and plot. Collective.
 
-    ``study`` is an expanded :class:`Study` or a study file (expanded here with ``plots``).
+    ``study`` is an expanded :class:`Study` or a study file (expanded here with ``plots``,
+    ``"metric:param"`` strings; for a :class:`Study`, give them to :func:`expand_study`).
     Finished cases (valid ``metrics.json`` of the same configuration) are skipped; failed
     ones are recorded in their ``status.json`` and the sweep goes on.
     """
     if not isinstance(study, Study):
         study = expand_study(study, plots=plots)
+    elif plots:
+        raise TypeError("plots go to expand_study() when run_study() is given a Study")
     groups = group_count(comm.size, ranks_per_case)
     output = Path(output)
     clock = time.perf_counter()
