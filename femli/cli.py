@@ -175,17 +175,26 @@ def sweep(
 @app.command()
 def demo(
     output: Path = typer.Option(Path("results/demo"), "--output", "-o", help="Results folder."),
+    quick: bool = typer.Option(False, "--quick", help="Only the built-in rough-Li case."),
 ) -> None:
-    """Run the built-in default case (rough Li surface, seed 000 bare-Li electrolyte)."""
+    """Run the built-in case and the reduced seed 000 / seed 003 comparisons."""
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.demo import describe, run_demo
+    from femli.demo import EXAMPLES, describe, run_comparisons, run_demo
 
-    metrics = _guarded(lambda: run_demo(output, MPI.COMM_WORLD))
-    if MPI.COMM_WORLD.rank == 0:
+    metrics = _guarded(lambda: run_demo(output / "rough_li", MPI.COMM_WORLD))
+    rank0 = MPI.COMM_WORLD.rank == 0
+    if rank0:
         typer.echo(describe(metrics))
-        typer.echo(f"results in {output}/ (metrics.json, *.png, *.csv)")
+        typer.echo(f"built-in case: {output / 'rough_li'}/ (metrics.json, *.png, fields/)")
+    if quick or not EXAMPLES.is_dir():
+        return
+    folders = _guarded(lambda: run_comparisons(output, MPI.COMM_WORLD))
+    if rank0:
+        for folder in folders:
+            typer.echo((folder / "comparison.md").read_text())
+            typer.echo(f"figure: {folder / 'comparison.png'}")
 
 
 def entry() -> None:  # pragma: no cover - console entry for `python -m femli`

@@ -1,11 +1,17 @@
-"""The built-in default case: Li deposition onto a rough Li surface (seed 000, bare Li).
+"""``femli demo``: the built-in default case and reduced seed comparisons.
+
+The built-in case is Li deposition onto a rough Li surface (seed 000, bare Li).
 
 A 10 x 10 um electrolyte box above a Li electrode carrying three semicircular
 asperities (radius 0.5 um), seed 000's bare-Li electrolyte (kappa = 7.68e-5 S/cm,
 D(Li+) = 2.5e-10 m^2/s, t+ = 0.47, 1 M) as a supporting-electrolyte model,
 concentration-dependent Butler-Volmer kinetics (i0 = 0.59 mA/cm^2), galvanostatic
 deposition at 20 mA/cm^2 (the paper's high rate), bulk electrolyte on top.
-It is an ordinary case file (:data:`DEMO_CASE`), run by :func:`femli.run.run_case`.
+It is an ordinary case (:data:`DEMO_CASE`), run by :func:`femli.run.run_case`.
+
+With the repository's ``examples/`` present, the demo also runs the reduced versions
+of the two seed comparisons (seed 000: bare Li vs bilayer; seed 003: bare Li vs
+SCP@Li nuclei) and writes ``femli compare`` tables and figures for both.
 """
 
 from __future__ import annotations
@@ -14,8 +20,18 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from femli.config import parse_case
+import femli
+from femli.config import load_case, parse_case
+from femli.outputs.compare import compare
 from femli.run import run_case
+
+EXAMPLES = Path(femli.__file__).resolve().parents[1] / "examples"
+
+#: (comparison name, case A, case B) relative to ``examples/``.
+COMPARISONS = (
+    ("seed000", "seed000_bilayer/bare_li_reduced.toml", "seed000_bilayer/bilayer_reduced.toml"),
+    ("seed003", "seed003_nuclei/bare_li_reduced.toml", "seed003_nuclei/scp_li_reduced.toml"),
+)
 
 DEMO_CASE: dict = {
     "name": "demo_rough_li",
@@ -64,6 +80,22 @@ DEMO_CASE: dict = {
 def run_demo(output: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> dict:
     """Run :data:`DEMO_CASE` into ``output``; returns the metrics."""
     return run_case(parse_case(DEMO_CASE, "demo"), Path(output), comm)
+
+
+def run_comparisons(output: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> list[Path]:
+    """Run the reduced seed comparisons into ``output``; returns the comparison folders."""
+    folders = []
+    for name, first, second in COMPARISONS:
+        results = []
+        for case in (EXAMPLES / first, EXAMPLES / second):
+            folder = Path(output) / f"{name}_{case.stem.removesuffix('_reduced')}"
+            run_case(load_case(case), folder, comm, case.parent)
+            results.append(folder)
+        target = Path(output) / f"compare_{name}"
+        if comm.rank == 0:
+            compare(results[0], results[1], target)
+        folders.append(target)
+    return folders
 
 
 def describe(metrics: dict) -> str:

@@ -35,6 +35,8 @@ ROWS = (
         1.0,
         "-",
     ),
+    ("footprint current density", ("footprint_current_density",), 0.1, "mA/cm2"),
+    ("footprint hotspot index (max/footprint)", ("footprint_hotspot_index",), 1.0, "-"),
     ("electrode potential", ("potential_V",), 1e3, "mV"),
     ("mean surface overpotential", ("mean_surface_overpotential_V",), 1e3, "mV"),
 )
