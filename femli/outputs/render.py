@@ -124,3 +124,43 @@ def plot_surface_current(
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def render_electrode(
+    coords_um: np.ndarray, deposition: np.ndarray, path: Path, *, title: str = ""
+) -> Path:
+    """Deposition current density (mA/cm^2) on the electrode nodes, hotspots marked.
+
+    Hotspots are nodes at or above the 95th percentile; they are drawn larger in red.
+    Rank 0 only.
+    """
+    import pyvista
+    import vtk
+
+    vtk.vtkLogger.SetStderrVerbosity(vtk.vtkLogger.VERBOSITY_OFF)
+    points = np.zeros((len(coords_um), 3))
+    points[:, : coords_um.shape[1]] = coords_um
+    cloud = pyvista.PolyData(points)
+    cloud.point_data["deposition (mA/cm2)"] = deposition / 10.0
+    flat = np.ptp(points[:, 2]) < 1e-9
+    plotter = pyvista.Plotter(off_screen=True, window_size=(900, 700))
+    plotter.add_mesh(
+        cloud,
+        scalars="deposition (mA/cm2)",
+        cmap="inferno",
+        render_points_as_spheres=True,
+        point_size=6,
+    )
+    hot = deposition >= np.percentile(deposition, 95)
+    if hot.any():
+        plotter.add_mesh(
+            pyvista.PolyData(points[hot]), color="red", render_points_as_spheres=True, point_size=12
+        )
+    plotter.view_xy() if flat else plotter.view_isometric()
+    plotter.add_text(f"{title} (red: top 5 %)", font_size=10)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    plotter.screenshot(str(tmp))
+    plotter.close()
+    tmp.replace(path)
+    return path

@@ -102,6 +102,12 @@ def write_stationary_outputs(
 def _pictures(grid, surfaces: dict, output: Path, dim: int) -> None:
     """PNG renders and surface-current plots (rank 0)."""
     for name, surface in surfaces.items():
+        render.render_electrode(
+            surface.coords / MESH_UNIT,
+            -surface.values,
+            output / f"electrode_{name}.png",
+            title=f"deposition on {name!r}",
+        )
         render.plot_surface_current(
             surface.coords / MESH_UNIT,
             -surface.values,
