@@ -151,6 +151,18 @@ class TimeConfig(Strict):
     stop_when_depleted: Annotated[float, Field(gt=0, lt=1)] | None = None
 
 
+class GrowthConfig(Strict):
+    """Deposition growth (quasi-stationary electrochemistry on a moving electrode)."""
+
+    t_end: Positive = Field(description="s")
+    max_displacement: Positive = Field(0.02, description="um of boundary motion per step")
+    min_quality: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    snapshots: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)
+    molar_mass: Positive = Field(6.94e-3, description="kg/mol (Li)")
+    density: Positive = Field(534.0, description="kg/m^3 (Li)")
+    charge: Annotated[int, Field(ge=1)] = 1
+
+
 class OutputConfig(Strict):
     renders: bool = True
     fields: bool = True
@@ -165,6 +177,7 @@ class CaseConfig(Strict):
     bulk: list[BulkConfig] = Field(default_factory=lambda: [BulkConfig()])
     solver: SolverConfig = Field(default_factory=SolverConfig)
     time: TimeConfig | None = None
+    growth: GrowthConfig | None = None
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def effective(self) -> dict[str, Any]:
@@ -269,6 +282,8 @@ def semantic_problems(config: CaseConfig) -> list[str]:
             transient_options(config)
         except ValueError as err:
             problems.append(f"time: {err}")
+    if config.time is not None and config.growth is not None:
+        problems.append("give [time] (transient, fixed shape) or [growth], not both")
     names = [e.name for e in config.electrodes]
     if len(set(names)) != len(names):
         problems.append(f"electrodes: names must be unique, got {names}")

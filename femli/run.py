@@ -20,11 +20,14 @@ from femli.mesh import Domain, build_domain, read_msh
 from femli.outputs.features import footprint_area
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
+from femli.outputs.growth import GrowthRecorder
 from femli.outputs.progress import TimeProgress
 from femli.outputs.report import write_stationary_outputs
 from femli.physics.model import CellModel
+from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 from femli.solve.stationary import StationaryOptions, StationarySolver
 from femli.solve.transient import TransientSolver
+from femli.units import um
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,12 @@ def run_case(
     )
     clock = time.perf_counter()
     model = make_model(config, domain)
-    if config.time is None:
+    if config.growth is not None:
+        solver = GrowthSolver(model, growth_options(config))
+        timings["setup"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        extra = run_growth(config, solver, output)
+    elif config.time is None:
         s = config.solver
         solver = StationarySolver(
             model, StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
@@ -97,6 +105,31 @@ def run_case(
     stats = solver.newton.stats.as_dict()
     log.info("solved: %d unknowns, %s (%.2f s)", model.num_dofs(), stats, timings["solve"])
     return write_outputs(config, solver, output, timings, summary, started, extra)
+
+
+def growth_options(config: cfg.CaseConfig) -> GrowthOptions:
+    """Growth controls of a case with a ``[growth]`` block (SI)."""
+    g, s = config.growth, config.solver
+    metal = Metal(g.molar_mass, g.density, g.charge)
+    names = [b for e in config.electrodes for b in e.kinetics]
+    return GrowthOptions(
+        t_end=g.t_end,
+        max_displacement=um(g.max_displacement),
+        min_quality=g.min_quality,
+        metals=dict.fromkeys(names, metal),
+        snapshots=tuple(sorted({*g.snapshots, g.t_end})),
+        stationary=StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps),
+    )
+
+
+def run_growth(config: cfg.CaseConfig, solver: GrowthSolver, output: Path) -> dict:
+    """Grow with snapshots and a time series; returns the growth summary. Collective."""
+    recorder = GrowthRecorder(output, config.output.renders, config.output.fields)
+    with TimeProgress(config.growth.t_end, solver.model.domain.comm) as progress:
+        records = solver.run(callback=lambda g, r: (recorder(g, r), progress(g, r)))
+    recorder.finish(records, solver.model.domain.comm)
+    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
+    return {"growth": {**final, "steps": len(records) - 1, "initial": records[0]}}
 
 
 def run_transient(config: cfg.CaseConfig, solver: TransientSolver, output: Path) -> dict:

@@ -65,6 +65,7 @@ class GrowthOptions:
         min_quality: remesh (or stop, without a remesh hook) below this cell quality.
         metals: boundary name -> :class:`Metal` (default Li everywhere).
         max_cuts: step halvings after a failed solve or an inverted mesh.
+        snapshots: times (s) the steps land on exactly (records get ``snapshot``).
     """
 
     t_end: float
@@ -73,6 +74,7 @@ class GrowthOptions:
     min_quality: float = 0.2
     metals: dict[str, Metal] = field(default_factory=dict)
     max_cuts: int = 6
+    snapshots: tuple[float, ...] = ()
     stationary: StationaryOptions = field(default_factory=StationaryOptions)
 
     def __post_init__(self) -> None:
@@ -206,7 +208,7 @@ class GrowthSolver:
             speed = self.max_speed()
             dt = min(
                 self.options.dt_max,
-                self.options.t_end - self.t,
+                self._next_stop() - self.t,
                 self.options.max_displacement / max(speed, 1e-300),
             )
             used = self.step(dt)
@@ -218,6 +220,11 @@ class GrowthSolver:
             if self.quality < self.options.min_quality:
                 self.remesh()
         return self.records
+
+    def _next_stop(self) -> float:
+        """The next snapshot time after ``t``, or ``t_end``."""
+        later = [s for s in self.options.snapshots if s > self.t * (1 + 1e-12) + 1e-300]
+        return min([*later, self.options.t_end])
 
     def remesh(self) -> None:
         """Mesh the present shape afresh and carry the fields over (2D). Collective."""
@@ -252,6 +259,8 @@ class GrowthSolver:
             "current": self.total_current(),
             "min_quality": self.mover.quality(),
             "remeshes": self.remeshes,
+            "snapshot": dt == 0.0
+            or any(abs(self.t - t) <= 1e-9 * max(t, 1.0) for t in self.options.snapshots),
         }
         self.records.append(record)
         if callback is not None:

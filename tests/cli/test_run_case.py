@@ -109,3 +109,53 @@ def test_time_dependent_case_writes_a_time_series(mpi_tmp_path):
     assert len(rows) == metrics["transient"]["steps"] + 2
     currents = [float(r.split(",")[6]) for r in rows[1:]]
     assert currents == pytest.approx([currents[0]] * len(currents), rel=1e-6)  # galvanostatic
+
+
+GROWTH = """
+name = "grow"
+[geometry]
+kind = "box"
+surface = "asperities"
+count = 1
+asperity_height = 1.0
+asperity_width = 2.0
+h_electrode = 0.3
+h_far = 1.5
+[electrolyte]
+model = "supporting"
+conductivity = 7.68e-3
+[[electrodes]]
+name = "li"
+current_density = -200.0
+[electrodes.kinetics.electrode]
+exchange_current = 5.9
+[growth]
+t_end = 6.0
+max_displacement = 0.05
+snapshots = [3.0]
+"""
+
+
+@pytest.mark.mpi
+def test_growth_case_writes_series_snapshots_and_moving_fields(mpi_tmp_path):
+    import tomllib
+
+    out = mpi_tmp_path / "grow"
+    metrics = run_case(parse_case(tomllib.loads(GROWTH)), out, MPI.COMM_WORLD)
+    growth = metrics["growth"]
+    assert growth["t"] == pytest.approx(6.0)
+    assert growth["deposited_volume"] == pytest.approx(
+        -growth["charge"] * 6.94e-3 / (96485.33212 * 534.0), rel=5e-3
+    )
+    assert growth["max_height"] > growth["initial"]["max_height"]
+    MPI.COMM_WORLD.barrier()
+    for name in (
+        "growth_series.csv",
+        "growth_series.png",
+        "morphology_li_t0003.000s.png",
+        "morphology_li_t0006.000s.png",
+        "growth_fields/growth_000.bp",
+    ):
+        assert (out / name).exists(), name
+    rows = (out / "growth_series.csv").read_text().splitlines()
+    assert len(rows) == growth["steps"] + 2

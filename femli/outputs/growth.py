@@ -1,0 +1,157 @@
+"""Outputs of growth runs: time series (CSV, plot), morphology snapshots, moving fields.
+
+:class:`GrowthRecorder` is the growth solver's callback. At every snapshot it writes
+the electrode render and the field render for that time, and appends a frame to the
+ParaView time series (VTX, geometry updated every frame; a new file after each
+remesh). Collective; rank 0 writes the shared files.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import dolfinx
+import dolfinx.io
+import numpy as np
+
+from femli.outputs import render
+from femli.outputs.files import atomic_write_bytes
+from femli.outputs.metrics import gather_surface
+from femli.units import MESH_UNIT
+
+COLUMNS = (
+    "t",
+    "dt",
+    "deposited_volume",
+    "charge",
+    "current",
+    "mean_height",
+    "max_height",
+    "roughness_rms",
+    "area",
+    "area_ratio",
+    "hotspot_index",
+    "min_quality",
+    "remeshes",
+)
+UNITS = (
+    "s",
+    "s",
+    "m3 (m2 in 2D)",
+    "C (C/m in 2D)",
+    "A (A/m in 2D)",
+    "m",
+    "m",
+    "m",
+    "m2 (m in 2D)",
+    "-",
+    "-",
+    "-",
+    "-",
+)
+
+
+def series_csv(records: list[dict]) -> str:
+    """Growth records as CSV text with units in the header."""
+    buf = io.StringIO()
+    buf.write(
+        ",".join(
+            f"{c}_{u.split()[0]}" if u != "-" else c for c, u in zip(COLUMNS, UNITS, strict=True)
+        )
+        + "\n"
+    )
+    for r in records:
+        buf.write(",".join(f"{float(r[c]):.10g}" for c in COLUMNS) + "\n")
+    return buf.getvalue()
+
+
+def plot_series(records: list[dict], path: Path) -> Path:
+    """Height, roughness, deposited volume and hotspot index against time (rank 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.array([r["t"] for r in records])
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6), dpi=110, sharex=True)
+    panels = (
+        ("max_height", 1e6, "max height (um)"),
+        ("roughness_rms", 1e6, "RMS roughness (um)"),
+        ("deposited_volume", 1.0, "deposited volume (SI)"),
+        ("hotspot_index", 1.0, "hotspot index (max/mean)"),
+    )
+    for ax, (key, scale, label) in zip(axes.ravel(), panels, strict=True):
+        ax.plot(t, [r[key] * scale for r in records], "-o", ms=2)
+        ax.set_ylabel(label)
+    for ax in axes[1]:
+        ax.set_xlabel("t (s)")
+    fig.tight_layout()
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+    return Path(path)
+
+
+class GrowthRecorder:
+    """Callback writing snapshots and the moving-field time series into ``output``."""
+
+    def __init__(self, output: Path, renders: bool = True, fields: bool = True) -> None:
+        self.output = Path(output)
+        self.renders, self.fields = renders, fields
+        self._writer = None
+        self._mesh_id = None
+        self._segment = 0
+
+    def __call__(self, growth, record: dict) -> None:
+        if not record["snapshot"]:
+            return
+        model = growth.model
+        if self.fields:
+            self._frame(model, record["t"])
+        if self.renders:
+            self._pictures(growth, record["t"])
+
+    def _frame(self, model, t: float) -> None:
+        if self._mesh_id != id(model.domain.mesh):  # first frame or after a remesh
+            self.close()
+            self._mesh_id = id(model.domain.mesh)
+            folder = self.output / "growth_fields"
+            if model.domain.comm.rank == 0:
+                folder.mkdir(parents=True, exist_ok=True)
+            model.domain.comm.barrier()
+            self._writer = dolfinx.io.VTXWriter(
+                model.domain.comm,
+                folder / f"growth_{self._segment:03d}.bp",
+                [model.phi, *model.unknowns[:-1]],
+                engine="BP4",
+                mesh_policy=dolfinx.io.VTXMeshPolicy.update,
+            )
+            self._segment += 1
+        self._writer.write(t)
+
+    def _pictures(self, growth, t: float) -> None:
+        model = growth.model
+        for e in model.electrodes:
+            surface = gather_surface(growth.currents.nodal(e), model.domain.comm)
+            if model.domain.comm.rank == 0:
+                render.render_electrode(
+                    surface.coords / MESH_UNIT,
+                    -surface.values,
+                    self.output / f"morphology_{e.name}_t{t:08.3f}s.png",
+                    title=f"{e.name} at t = {t:.3g} s",
+                )
+
+    def close(self) -> None:
+        """Close the open field writer."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def finish(self, records: list[dict], comm) -> None:
+        """Close files; write the time series CSV and plot (rank 0)."""
+        self.close()
+        if comm.rank == 0:
+            atomic_write_bytes(self.output / "growth_series.csv", series_csv(records).encode())
+            plot_series(records, self.output / "growth_series.png")
