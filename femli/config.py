@@ -9,7 +9,6 @@ Units: SI throughout (m^2/s, mol/m^3, S/m, A/m^2, V, K); geometry parameters in 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import tomllib
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
+from femli.validation import describe
 
 Positive = Annotated[float, Field(gt=0)]
 
@@ -190,63 +190,12 @@ class CaseConfig(Strict):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _location(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _lookup(data: Any, loc: tuple) -> Any:
-    for part in loc:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-def _allowed_keys(loc: tuple) -> list[str]:
-    model: Any = CaseConfig
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            continue
-        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
-        model = _inner_model(field.annotation) if field else None
-    return list(model.model_fields) if model is not None else []
-
-
-def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _describe(error: dict, data: dict) -> str:
-    loc = tuple(error["loc"])
-    where = _location(loc)
-    if error["type"] == "extra_forbidden":
-        allowed = _allowed_keys(loc)
-        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        extra = f" Did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown key {where!r}.{extra} Allowed here: {', '.join(allowed)}"
-    if error["type"] == "missing":
-        return f"missing required key {where!r}"
-    value = _lookup(data, loc)
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where} = {value!r}: {message}"
-
-
 def parse_case(data: dict[str, Any], source: str = "config") -> CaseConfig:
     """Validate a case dictionary; raises :class:`ConfigError` listing every problem."""
     try:
         config = CaseConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError([_describe(e, data) for e in err.errors()], source) from None
+        raise ConfigError([describe(e, data, CaseConfig) for e in err.errors()], source) from None
     problems = semantic_problems(config)
     if problems:
         raise ConfigError(problems, source)

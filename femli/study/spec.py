@@ -27,7 +27,6 @@ naming each point (e.g. "bare", "bilayer").
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +39,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from femli.validation import describe
 
 
 class StudyError(ValueError):
@@ -155,7 +156,7 @@ def parse_study(data: dict[str, Any], source: str = "study") -> StudySpec:
     try:
         return StudySpec.model_validate(data)
     except ValidationError as err:
-        problems = [_describe(e, data) for e in err.errors()]
+        problems = [describe(e, data, StudySpec) for e in err.errors()]
         raise StudyError(list(dict.fromkeys(problems)), source) from None
 
 
@@ -168,48 +169,3 @@ def read_study(path: str | Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise StudyError([f"not valid TOML: {err}"], str(path)) from None
-
-
-_MODELS: dict[str, type[BaseModel]] = {"axes": AxisSpec, "plot": PlotSpec}
-
-
-def _where(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _allowed(loc: tuple) -> list[str]:
-    names = [p for p in loc[:-1] if isinstance(p, str)]
-    model: type[BaseModel] = StudySpec
-    for name in names:
-        model = _MODELS.get(name, Spacing if name in ("range", "logspace") else model)
-    return list(model.model_fields)
-
-
-def _lookup(data: Any, loc: tuple) -> Any:
-    for part in loc:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-def _describe(error: dict, data: dict) -> str:
-    """One line naming the key, the value and what is allowed."""
-    loc = tuple(p for p in error["loc"] if p not in ("str", "list[str]"))
-    where = _where(loc)
-    if error["type"] == "extra_forbidden":
-        allowed = _allowed(loc)
-        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        extra = f" Did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown key {where!r}.{extra} Allowed here: {', '.join(allowed)}"
-    if error["type"] == "missing":
-        return f"missing required key {where!r}"
-    message = error["msg"].removeprefix("Value error, ")
-    value = _lookup(data, loc)
-    if isinstance(value, dict):  # a whole table: name it, do not print it
-        return f"{where}: {message}"
-    return f"{where} = {value!r}: {message}"
