@@ -1,8 +1,23 @@
 """Solid-state contact with interfacial voids (seed 004): Li | optional interlayer | solid
 electrolyte, 2D or 3D. Lengths in micrometres; y (2D) or z (3D) is up, Li at the bottom.
 
-Voids are half-ellipses (2D) or half-spheroids (3D) cut into the metal just below the solid
-electrolyte (the interlayer if there is one, else Li); they are holes, not meshed.
+Two ways to lose contact (``mode``):
+
+``voids``
+    Separate voids, half-ellipses (2D) or half-spheroids (3D), cut into the metal just below
+    the solid electrolyte (the interlayer if there is one, else Li). Random placement of
+    separate discs jams, so in 3D they cover at most :data:`MAX_VOID_COVERAGE` of the
+    interface (contact fraction >= 0.5).
+``islands``
+    The inverted picture: a void gap of uniform depth covers the interface except for
+    contact islands, Li pillars (segments in 2D, circular posts in 3D) reaching the solid
+    electrolyte. Islands are the placed features, so in 3D any contact fraction up to
+    :data:`MAX_VOID_COVERAGE` is reachable (the paper's 7.4 % included).
+
+Voids are holes, not meshed. ``region`` keeps only some cells: ``"electrolyte"`` (the solid
+electrolyte alone, "contact" becomes its boundary: ohmic constriction with an equipotential
+metal) or ``"metal"`` (Li and interlayer alone: transport in the metal with "contact" as the
+stripping interface).
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ from femli.geometry.core import (
     Geometry,
     GeometryError,
     add_groups,
+    boundary_of,
     check_sizes,
     mass,
     mesh_and_measure,
@@ -28,6 +44,9 @@ from femli.geometry.core import (
 from femli.geometry.sizing import graded_field, set_background
 
 MAX_VOID_COVERAGE = 0.5
+MODES = ("voids", "islands")
+REGIONS = ("all", "metal", "electrolyte")
+PLACEMENTS = ("random", "regular")
 _EPS = 1e-6
 
 
@@ -37,11 +56,16 @@ class VoidContactParams:
 
     Layers: Li ``li_thickness``, interlayer ``interlayer_thickness`` (0 = none), solid
     electrolyte ``se_thickness``. A fraction ``contact_fraction`` of the metal | SE interface
-    stays in contact; the rest is voids whose widths (diameters in 3D) are lognormal with mean
-    ``void_size`` and coefficient of variation ``void_size_cv`` (rescaled to hit the
-    fraction exactly), depth ``void_aspect`` * half-width, seeded random placement keeping
-    ``min_gap``. Mesh sizes ``h_interface`` (default min void size/6), ``h_far``, divided by
-    ``refinement``.
+    stays in contact. The placed features are the voids (``mode = "voids"``) or the contact
+    islands (``mode = "islands"``); their widths (diameters in 3D) are lognormal with mean
+    ``void_size`` and coefficient of variation ``void_size_cv``, ``count`` of them if given
+    (else as many as the fraction needs), rescaled to hit the fraction exactly. Voids are
+    ``void_aspect`` * half-width deep; the island gap is ``void_aspect`` * (mean island
+    width) / 2 deep. Placement ``random`` (seeded, keeping ``min_gap``) or ``regular`` (a
+    centred grid: one feature is centred). ``region`` ("all", "metal", "electrolyte") picks
+    the cells that are meshed. Mesh sizes ``h_interface`` (default smallest feature/6),
+    ``h_far``, and optionally ``h_edge`` on the contact | void edges (where current
+    crowds), all divided by ``refinement``.
     """
 
     dim: int = 2
@@ -56,12 +80,20 @@ class VoidContactParams:
     void_aspect: float = 0.5
     min_gap: float = 0.1
     seed: int = 0
+    mode: str = "voids"
+    count: int | None = None
+    placement: str = "random"
+    region: str = "all"
     h_interface: float | None = None
+    h_edge: float | None = None
     h_far: float = 0.8
     refinement: float = 1.0
 
     def __post_init__(self) -> None:
         require(self.dim in (2, 3), "dim", self.dim, "2 or 3")
+        require(self.mode in MODES, "mode", self.mode, f"one of {MODES}")
+        require(self.region in REGIONS, "region", self.region, f"one of {REGIONS}")
+        require(self.placement in PLACEMENTS, "placement", self.placement, f"one of {PLACEMENTS}")
         require_positive(
             width=self.width,
             depth=self.depth,
@@ -80,10 +112,21 @@ class VoidContactParams:
         require(
             0 < self.contact_fraction <= 1, "contact_fraction", self.contact_fraction, "in (0, 1]"
         )
+        require(
+            self.mode == "voids" or self.contact_fraction < 1,
+            "contact_fraction",
+            self.contact_fraction,
+            "< 1 with mode = 'islands' (full contact has no islands: use mode = 'voids')",
+        )
         require(self.void_size_cv >= 0, "void_size_cv", self.void_size_cv, ">= 0")
-        sizes = self.void_sizes()
+        require(
+            self.count is None or (int(self.count) == self.count and self.count >= 1),
+            "count",
+            self.count,
+            "a whole number >= 1 (or unset)",
+        )
         metal = self.interlayer_thickness or self.li_thickness
-        deepest = self.void_aspect * float(sizes.max(initial=0.0)) / 2
+        deepest = self.deepest()
         require(
             deepest < metal - self.min_gap,
             "void_aspect",
@@ -93,9 +136,11 @@ class VoidContactParams:
         check_sizes(self.refinement, h_interface=self.sizes()[0], h_far=self.h_far)
         h, smallest = self.sizes()[0], self.smallest_feature()
         require(
-            h <= smallest / 2, "h_interface", h, f"<= half the smallest void ({smallest:.3g} um)"
+            h <= smallest / 2, "h_interface", h, f"<= half the smallest feature ({smallest:.3g} um)"
         )
-        self.void_centres()  # raises if the voids do not fit
+        if self.h_edge is not None:
+            check_sizes(self.refinement, h_edge=self.h_edge)
+        self.void_centres()  # raises if the features do not fit
 
     @property
     def footprint(self) -> float:
@@ -107,9 +152,15 @@ class VoidContactParams:
         """Height (um) of the metal | solid-electrolyte interface."""
         return self.li_thickness + self.interlayer_thickness
 
+    def _measure(self, s: np.ndarray | float):
+        """Interface measure of features of width / diameter ``s``."""
+        return s if self.dim == 2 else math.pi * np.asarray(s) ** 2 / 4
+
     def void_sizes(self) -> np.ndarray:
-        """Void widths / diameters (um), lognormal, rescaled to the exact void fraction."""
-        target = (1 - self.contact_fraction) * self.footprint
+        """Widths / diameters (um) of the placed features (voids, or islands in
+        ``islands`` mode), lognormal, rescaled to the exact contact fraction; largest first."""
+        f = self.contact_fraction
+        target = (f if self.mode == "islands" else 1 - f) * self.footprint
         if target <= 0:
             return np.empty(0)
         rng = np.random.default_rng(self.seed)
@@ -117,16 +168,37 @@ class VoidContactParams:
         mu = math.log(self.void_size) - sigma**2 / 2
         measure = (lambda s: s) if self.dim == 2 else (lambda s: math.pi * s * s / 4)
         sizes: list[float] = []
-        while sum(measure(s) for s in sizes) < target:
-            sizes.append(float(rng.lognormal(mu, sigma)))
+        if self.count is not None:
+            sizes = [float(x) for x in rng.lognormal(mu, sigma, int(self.count))]
+        else:
+            while sum(measure(s) for s in sizes) < target:
+                sizes.append(float(rng.lognormal(mu, sigma)))
         scale = target / sum(measure(s) for s in sizes)
         return np.sort(np.array(sizes) * (scale if self.dim == 2 else math.sqrt(scale)))[::-1]
 
+    def gap_depth(self) -> float:
+        """Depth (um) of the void gap around the islands (``islands`` mode), else 0."""
+        s = self.void_sizes()
+        if self.mode != "islands" or not s.size:
+            return 0.0
+        return self.void_aspect * float(s.mean()) / 2
+
+    def deepest(self) -> float:
+        """Depth (um) of the deepest void below the interface."""
+        if self.mode == "islands":
+            return self.gap_depth()
+        return self.void_aspect * float(self.void_sizes().max(initial=0.0)) / 2
+
     def smallest_feature(self) -> float:
-        """Smallest void width or twice-depth (um); the layer thickness if there are no voids."""
+        """Smallest feature width or twice-depth (um; widths only when only the solid
+        electrolyte is meshed); the layer thickness if there are no features."""
         s = self.void_sizes()
         if not s.size:
             return min(self.li_thickness, self.se_thickness)
+        if self.region == "electrolyte":  # the void shapes below the interface are not meshed
+            return float(s.min())
+        if self.mode == "islands":
+            return min(float(s.min()), 2 * self.gap_depth())
         return float(s.min()) * min(1.0, self.void_aspect)
 
     def sizes(self) -> tuple[float, float]:
@@ -135,11 +207,33 @@ class VoidContactParams:
         h = self.h_interface if self.h_interface is not None else auto
         return min(h, self.h_far), self.h_far
 
+    def _regular_centres(self, s: np.ndarray) -> np.ndarray:
+        """Centres on a centred grid (one cell per feature, row-major), or raise."""
+        n, gap = s.size, self.min_gap
+        if self.dim == 2:
+            pitch = [self.width / n]
+            cells = [((k + 0.5) * pitch[0],) for k in range(n)]
+        else:
+            m = math.ceil(math.sqrt(n))
+            pitch = [self.width / m, self.depth / m]
+            cells = [
+                ((i + 0.5) * pitch[0], (j + 0.5) * pitch[1]) for j in range(m) for i in range(m)
+            ]
+        if float(s.max()) + gap > min(pitch):
+            raise GeometryError(
+                f"placement='regular': {n} features up to {s.max():.3g} um wide do not fit"
+                f" grid cells of {min(pitch):.3g} um with min_gap={gap} um (raise"
+                " contact_fraction / count or use placement='random')"
+            )
+        return np.array(cells[:n], dtype=float)
+
     def void_centres(self) -> np.ndarray:
-        """(n, dim-1) void centres (um) on the interface, seeded random sequential placement."""
+        """(n, dim-1) feature centres (um) on the interface."""
         s, gap = self.void_sizes(), self.min_gap
         if not s.size:
             return np.empty((0, self.dim - 1))
+        if self.placement == "regular":
+            return self._regular_centres(s)
         span = [self.width, self.depth][: self.dim - 1]
         if self.dim == 2:
             cover = float(np.sum(s + gap)) / (self.width - gap)
@@ -154,12 +248,51 @@ class VoidContactParams:
                 got = place_discs(rng, s / 2, [gap] * len(span), [x - gap for x in span], gap)
                 if got is not None:
                     return got
-        raise GeometryError(
-            f"contact_fraction={self.contact_fraction} needs {s.size} voids of mean"
-            f" void_size={self.void_size} um covering {cover:.0%} of the interface with"
-            f" min_gap={gap} um; they cannot be placed apart (raise contact_fraction or"
-            " lower void_size/min_gap)"
+        what = "islands" if self.mode == "islands" else "voids"
+        hint = (
+            "lower contact_fraction or void_size/min_gap"
+            if self.mode == "islands"
+            else "raise contact_fraction, lower void_size/min_gap, or use mode='islands'"
         )
+        raise GeometryError(
+            f"contact_fraction={self.contact_fraction} needs {s.size} {what} of mean"
+            f" void_size={float(s.mean()):.3g} um covering {cover:.0%} of the interface with"
+            f" min_gap={gap} um; they cannot be placed apart ({hint})"
+        )
+
+
+def _void_bodies(p: VoidContactParams) -> list[tuple[int, int]]:
+    """OCC bodies to cut from the metal: the voids, or the gap slab minus the islands."""
+    occ, dim, yi = gmsh.model.occ, p.dim, p.interface_height
+    bodies = []
+    if p.mode == "islands":
+        g = p.gap_depth()
+        if dim == 2:
+            slab = occ.addRectangle(0, yi - g, 0, p.width, g)
+        else:
+            slab = occ.addBox(0, 0, yi - g, p.width, p.depth, g)
+        posts = []
+        for c, s in zip(p.void_centres(), p.void_sizes(), strict=True):
+            if dim == 2:
+                posts.append(occ.addRectangle(c[0] - s / 2, yi - g, 0, s, g))
+            else:
+                posts.append(occ.addCylinder(c[0], c[1], yi - g, 0, 0, g, s / 2))
+        if not posts:
+            return [(dim, slab)]
+        cut, _ = occ.cut([(dim, slab)], [(dim, t) for t in posts])
+        return cut
+    for c, s in zip(p.void_centres(), p.void_sizes(), strict=True):
+        rx, ry = s / 2, p.void_aspect * s / 2
+        if dim == 2:
+            if ry <= rx:
+                bodies.append((dim, occ.addDisk(c[0], yi, 0, rx, ry)))
+            else:
+                bodies.append((dim, occ.addDisk(c[0], yi, 0, ry, rx)))
+                occ.rotate([bodies[-1]], c[0], yi, 0, 0, 0, 1, math.pi / 2)
+        else:
+            bodies.append((dim, occ.addSphere(c[0], c[1], yi, rx)))
+            occ.dilate([bodies[-1]], c[0], c[1], yi, 1, 1, ry / rx)
+    return bodies
 
 
 def _occ(p: VoidContactParams) -> list[tuple[int, int]]:
@@ -173,24 +306,9 @@ def _occ(p: VoidContactParams) -> list[tuple[int, int]]:
             else:
                 layers.append(occ.addBox(0, 0, y0, p.width, p.depth, t))
         y0 += t
-    yi = p.interface_height
-    voids = []
-    for c, s in zip(p.void_centres(), p.void_sizes(), strict=True):
-        rx, ry = s / 2, p.void_aspect * s / 2
-        if dim == 2:
-            if ry <= rx:
-                voids.append(occ.addDisk(c[0], yi, 0, rx, ry))
-            else:
-                voids.append(occ.addDisk(c[0], yi, 0, ry, rx))
-                occ.rotate([(2, voids[-1])], c[0], yi, 0, 0, 0, 1, math.pi / 2)
-        else:
-            voids.append(occ.addSphere(c[0], c[1], yi, rx))
-            occ.dilate([(3, voids[-1])], c[0], c[1], yi, 1, 1, ry / rx)
     metal = layers[-2]
-    if voids:
-        cut, _ = occ.cut([(dim, metal)], [(dim, v) for v in voids])
-    else:
-        cut = [(dim, metal)]
+    voids = _void_bodies(p)
+    cut = occ.cut([(dim, metal)], voids)[0] if voids else [(dim, metal)]
     others = [(dim, t) for t in layers if t != metal]
     cells, _ = occ.fragment(cut, others)
     occ.synchronize()
@@ -232,15 +350,25 @@ def _facet_name(p: VoidContactParams, tag: int, se: set[int]) -> str:
     return "void"
 
 
+def _keep_region(p: VoidContactParams, cells: dict[str, list[int]]) -> None:
+    """Remove the cells ``region`` leaves out (shared facets and their tags survive)."""
+    drop = {"all": [], "metal": ["electrolyte"], "electrolyte": ["lithium", "interlayer"]}
+    gone = [(p.dim, t) for name in drop[p.region] for t in cells[name]]
+    for name in drop[p.region]:
+        cells[name] = []
+    if gone:
+        gmsh.model.removeEntities(gone, recursive=True)
+
+
 def build_void_contact(params: VoidContactParams) -> Geometry:
     """Mesh Li | (interlayer) | solid electrolyte with interfacial voids (2D or 3D).
 
     Groups: cells "lithium", "interlayer" (if thickness > 0), "electrolyte" (the solid
-    electrolyte: it is the only electrolyte, so generic physics finds it by that name).
-    Facets "contact" (metal | SE in contact), "void" (void surfaces, metal and SE sides),
-    "collector" (bottom of the Li, y/z = 0), "bulk" (top of the SE, counter electrode side),
-    "li_interlayer" (Li | interlayer), "wall_left"/"wall_right" and in 3D
-    "wall_front"/"wall_back".
+    electrolyte: it is the only electrolyte, so generic physics finds it by that name), those
+    of ``region`` only. Facets "contact" (metal | SE in contact), "void" (void surfaces, metal
+    and SE sides), "collector" (bottom of the Li, y/z = 0), "bulk" (top of the SE, counter
+    electrode side), "li_interlayer" (Li | interlayer), "wall_left"/"wall_right" and in 3D
+    "wall_front"/"wall_back", each where the meshed cells have it.
     """
     new_model("void_contact")
     p, d = params, params.dim - 1
@@ -251,21 +379,33 @@ def build_void_contact(params: VoidContactParams) -> Geometry:
     se = set(cells["electrolyte"])
     for _, tag in gmsh.model.getEntities(d):
         facets[_facet_name(p, tag, se)].append(tag)
+    _keep_region(p, cells)
+    alive = {t for _, t in gmsh.model.getEntities(d)}
+    facets = {k: [t for t in v if t in alive] for k, v in facets.items()}
     h, hfar = p.sizes()
     fields = [graded_field(d, facets["contact"] + facets["void"], h, hfar, p.refinement)]
+    edges = sorted(set(boundary_of(d, facets["contact"])) & set(boundary_of(d, facets["void"])))
+    if p.h_edge is not None and edges:
+        fields.append(graded_field(d - 1, edges, min(p.h_edge, hfar), hfar, p.refinement))
     set_background(fields, hfar / p.refinement)
     cell_groups = add_groups(p.dim, cells)
     facet_groups = add_groups(d, facets)
     quality = mesh_and_measure(p.dim)
+    contact = mass(d, facets["contact"])
+    perimeter = sum(gmsh.model.occ.getMass(d - 1, t) for t in edges) if p.dim == 3 else len(edges)
     feats = {
-        "contact_fraction": mass(d, facets["contact"]) / p.footprint,
+        "mode": p.mode,
+        "region": p.region,
+        "contact_fraction": contact / p.footprint,
         "contact_fraction_target": p.contact_fraction,
-        "n_voids": int(p.void_sizes().size),
+        "n_voids" if p.mode == "voids" else "n_islands": int(p.void_sizes().size),
         "void_sizes": p.void_sizes().tolist(),
         "void_centres": p.void_centres().tolist(),
-        "contact_measure": mass(d, facets["contact"]),
+        "gap_depth": p.gap_depth(),
+        "contact_measure": contact,
         "void_measure": mass(d, facets["void"]),
+        "contact_edge_measure": float(perimeter),
         "footprint": p.footprint,
-        "h_min": h / p.refinement,
+        "h_min": min(h, p.h_edge or h) / p.refinement,
     }
     return Geometry("void_contact", p.dim, cell_groups, facet_groups, feats, quality, p)
