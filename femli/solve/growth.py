@@ -201,9 +201,20 @@ class GrowthSolver:
         self.solver.solve()
 
     def run(self, callback: Callable[[GrowthSolver, dict], None] | None = None) -> list[dict]:
-        """Grow until ``t_end``; returns per-step records. Collective."""
-        self.solve_state()
-        self._record(0.0, callback)
+        """Grow until ``t_end``; returns per-step records. Collective.
+
+        Continues from the last record when the solver holds records already (a run
+        restored from a checkpoint), exactly as the uninterrupted run would have.
+
+        Raises:
+            SolverError: a step failed after every cut (the state at :attr:`t` is kept).
+            MeshMotionError: the mesh cannot follow the growth (or needs a 3D remesh).
+        """
+        if not self.records:
+            self.solve_state()
+            self._record(0.0, callback)
+        elif self.quality < self.options.min_quality:
+            self.remesh()
         while self.t < self.options.t_end * (1 - 1e-12):
             speed = self.max_speed()
             dt = min(
@@ -211,15 +222,49 @@ class GrowthSolver:
                 self._next_stop() - self.t,
                 self.options.max_displacement / max(speed, 1e-300),
             )
-            used = self.step(dt)
-            try:
-                self.solve_state()
-            except SolverError as err:
-                raise SolverError(f"growth stopped at t = {self.t:.4g} s: {err}") from err
+            used = self._advance(dt)
             self._record(used, callback)
             if self.quality < self.options.min_quality:
                 self.remesh()
         return self.records
+
+    def _advance(self, dt: float) -> float:
+        """Move the boundary and solve on the new shape; a failed solve puts the shape and
+        the state back and halves the step (``max_cuts`` times). Returns the dt used."""
+        first, error = dt, None
+        for _ in range(self.options.max_cuts + 1):
+            saved = self._keep()
+            used = self.step(dt)
+            try:
+                self.solve_state()
+                return used
+            except SolverError as err:
+                error = err
+                self._put_back(saved)
+                log.info(
+                    "t = %.4g s: solve failed on the moved shape; halving dt %.3g s", self.t, used
+                )
+                dt = 0.5 * used
+        raise SolverError(
+            f"growth step from t = {self.t:.4g} s did not converge: the electrochemistry on "
+            f"the moved shape failed for dt = {first:.3g} s and {self.options.max_cuts} "
+            f"halvings down to {2 * dt:.3g} s (each: {error}); the state at "
+            f"t = {self.t:.4g} s is kept"
+        )
+
+    def _keep(self) -> tuple:
+        """What a failed step must put back: coordinates, time, charge, unknowns, potentials."""
+        potentials = {k: c.value.item() for k, c in self.model.potentials.items()}
+        x = self.model.domain.mesh.geometry.x.copy()
+        return x, self.t, self.charge, self.quality, self.newton.snapshot(), potentials
+
+    def _put_back(self, saved: tuple) -> None:
+        x, self.t, self.charge, self.quality, unknowns, potentials = saved
+        self.model.domain.mesh.geometry.x[:] = x
+        self.newton.restore(unknowns)
+        for e in self.model.electrodes:
+            self.model.set_potential(e, potentials[e.name])
+        self.currents.refresh()
 
     def _next_stop(self) -> float:
         """The next snapshot time after ``t``, or ``t_end``."""

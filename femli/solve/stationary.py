@@ -75,6 +75,7 @@ class StationarySolver:
         self.potentiostatic = [e for e in model.electrodes if not e.galvanostatic]
         self.galvanostatic = [e for e in model.electrodes if e.galvanostatic]
         self.load = 0.0
+        self.continuation_steps = 0
 
     # -- driving force ----------------------------------------------------------
     def apply_load(self, load: float) -> None:
@@ -197,24 +198,44 @@ class StationarySolver:
                 "stationary solve did not converge: tried Newton from the "
                 f"{self.options.initial_guess} initial guess and continuation in the applied "
                 f"{'current' if self.galvanostatic else 'potential'} "
-                f"(reached {self.load:.3g} of the target); "
+                f"(reached {self.load:.3g} of the target in {self.continuation_steps} steps; "
+                "the state there is kept); "
                 f"last SNES reason {self.newton.stats.last_reason}"
             )
 
     def _continuation(self, reset: bool = True) -> bool:
-        """Ramp the driving force from equilibrium (from the bulk state if ``reset``)."""
+        """Ramp the driving force from equilibrium (from the bulk state if ``reset``).
+
+        On failure the model is left at the last converged load (:attr:`load`).
+        """
         if reset:
             self.model.set_initial_state()
         load, step, steps = 0.0, 0.125, 0
+        kept = self._keep()
         while load < 1.0 and steps < self.options.max_continuation_steps:
             target = min(1.0, load + step)
             steps += 1
             if self.solve_at(target):
                 load, step = target, step * 1.5
+                kept = self._keep()
             else:
                 step *= 0.5
                 self.apply_load(load)
+        self.continuation_steps = steps
+        if load < 1.0:
+            self._put_back(kept)
+            self.apply_load(load)
         return load >= 1.0
+
+    def _keep(self) -> tuple[list[np.ndarray], dict[str, float]]:
+        """The present unknowns and electrode potentials."""
+        potentials = {k: c.value.item() for k, c in self.model.potentials.items()}
+        return self.newton.snapshot(), potentials
+
+    def _put_back(self, kept: tuple[list[np.ndarray], dict[str, float]]) -> None:
+        self.newton.restore(kept[0])
+        for e in self.model.electrodes:
+            self.model.set_potential(e, kept[1][e.name])
 
     def _secondary_guess(self) -> None:
         """Potential (and galvanostatic electrode potentials) from the Ohmic model."""
