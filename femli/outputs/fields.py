@@ -2,7 +2,8 @@
 
 Written collectively into ``<output>/fields.tmp`` and renamed to ``<output>/fields``
 by rank 0 once every rank has finished, so a crash never leaves a half-written
-folder in place of a complete one. Formats:
+folder in place of a complete one (:func:`femli.outputs.files.replace_dir`; a kill
+between its two renames is undone at the start of the next run). Formats:
 
 - ``solution.bp`` (VTX/ADIOS2): P1 concentrations (mol/m^3) and potential (V);
 - ``vectors.bp`` (VTX): Li+ flux (mol/(m^2 s)) and current density (A/m^2) as DG1
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import dolfinx
 import dolfinx.io
+
+from femli.outputs.files import replace_dir
 
 
 def _interpolated(expr, space, name: str) -> dolfinx.fem.Function:
@@ -64,10 +67,6 @@ def write_fields(model, output: Path) -> Path:
             xdmf.write_function(f, 0.0)
     comm.barrier()
     if comm.rank == 0:
-        old = Path(output) / "fields.old"
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, final)
     comm.barrier()
     return final

@@ -1,0 +1,90 @@
+"""The state of a result folder: ``provenance.json`` always, ``status.json`` when a run
+did not complete.
+
+``provenance.json`` is written when a run starts (``exit_status`` "running") and again
+when it ends ("completed", "failed" or "interrupted"): femli version, git commit,
+DOLFINx / PETSc / Gmsh / MPI / Python versions, MPI size, host, command line, case name,
+configuration hash, start and end times (UTC), the checkpoint time a restart continued
+from, and for a failure the error and how far the run got. A run killed outright
+(SIGKILL) leaves "running"; ``femli run --restart`` or a new run replaces it.
+
+``status.json`` exists only after a failed or interrupted run (removed when the next
+run in the folder starts): ``status``, ``error``, and ``t_reached`` (transient,
+growth) or ``load_reached`` (stationary: fraction of the applied driving force), with
+the last converged state saved next to it. ``metrics.json`` stays the marker of a
+completed run (written last among the results; ``provenance.json`` is finished after it).
+
+Only rank 0 writes; nothing here is collective, so it is safe on an interrupt.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mpi4py import MPI
+
+from femli.outputs.files import atomic_write_json
+from femli.outputs.provenance import git_commit, software_versions
+
+
+def now() -> str:
+    """The present UTC time, ISO 8601 to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def provenance(config, comm: MPI.Comm) -> dict:
+    """What produced a result: software, MPI size, host, command, case and its hash."""
+    versions = software_versions()
+    return {
+        "femli": versions["femli"],
+        "git_commit": git_commit(),
+        "software": versions,
+        "mpi_size": comm.size,
+        "host": platform.node(),
+        "command": " ".join(sys.argv),
+        "case": config.name,
+        "config_sha256": config.digest(),
+    }
+
+
+class RunStatus:
+    """Writes ``provenance.json`` / ``status.json`` of one run into ``output`` (rank 0)."""
+
+    def __init__(self, output: Path, config, comm: MPI.Comm) -> None:
+        self.output, self.comm = Path(output), comm
+        self.started = now()
+        self.details: dict = {}
+        self.record = provenance(config, comm) if comm.rank == 0 else {}
+        self.record.update(started=self.started, finished=None, exit_status="running")
+
+    def start(self, restarted_from: float | None = None) -> None:
+        """Mark the folder as holding a run in progress (removes a stale status.json)."""
+        if self.comm.rank != 0:
+            return
+        (self.output / "status.json").unlink(missing_ok=True)
+        self.record["restarted_from_t"] = restarted_from
+        atomic_write_json(self.output / "provenance.json", self.record)
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        """Record the end: ``completed``, ``failed`` or ``interrupted`` (with the error)."""
+        if self.comm.rank != 0:
+            return
+        self.record.update(finished=now(), exit_status=status, error=error, **self.details)
+        atomic_write_json(self.output / "provenance.json", self.record)
+        if status != "completed":
+            atomic_write_json(
+                self.output / "status.json",
+                {
+                    "status": status,
+                    "error": error,
+                    **self.details,
+                    "case": self.record["case"],
+                    "config_sha256": self.record["config_sha256"],
+                    "mpi_size": self.comm.size,
+                    "started": self.started,
+                    "finished": self.record["finished"],
+                },
+            )
