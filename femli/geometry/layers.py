@@ -243,13 +243,14 @@ class LayeredStackParams:
             f" {MAX_RANDOM_COVERAGE:.0%} (raise porosity or lower min_gap)"
         )
 
-    def silver_centres(self) -> np.ndarray:
-        """(m, 2) Ag particle centres (um) on the carbon rims, seeded, not overlapping."""
+    def silver_angles(self) -> list[list[float]]:
+        """Per carbon particle, the angles (rad) of its Ag particles on the rim, seeded;
+        neighbouring Ag particles keep ``min_gap`` apart."""
         rng = np.random.default_rng(self.seed + 1)
         r, ra, k = self.carbon_diameter / 2, self.silver_diameter / 2, self.silver_per_carbon()
-        min_sep = 2 * math.asin(min(1.0, (ra + 0.01) / r))
+        min_sep = 2 * math.asin(min(1.0, (ra + self.min_gap / 2) / r))
         out = []
-        for x, y in self.carbon_centres():
+        for _ in self.carbon_centres():
             angles: list[float] = []
             for _ in range(50 * k):
                 if len(angles) == k:
@@ -257,7 +258,17 @@ class LayeredStackParams:
                 a = rng.uniform(0, 2 * math.pi)
                 if all(abs((a - b + math.pi) % (2 * math.pi) - math.pi) >= min_sep for b in angles):
                     angles.append(a)
-            out += [(x + r * math.cos(a), y + r * math.sin(a)) for a in angles]
+            out.append(angles)
+        return out
+
+    def silver_centres(self) -> np.ndarray:
+        """(m, 2) Ag particle centres (um) on the carbon rims."""
+        r = self.carbon_diameter / 2
+        out = [
+            (x + r * math.cos(a), y + r * math.sin(a))
+            for (x, y), angles in zip(self.carbon_centres(), self.silver_angles(), strict=True)
+            for a in angles
+        ]
         return np.array(out).reshape(-1, 2)
 
     def grains(self) -> list[tuple[float, float, float, float]]:
@@ -363,6 +374,24 @@ def _resolved_name(p: LayeredStackParams, tag: int, silver: np.ndarray) -> str:
     return "carbon"
 
 
+def _disk(x: float, y: float, radius: float, seam: float) -> int:
+    """OCC disc with its seam point (where the circle starts) at angle ``seam``."""
+    tag = gmsh.model.occ.addDisk(x, y, 0, radius, radius)
+    if seam:
+        gmsh.model.occ.rotate([(2, tag)], x, y, 0, 0, 0, 1, seam)
+    return tag
+
+
+def _seam_angle(angles: list[float]) -> float:
+    """The middle of the widest gap between the given angles (0 if there are none)."""
+    if not angles:
+        return 0.0
+    a = sorted(x % (2 * math.pi) for x in angles)
+    gaps = [(a[(k + 1) % len(a)] - a[k]) % (2 * math.pi) or 2 * math.pi for k in range(len(a))]
+    k = int(np.argmax(gaps))
+    return a[k] + gaps[k] / 2
+
+
 def _build_resolved(p: LayeredStackParams) -> Geometry:
     """Electrolyte of the stack with the solids as named holes (2D)."""
     new_model("layered_stack")
@@ -373,8 +402,11 @@ def _build_resolved(p: LayeredStackParams) -> Geometry:
     base = occ.addRectangle(0, p.base_height, 0, p.width, p.top_height - p.base_height)
     r, ra = p.carbon_diameter / 2, p.silver_diameter / 2
     carbon, silver = p.carbon_centres(), p.silver_centres()
-    holes = [occ.addDisk(x, y, 0, r, r) for x, y in carbon]
-    holes += [occ.addDisk(x, y, 0, ra, ra) for x, y in silver]
+    holes = []
+    for (x, y), angles in zip(carbon, p.silver_angles(), strict=True):
+        holes.append(_disk(x, y, r, _seam_angle(angles)))
+        # each Ag disc's seam points away from its carbon: no sliver edge at the cusps
+        holes += [_disk(x + r * math.cos(a), y + r * math.sin(a), ra, a) for a in angles]
     holes += [occ.addRectangle(x, y, 0, w, h) for x, y, w, h in p.grains()]
     cells = occ.cut([(2, base)], [(2, t) for t in holes])[0] if holes else [(2, base)]
     occ.synchronize()
