@@ -68,22 +68,33 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _problems(source, problems: list[str]) -> str:
+    return f"{source}: {len(problems)} problem(s)\n  " + "\n  ".join(problems)
+
+
 def _load(case: Path):
     from femli.config import ConfigError, load_case
 
     try:
         return load_case(case)
     except ConfigError as err:
-        problems = "\n  ".join(err.problems)
-        _fail(f"{case}: {len(err.problems)} problem(s)\n  {problems}")
+        _fail(_problems(case, err.problems))
 
 
 @app.command()
 def check(case: Path = typer.Argument(..., help="Case file (TOML).")) -> None:
-    """Validate a case file without running it."""
+    """Validate a case file, its geometry parameters, region names and mesh file."""
     config = _load(case)
+    import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
+    from femli.config import ConfigError
+    from femli.preflight import check_case
+
+    try:
+        check_case(config, case.parent, None, MPI.COMM_WORLD, read_mesh=True)
+    except ConfigError as err:
+        _fail(_problems(case, err.problems))
     if MPI.COMM_WORLD.rank == 0:
         typer.echo(f"{case}: ok (case {config.name!r}, sha256 {config.digest()[:12]})")
 
@@ -92,8 +103,15 @@ def check(case: Path = typer.Argument(..., help="Case file (TOML).")) -> None:
 def run(
     case: Path = typer.Argument(..., help="Case file (TOML)."),
     output: Path = typer.Option(None, "--output", "-o", help="Results folder."),
+    restart: bool = typer.Option(
+        False, "--restart", help="Continue from the folder's last checkpoint ([time], [growth])."
+    ),
 ) -> None:
-    """Run a case: geometry, mesh, physics, solve, outputs (works under mpirun)."""
+    """Run a case: geometry, mesh, physics, solve, outputs (works under mpirun).
+
+    Exit codes: 0 done, 2 bad input, 3 solve failed (last converged state saved),
+    130 interrupted.
+    """
     config = _load(case)
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
@@ -102,25 +120,56 @@ def run(
     from femli.run import run_case
 
     output = output or Path("results") / config.name
-    metrics = _guarded(lambda: run_case(config, output, MPI.COMM_WORLD, case.parent))
+    metrics = _guarded(
+        lambda: run_case(config, output, MPI.COMM_WORLD, case.parent, restart=restart)
+    )
     if MPI.COMM_WORLD.rank == 0:
         typer.echo(describe(metrics))
         typer.echo(f"results in {output}/")
 
 
-def _guarded(job):
-    """Run ``job``; known failures become one message and exit code 2 (or 3 for solves)."""
+def _on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def classify(err: BaseException) -> tuple[int, str] | None:
+    """(exit code, message) of a known failure, None for anything else (a bug).
+
+    2: bad input or files (configuration, geometry, regions, model set-up, checkpoint,
+    unreadable/unwritable files); 3: a solve that failed after every recovery (the last
+    converged state is saved); 130: interrupted (SIGINT, SIGTERM).
+    """
+    from femli.checkpoint import CheckpointError
+    from femli.config import ConfigError
     from femli.geometry import GeometryError
     from femli.mesh import RegionError
     from femli.physics.model import ModelError
+    from femli.solve.motion import MeshMotionError
     from femli.solve.newton import SolverError
 
+    if isinstance(err, ConfigError):
+        return 2, _problems(err.source, err.problems)
+    if isinstance(err, GeometryError | RegionError | ModelError | CheckpointError | OSError):
+        return 2, str(err)
+    if isinstance(err, SolverError | MeshMotionError):
+        return 3, str(err)
+    if isinstance(err, KeyboardInterrupt):
+        return 130, "interrupted; results so far are kept (femli run --restart continues)"
+    return None
+
+
+def _guarded(job):
+    """Run ``job``; known failures (:func:`classify`) become one message and their exit code."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return job()
-    except (GeometryError, RegionError, ModelError, FileNotFoundError) as err:
-        _fail(str(err))
-    except SolverError as err:
-        _fail(str(err), code=3)
+    except (Exception, KeyboardInterrupt) as err:
+        known = classify(err)
+        if known is None:
+            raise
+        _fail(known[1], known[0])
 
 
 @app.command()
@@ -164,6 +213,10 @@ def sweep(
             if rank0:
                 typer.echo(plan(cases, output))
             raise typer.Exit(0)
+        if rank0:  # temporary files of a killed sweep (summary, plots)
+            from femli.outputs.files import clean_stale
+
+            clean_stale(output)
         result = _guarded(lambda: run_study(cases, output, MPI.COMM_WORLD, ranks_per_case))
     except StudyError as err:
         _fail(f"{err.source}: {len(err.problems)} problem(s)\n  " + "\n  ".join(err.problems))

@@ -29,12 +29,12 @@ class ConfigError(ValueError):
     """Invalid case file; ``problems`` holds one message per bad key."""
 
     def __init__(self, problems: list[str], source: str = "config") -> None:
-        self.problems = problems
+        self.problems, self.source = problems, source
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SpeciesConfig(Strict):
@@ -136,7 +136,7 @@ class GeometryConfig(BaseModel):
 class SolverConfig(Strict):
     preset: Literal["auto", "direct", "iterative"] = "auto"
     initial_guess: Literal["secondary", "uniform"] = "secondary"
-    max_continuation_steps: Annotated[int, Field(ge=1)] = 64
+    max_continuation_steps: Annotated[int, Field(ge=1, le=10_000)] = 64
 
 
 class TimeConfig(Strict):
@@ -164,8 +164,17 @@ class GrowthConfig(Strict):
 
 
 class OutputConfig(Strict):
+    """What a run writes besides metrics.json, and how often [time]/[growth] runs checkpoint.
+
+    Checkpoints (``checkpoint/`` in the results folder, for ``femli run --restart``) are
+    written every ``checkpoint_interval`` accepted steps and/or every
+    ``checkpoint_period`` s of simulated time; neither given: no checkpoints.
+    """
+
     renders: bool = True
     fields: bool = True
+    checkpoint_interval: Annotated[int, Field(ge=1)] | None = Field(None, description="steps")
+    checkpoint_period: Positive | None = Field(None, description="s of simulated time")
 
 
 class CaseConfig(Strict):
@@ -236,6 +245,51 @@ def semantic_problems(config: CaseConfig) -> list[str]:
     names = [e.name for e in config.electrodes]
     if len(set(names)) != len(names):
         problems.append(f"electrodes: names must be unique, got {names}")
+    return problems + _condition_problems(config) + _run_kind_problems(config)
+
+
+def _condition_problems(config: CaseConfig) -> list[str]:
+    """Boundaries named twice, species names that match no species, no potential reference."""
+    problems = []
+    named = [b for e in config.electrodes for b in e.kinetics]
+    named += [b for bulk in config.bulk for b in bulk.boundaries]
+    twice = sorted({n for n in named if named.count(n) > 1})
+    if twice:
+        problems.append(f"boundaries named by more than one condition: {twice}")
+    species = [s.name for s in config.electrolyte.species]
+    for k, bulk in enumerate(config.bulk):
+        for name in bulk.concentrations:
+            if name not in species:
+                problems.append(f"bulk[{k}].concentrations: no species named {name!r} ({species})")
+    for k, region in enumerate(config.electrolyte.regions):
+        for name in region.diffusivity:
+            if name not in species:
+                problems.append(
+                    f"electrolyte.regions[{k}].diffusivity: no species named {name!r} ({species})"
+                )
+    if not config.bulk and all(e.potential is None for e in config.electrodes):
+        problems.append(
+            "the electrolyte potential has no reference: give a [[bulk]] boundary or "
+            "a potentiostatic electrode (potential in V)"
+        )
+    return problems
+
+
+def _run_kind_problems(config: CaseConfig) -> list[str]:
+    """What [growth] needs, and checkpoints only where there are steps."""
+    problems = []
+    if config.growth is not None:
+        if config.electrolyte.model == "primary":
+            problems.append("growth needs electrode kinetics: use the secondary model or above")
+        laws = [k.type for e in config.electrodes for k in e.kinetics.values()]
+        if all(t == "inert" for t in laws):
+            problems.append("growth: no depositing boundary (every electrode part is inert)")
+    out = config.output
+    wants = out.checkpoint_interval is not None or out.checkpoint_period is not None
+    if wants and config.time is None and config.growth is None:
+        problems.append(
+            "output.checkpoint_interval / checkpoint_period apply to [time] and [growth] runs"
+        )
     return problems
 
 

@@ -3,46 +3,56 @@
 :func:`run_case` is what ``femli run CASE.toml`` and ``femli demo`` call, and what a
 parameter-study script calls; all three give identical results. Collective: every
 rank calls it; rank 0 writes shared files.
+
+Robustness, in order: the case is checked against its geometry, mesh file and output
+folder before any mesh (:mod:`femli.preflight`); stale temporary files of a killed run
+are cleaned; ``provenance.json`` records the run (:mod:`femli.outputs.status`). A
+solve that fails after every recovery leaves its last converged state (``fields/``,
+the time series so far) and ``status.json``; ``[time]`` and ``[growth]`` runs write
+checkpoints when ``[output]`` asks for them, and ``restart=True`` continues from the
+last one (:mod:`femli.checkpoint`, :mod:`femli.stepping`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import tomli_w
 from mpi4py import MPI
 
 from femli import config as cfg
+from femli.checkpoint import MARKER, Checkpoint, CheckpointError, physics_digest
+from femli.checkpoint import read_checkpoint as _read_checkpoint
 from femli.mesh import Domain, build_domain, read_msh
 from femli.outputs.features import footprint_area
 from femli.outputs.fields import write_fields
-from femli.outputs.files import atomic_write_bytes
-from femli.outputs.growth import GrowthRecorder
-from femli.outputs.progress import TimeProgress
+from femli.outputs.files import atomic_write_bytes, clean_stale
 from femli.outputs.report import write_stationary_outputs
+from femli.outputs.status import RunStatus, now
 from femli.physics.model import CellModel
-from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
+from femli.preflight import check_case, geometry_params
+from femli.solve.growth import GrowthSolver
+from femli.solve.motion import MeshMotionError
+from femli.solve.newton import SolverError
 from femli.solve.stationary import StationaryOptions, StationarySolver
 from femli.solve.transient import TransientSolver
-from femli.units import um
+from femli.stepping import growth_options, restore, run_growth, run_transient, time_series_csv
 
 log = logging.getLogger(__name__)
 
-
-def geometry_params(geometry: cfg.GeometryConfig) -> tuple[str, dict]:
-    """Builder kind and parameters of a geometry block (preset values overridden)."""
-    from femli.geometry import load_preset
-
-    params: dict = {}
-    kind = geometry.kind
-    if geometry.preset is not None:
-        kind_preset, params = load_preset(geometry.preset)
-        kind = kind or kind_preset
-    params.update(geometry.params)
-    return kind, params
+__all__ = [
+    "geometry_params",
+    "growth_options",
+    "make_domain",
+    "make_model",
+    "run_case",
+    "time_series_csv",
+    "write_outputs",
+]
 
 
 def make_domain(config: cfg.CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Domain, dict]:
@@ -50,7 +60,10 @@ def make_domain(config: cfg.CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Dom
     g = config.geometry
     if g.mesh is not None:
         path = Path(g.mesh) if Path(g.mesh).is_absolute() else base / g.mesh
-        domain = read_msh(path, comm)
+        try:
+            domain = read_msh(path, comm)
+        except ValueError as err:  # malformed file: bad input, not a crash
+            raise cfg.ConfigError([f"geometry.mesh: {err}"], str(path)) from None
         return domain, {"mesh": str(path)}
     kind, params = geometry_params(g)
     return build_domain(kind, comm, **params)
@@ -64,15 +77,143 @@ def make_model(config: cfg.CaseConfig, domain: Domain) -> CellModel:
     return CellModel(domain, cfg.electrolyte(config), electrodes, bulk)
 
 
+def make_solver(config: cfg.CaseConfig, model: CellModel):
+    """The stationary, transient or growth solver a case asks for."""
+    if config.growth is not None:
+        return GrowthSolver(model, growth_options(config))
+    if config.time is not None:
+        return TransientSolver(model, cfg.transient_options(config))
+    s = config.solver
+    return StationarySolver(
+        model, StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
+    )
+
+
+def run_kind(config: cfg.CaseConfig) -> str:
+    """``stationary``, ``transient`` or ``growth``."""
+    return "growth" if config.growth else "transient" if config.time else "stationary"
+
+
 def run_case(
-    config: cfg.CaseConfig, output: Path, comm: MPI.Comm = MPI.COMM_WORLD, base: Path = Path()
+    config: cfg.CaseConfig,
+    output: Path,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    base: Path = Path(),
+    *,
+    restart: bool = False,
+    callback: Callable | None = None,
 ) -> dict:
-    """Run a validated case into ``output``; returns the metrics written to metrics.json."""
+    """Run a validated case into ``output``; returns the metrics written to metrics.json.
+
+    Args:
+        restart: continue a ``[time]``/``[growth]`` run from ``output/checkpoint``
+            (from the start if there is none; a completed run is not redone).
+        callback: ``callback(solver, record)`` after every step of a ``[time]`` or
+            ``[growth]`` run, on every rank (a transient run stops when it returns True).
+
+    Raises:
+        ConfigError: the case does not fit its geometry, mesh file or output folder, or
+            the checkpoint belongs to another case (before any mesh).
+        SolverError, MeshMotionError: the solve failed after every recovery; the last
+            converged state and ``status.json`` are in ``output``.
+    """
     output = Path(output)
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+    check_case(config, base, output, comm)
+    _on_root(comm, lambda: clean_stale(output, {"fields": None, "checkpoint": MARKER}))
+    if restart:
+        done = _finished(output, config, comm)
+        if done is not None:
+            log.info("%s: finished before; nothing to do", output)
+            return done
+    checkpoint = _checkpoint(config, output, comm) if restart else None
+    status = RunStatus(output, config, comm)
+    if checkpoint is None:
+        _on_root(comm, lambda: _forget(output))
+    _on_root(comm, lambda: _write_config(config, output))
+    status.start(checkpoint.meta["t"] if checkpoint else None)
+    try:
+        metrics = _run(config, output, comm, base, checkpoint, callback, status)
+    except KeyboardInterrupt:
+        status.finish("interrupted", "interrupted (SIGINT/SIGTERM); restart with --restart")
+        raise
+    except BaseException as err:
+        status.finish("failed", f"{type(err).__name__}: {err}")
+        raise
+    status.finish("completed")
+    return metrics
+
+
+def _on_root(comm: MPI.Comm, job: Callable[[], object]) -> None:
+    """Run a file-system job on rank 0 while the others wait (its error reaches all)."""
+    error = None
+    if comm.rank == 0:
+        try:
+            job()
+        except OSError as err:
+            error = err
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise error
+
+
+def _forget(output: Path) -> None:
+    """A fresh run: the previous run's completion marker, status and checkpoint go."""
+    from femli.checkpoint import remove_checkpoint
+
+    for name in ("metrics.json", "status.json"):
+        (output / name).unlink(missing_ok=True)
+    remove_checkpoint(output)
+
+
+def _write_config(config: cfg.CaseConfig, output: Path) -> None:
+    """The effective configuration (defaults filled in) as ``config.toml``."""
+    atomic_write_bytes(output / "config.toml", tomli_w.dumps(config.effective()).encode())
+
+
+def _finished(output: Path, config: cfg.CaseConfig, comm: MPI.Comm) -> dict | None:
+    """The metrics of a completed run of this configuration in ``output``, if any."""
+    metrics = None
+    if comm.rank == 0:
+        try:
+            metrics = json.loads((output / "metrics.json").read_text())
+        except (OSError, ValueError):
+            metrics = None
+        ok = isinstance(metrics, dict) and metrics.get("status") == "completed"
+        metrics = metrics if ok and metrics.get("config_sha256") == config.digest() else None
+    return comm.bcast(metrics, root=0)
+
+
+def _checkpoint(config: cfg.CaseConfig, output: Path, comm: MPI.Comm) -> Checkpoint | None:
+    """The checkpoint to continue from (checked against the case), or None."""
+    try:
+        checkpoint = _read_checkpoint(output, comm)
+    except CheckpointError as err:
+        raise cfg.ConfigError([f"--restart: {err}"], str(output)) from None
+    if checkpoint is None:
+        log.warning("%s has no checkpoint: starting from the beginning", output)
+        return None
+    meta, kind = checkpoint.meta, run_kind(config)
+    if meta.get("kind") != kind or meta.get("digest") != physics_digest(config):
+        raise cfg.ConfigError(
+            [
+                f"--restart: the checkpoint in {output} belongs to another case "
+                f"({meta.get('kind')} run, configuration {str(meta.get('digest'))[:12]}); "
+                "run without --restart to start afresh"
+            ],
+            str(output),
+        )
+    log.info("restarting from the checkpoint at t = %.6g s", meta["t"])
+    return checkpoint
+
+
+def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) -> dict:
+    """Mesh (or the checkpoint's mesh), model, solver, solve, outputs. Collective."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    domain, summary = make_domain(config, comm, base)
+    if checkpoint is not None:
+        domain, summary = checkpoint.domain(comm), checkpoint.meta["summary"]
+    else:
+        domain, summary = make_domain(config, comm, base)
     timings["mesh"] = time.perf_counter() - clock
     log.info(
         "mesh: %d cells, %d vertices (%.2f s)",
@@ -82,95 +223,56 @@ def run_case(
     )
     clock = time.perf_counter()
     model = make_model(config, domain)
-    if config.growth is not None:
-        solver = GrowthSolver(model, growth_options(config))
-        timings["setup"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        extra = run_growth(config, solver, output)
-    elif config.time is None:
-        s = config.solver
-        solver = StationarySolver(
-            model, StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
-        )
-        timings["setup"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        solver.solve()
-        extra: dict = {}
-    else:
-        solver = TransientSolver(model, cfg.transient_options(config))
-        timings["setup"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        extra = run_transient(config, solver, output)
+    solver = make_solver(config, model)
+    if checkpoint is not None:
+        restore(solver, checkpoint, comm)
+    timings["setup"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    try:
+        segments = checkpoint.meta.get("segments", 0) if checkpoint else 0
+        extra = _solve(config, solver, output, summary, callback, segments)
+    except (SolverError, MeshMotionError):
+        status.details.update(save_last_state(config, solver, output))
+        raise
     timings["solve"] = time.perf_counter() - clock
     stats = solver.newton.stats.as_dict()
     log.info("solved: %d unknowns, %s (%.2f s)", model.num_dofs(), stats, timings["solve"])
-    return write_outputs(config, solver, output, timings, summary, started, extra)
+    return write_outputs(config, solver, output, timings, summary, status.started, extra)
 
 
-def growth_options(config: cfg.CaseConfig) -> GrowthOptions:
-    """Growth controls of a case with a ``[growth]`` block (SI)."""
-    g, s = config.growth, config.solver
-    metal = Metal(g.molar_mass, g.density, g.charge)
-    names = [b for e in config.electrodes for b in e.kinetics]
-    return GrowthOptions(
-        t_end=g.t_end,
-        max_displacement=um(g.max_displacement),
-        min_quality=g.min_quality,
-        metals=dict.fromkeys(names, metal),
-        snapshots=tuple(sorted({*g.snapshots, g.t_end})),
-        stationary=StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps),
-    )
+def _solve(config, solver, output: Path, summary: dict, callback, segments: int) -> dict:
+    if isinstance(solver, GrowthSolver):
+        return run_growth(config, solver, output, summary, callback, segments)
+    if isinstance(solver, TransientSolver):
+        return run_transient(config, solver, output, summary, callback)
+    solver.solve()
+    return {}
 
 
-def run_growth(config: cfg.CaseConfig, solver: GrowthSolver, output: Path) -> dict:
-    """Grow with snapshots and a time series; returns the growth summary. Collective."""
-    recorder = GrowthRecorder(output, config.output.renders, config.output.fields)
-    with TimeProgress(config.growth.t_end, solver.model.domain.comm) as progress:
-        records = solver.run(callback=lambda g, r: (recorder(g, r), progress(g, r)))
-    recorder.finish(records, solver.model.domain.comm)
-    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
-    return {"growth": {**final, "steps": len(records) - 1, "initial": records[0]}}
-
-
-def run_transient(config: cfg.CaseConfig, solver: TransientSolver, output: Path) -> dict:
-    """March in time with a progress bar; writes ``time_series.csv``. Collective."""
+def save_last_state(config: cfg.CaseConfig, solver, output: Path) -> dict:
+    """Fields of the last converged state (and the transient series so far); returns
+    how far the run got. Collective."""
     comm = solver.model.domain.comm
-    with TimeProgress(config.time.t_end, comm) as progress:
-        records = solver.run(callback=progress)
-    if comm.rank == 0:
-        atomic_write_bytes(output / "time_series.csv", time_series_csv(records).encode())
-    return {
-        "transient": {
-            "t_final": solver.t,
-            "steps": len(records) - 1,
-            "stop_reason": solver.stop_reason,
-            "depletion_time": solver.depletion_time,
-        }
-    }
-
-
-def time_series_csv(records: list[dict]) -> str:
-    """Flatten transient records into CSV text (SI units in the headers)."""
-    electrodes = list(records[0]["potential"])
-    head = ["step", "t_s", "dt_s", "newton_iterations", "rejected"]
-    for name in electrodes:
-        head += [f"potential_V_{name}", f"current_A_{name}", f"c_min_mol_m3_{name}"]
-    lines = [",".join(head)]
-    for r in records:
-        row = [r["step"], r["t"], r["dt"], r["newton_iterations"], r["rejected"]]
-        for name in electrodes:
-            row += [r["potential"][name], r["current"][name], r["c_min"].get(name, "")]
-        lines.append(",".join(f"{v:.10g}" if isinstance(v, float) else str(v) for v in row))
-    return "\n".join(lines) + "\n"
+    details: dict = {"run": run_kind(config)}
+    if isinstance(solver, StationarySolver):
+        details["load_reached"] = solver.load
+    else:
+        details["t_reached"] = float(solver.t)
+        details["steps_done"] = max(len(solver.records) - 1, 0)
+    if isinstance(solver, TransientSolver) and solver.records and comm.rank == 0:
+        atomic_write_bytes(output / "time_series.csv", time_series_csv(solver.records).encode())
+    write_fields(solver.model, output)
+    details["last_state"] = "fields/"
+    log.warning("last converged state saved in %s", output / "fields")
+    return details
 
 
 def write_outputs(
     config, solver, output: Path, timings: dict, summary: dict, started: str, more: dict
 ) -> dict:
     """Effective config, fields, metrics, tables and pictures. Collective."""
-    comm = solver.model.domain.comm
-    if comm.rank == 0:
-        atomic_write_bytes(output / "config.toml", tomli_w.dumps(config.effective()).encode())
+    if solver.model.domain.comm.rank == 0:
+        _write_config(config, output)
     clock = time.perf_counter()
     if config.output.fields:
         write_fields(solver.model, output)
@@ -180,7 +282,7 @@ def write_outputs(
         "config_sha256": config.digest(),
         "geometry": summary,
         "started": started,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished": now(),
         "status": "completed",
         **more,
     }

@@ -4,11 +4,18 @@
 the electrode render and the field render for that time, and appends a frame to the
 ParaView time series (VTX, geometry updated every frame; a new file after each
 remesh). Collective; rank 0 writes the shared files.
+
+The VTX series ``growth_fields/growth_NNN.bp`` grows frame by frame and cannot be
+written atomically. Instead, each checkpoint *seals* the open file (the next frame
+starts a new one) and records how many files are sealed; a restart deletes the files
+after those and writes them again from the checkpoint, and a new run deletes them all.
+A run killed between checkpoints may thus leave a damaged last file until it is restarted.
 """
 
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import dolfinx
@@ -97,12 +104,34 @@ def plot_series(records: list[dict], path: Path) -> Path:
 class GrowthRecorder:
     """Callback writing snapshots and the moving-field time series into ``output``."""
 
-    def __init__(self, output: Path, renders: bool = True, fields: bool = True) -> None:
+    def __init__(
+        self, output: Path, renders: bool = True, fields: bool = True, segment: int = 0
+    ) -> None:
         self.output = Path(output)
         self.renders, self.fields = renders, fields
         self._writer = None
         self._mesh_id = None
-        self._segment = 0
+        self._segment = segment
+
+    @property
+    def segments(self) -> int:
+        """Number of VTX files started so far (the sealed ones, after :meth:`seal`)."""
+        return self._segment
+
+    def seal(self) -> int:
+        """Close the open VTX file so later frames go to a new one. Collective."""
+        self.close()
+        self._mesh_id = None
+        return self._segment
+
+    def prune(self) -> None:
+        """Delete VTX files numbered from :attr:`segments` on (left by an earlier or an
+        interrupted run); rank 0."""
+        folder = self.output / "growth_fields"
+        for path in folder.glob("growth_*.bp"):
+            number = path.stem.removeprefix("growth_")
+            if number.isdigit() and int(number) >= self._segment:
+                shutil.rmtree(path, ignore_errors=True)
 
     def __call__(self, growth, record: dict) -> None:
         if not record["snapshot"]:

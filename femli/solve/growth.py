@@ -64,7 +64,11 @@ class GrowthOptions:
         dt_max: largest step.
         min_quality: remesh (or stop, without a remesh hook) below this cell quality.
         metals: boundary name -> :class:`Metal` (default Li everywhere).
-        max_cuts: step halvings after a failed solve or an inverted mesh.
+        max_cuts: step halvings after an inverted mesh.
+        max_solve_cuts: step halvings after a failed solve on the moved shape (each
+            retry costs a full stationary solve with its recoveries; a solve that still
+            fails at dt/8 usually fails for another reason than the step, e.g. a
+            current beyond the limiting current).
         snapshots: times (s) the steps land on exactly (records get ``snapshot``).
     """
 
@@ -74,6 +78,7 @@ class GrowthOptions:
     min_quality: float = 0.2
     metals: dict[str, Metal] = field(default_factory=dict)
     max_cuts: int = 6
+    max_solve_cuts: int = 3
     snapshots: tuple[float, ...] = ()
     stationary: StationaryOptions = field(default_factory=StationaryOptions)
 
@@ -232,7 +237,7 @@ class GrowthSolver:
         """Move the boundary and solve on the new shape; a failed solve puts the shape and
         the state back and halves the step (``max_cuts`` times). Returns the dt used."""
         first, error = dt, None
-        for _ in range(self.options.max_cuts + 1):
+        for _ in range(self.options.max_solve_cuts + 1):
             saved = self._keep()
             used = self.step(dt)
             try:
@@ -247,7 +252,7 @@ class GrowthSolver:
                 dt = 0.5 * used
         raise SolverError(
             f"growth step from t = {self.t:.4g} s did not converge: the electrochemistry on "
-            f"the moved shape failed for dt = {first:.3g} s and {self.options.max_cuts} "
+            f"the moved shape failed for dt = {first:.3g} s and {self.options.max_solve_cuts} "
             f"halvings down to {2 * dt:.3g} s (each: {error}); the state at "
             f"t = {self.t:.4g} s is kept"
         )

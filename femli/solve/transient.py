@@ -374,12 +374,22 @@ class TransientSolver:
             return h, max(h * factor, opts.dt_min), rejected
 
     def _failure_message(self, first: float, h: float) -> str:
+        """What was tried, and a depleted electrode named as the likely cause. Collective."""
         control = " and the galvanostatic control" if self.control.galvanostatic else ""
-        return (
+        text = (
             f"time step from t = {self.t:.6g} s did not converge: Newton{control} failed "
             f"for dt = {first:.3g} s and every halving down to dt_min = {h:.3g} s (last SNES "
             f"reason {self.newton.stats.last_reason}); the state at t = {self.t:.6g} s is kept"
         )
+        c_min = min(self.electrode_minimum().values())
+        bulk = self.model.electrolyte.reacting_species.concentration
+        if self.reacting is not None and c_min < 0.01 * bulk:
+            text += (
+                f"; the reacting species is depleted at the electrode (c_min = {c_min:.3g} "
+                f"of {bulk:.3g} mol/m^3): the current exceeds what transport can carry "
+                "(stop earlier with [time] stop_when_depleted)"
+            )
+        return text
 
     # -- run -------------------------------------------------------------------------
     def _limit(self, h: float) -> float:

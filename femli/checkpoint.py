@@ -1,0 +1,250 @@
+"""Checkpoints of transient and growth runs, and restarts on any number of ranks.
+
+A checkpoint is the folder ``<output>/checkpoint/`` holding
+
+- ``mesh.msh``: the present mesh (moved or remeshed in growth runs) with its named cell
+  and boundary regions, coordinates in m, Gmsh format 4.1, written by rank 0;
+- ``state.npz``: the P1 unknowns (and the BDF history) as global arrays indexed by mesh
+  node (node ``i`` of ``mesh.msh`` has tag ``i + 1``);
+- ``state.json`` (written last): run kind, time, records, electrode potentials,
+  step-size and control state, solver statistics, configuration digest, rank count.
+
+Nodal values are keyed by the mesh's input node index (``geometry.input_global_indices``;
+P1 dofs map to geometry nodes through the cell dofmaps), gathered to rank 0, and spread
+back after the saved mesh is read on any number of ranks. The folder is written as
+``checkpoint.tmp/`` and renamed into place (:func:`femli.outputs.files.replace_dir`).
+Only unknowns of degree 1 on affine simplex meshes are supported (what ``run_case`` builds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import dolfinx
+import numpy as np
+from mpi4py import MPI
+
+from femli.mesh import Domain, read_msh
+from femli.outputs.files import atomic_write_json, replace_dir
+
+log = logging.getLogger(__name__)
+
+FOLDER = "checkpoint"
+MARKER = "state.json"
+#: Gmsh element types of simplices by topological dimension.
+_GMSH_TYPE = {1: 1, 2: 2, 3: 4}
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used for this case (other configuration, kind, damage)."""
+
+
+def physics_digest(config) -> str:
+    """SHA-256 of the effective configuration without ``[output]`` (which may change)."""
+    data = {k: v for k, v in config.effective().items() if k != "output"}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+# -- nodal data --------------------------------------------------------------------------
+def _dof_nodes(space: dolfinx.fem.FunctionSpace) -> np.ndarray:
+    """Local geometry node of every local dof of a P1 space (vertex order = dof order)."""
+    mesh = space.mesh
+    nodes = np.empty(space.dofmap.index_map.size_local + space.dofmap.index_map.num_ghosts, int)
+    nodes[space.dofmap.list.ravel()] = mesh.geometry.dofmaps[0].ravel()
+    return nodes
+
+
+def _gather(comm: MPI.Comm, local: np.ndarray) -> np.ndarray | None:
+    parts = comm.gather(local, root=0)
+    return np.concatenate(parts) if comm.rank == 0 else None
+
+
+def gather_nodal(space, keys: np.ndarray, arrays: dict[str, list[np.ndarray]]) -> dict | None:
+    """Global arrays (rank 0; None elsewhere) of local P1 arrays, ordered by ``keys``
+    (the sorted input indices of all nodes). Collective."""
+    comm = space.mesh.comm
+    owned = space.dofmap.index_map.size_local
+    inputs = space.mesh.geometry.input_global_indices[_dof_nodes(space)[:owned]]
+    where = _gather(comm, inputs)
+    out = {}
+    for name, values in arrays.items():
+        for k, array in enumerate(values):
+            gathered = _gather(comm, np.asarray(array[:owned], dtype=float))
+            if comm.rank == 0:
+                full = np.full(keys.size, np.nan)
+                full[np.searchsorted(keys, where)] = gathered
+                out[f"{name}.{k}"] = full
+    return out if comm.rank == 0 else None
+
+
+def scatter_nodal(space, data: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """Local arrays (owned and ghost dofs) from global ones indexed by input node."""
+    index = space.mesh.geometry.input_global_indices[_dof_nodes(space)]
+    out: dict[str, list[np.ndarray]] = {}
+    for key in sorted(data, key=lambda k: (k.rsplit(".", 1)[0], int(k.rsplit(".", 1)[1]))):
+        name = key.rsplit(".", 1)[0]
+        out.setdefault(name, []).append(np.asarray(data[key])[index].copy())
+    return out
+
+
+# -- the mesh -----------------------------------------------------------------------------
+def _tag_of_cells(domain: Domain, n: int) -> np.ndarray:
+    tags = np.zeros(n, dtype=np.int32)
+    if domain.cell_tags is not None:
+        keep = domain.cell_tags.indices < n
+        tags[domain.cell_tags.indices[keep]] = domain.cell_tags.values[keep]
+    return tags
+
+
+def gather_mesh(domain: Domain) -> dict | None:
+    """Nodes (sorted input index, coordinates), cells and tagged facets on rank 0. Collective."""
+    mesh, comm, tdim = domain.mesh, domain.comm, domain.dim
+    inputs = mesh.geometry.input_global_indices
+    n_nodes = mesh.geometry.index_map().size_local
+    n_cells = mesh.topology.index_map(tdim).size_local
+    cells = inputs[mesh.geometry.dofmaps[0][:n_cells]]
+    facets, values = np.zeros((0, tdim), dtype=np.int64), np.zeros(0, dtype=np.int32)
+    if domain.facet_tags is not None and domain.facet_tags.indices.size:
+        ft = domain.facet_tags
+        facets = inputs[dolfinx.mesh.entities_to_geometry(mesh, tdim - 1, ft.indices)]
+        values = ft.values
+    data = {
+        "keys": _gather(comm, inputs[:n_nodes]),
+        "x": _gather(comm, mesh.geometry.x[:n_nodes]),
+        "cells": _gather(comm, cells),
+        "cell_tags": _gather(comm, _tag_of_cells(domain, n_cells)),
+        "facets": _gather(comm, facets),
+        "facet_tags": _gather(comm, values),
+    }
+    if comm.rank != 0:
+        return None
+    order = np.argsort(data["keys"])
+    data["keys"], data["x"] = data["keys"][order], data["x"][order]
+    _, first = np.unique(np.sort(data["facets"], axis=1), axis=0, return_index=True)
+    data["facets"], data["facet_tags"] = data["facets"][first], data["facet_tags"][first]
+    data["dim"] = tdim
+    return data
+
+
+def _entities(tags: np.ndarray, names: dict[str, int]) -> list[tuple[int, int, str]]:
+    """(tag value, gmsh entity/physical tag, name) per tag value; untagged (0) cells get a
+    fresh unnamed group so no cell is dropped."""
+    out = []
+    for value in np.unique(tags):
+        tag = int(value) if value > 0 else int(max(tags.max(), 0)) + 1
+        out.append((int(value), tag, next((k for k, v in names.items() if v == value), "")))
+    return out
+
+
+def write_msh(data: dict, names: dict, path: Path) -> None:
+    """Write gathered mesh data as a Gmsh ``.msh`` (rank 0; node tag = position + 1)."""
+    import gmsh
+
+    from femli.geometry import gmsh_session
+
+    tdim, keys = data["dim"], data["keys"]
+    blocks = (
+        (tdim, data["cells"], data["cell_tags"], names["cells"]),
+        (tdim - 1, data["facets"], data["facet_tags"], names["facets"]),
+    )
+    with gmsh_session():
+        gmsh.model.add("femli_checkpoint")
+        try:
+            count = 0
+            for dim, elements, tags, table in blocks:
+                for value, tag, name in _entities(tags, table):
+                    gmsh.model.addDiscreteEntity(dim, tag)
+                    if count == 0:  # every node on the first cell entity
+                        coords = data["x"].ravel()
+                        gmsh.model.mesh.addNodes(dim, tag, np.arange(1, keys.size + 1), coords)
+                    chosen = elements[tags == value]
+                    numbers = np.arange(count + 1, count + 1 + len(chosen))
+                    count += len(chosen)
+                    nodes = np.searchsorted(keys, chosen).ravel() + 1
+                    gmsh.model.mesh.addElementsByType(tag, _GMSH_TYPE[dim], numbers, nodes)
+                    gmsh.model.addPhysicalGroup(dim, [tag], tag, name=name)
+            gmsh.option.setNumber("Mesh.Binary", 1)
+            gmsh.write(str(path))
+        finally:
+            gmsh.model.remove()
+
+
+# -- the folder ---------------------------------------------------------------------------
+@dataclass(slots=True)
+class Checkpoint:
+    """A checkpoint read back: its metadata and the domain it was written on."""
+
+    meta: dict
+    folder: Path
+
+    def domain(self, comm: MPI.Comm) -> Domain:
+        """The saved mesh with its regions, distributed over ``comm``. Collective."""
+        return read_msh(self.folder / "mesh.msh", comm, length_unit=1.0)
+
+    def arrays(self, space, comm: MPI.Comm) -> dict[str, list[np.ndarray]]:
+        """The saved nodal arrays, local to this rank's part of ``space``. Collective."""
+        data = None
+        if comm.rank == 0:
+            with np.load(self.folder / "state.npz") as npz:
+                data = {k: npz[k] for k in npz.files}
+        return scatter_nodal(space, comm.bcast(data, root=0))
+
+
+def write_checkpoint(output: Path, model, meta: dict, arrays: dict) -> bool:
+    """Write ``<output>/checkpoint`` for the model's present mesh and state. Collective.
+
+    Returns whether it was written (a failure is logged, and the run goes on).
+    """
+    domain = model.domain
+    comm = domain.comm
+    mesh = gather_mesh(domain)
+    keys = mesh["keys"] if comm.rank == 0 else None
+    nodal = gather_nodal(model.space, comm.bcast(keys, root=0), arrays)
+    error = None
+    if comm.rank == 0:
+        names = {"cells": domain.cell_names, "facets": domain.facet_names}
+        try:
+            _write_folder(Path(output), mesh, names, nodal, {**meta, "mpi_size": comm.size})
+        except Exception as err:  # a lost checkpoint must not end the run
+            error = f"{type(err).__name__}: {err}"
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        log.warning("checkpoint at t = %.6g s not written: %s", meta.get("t", 0.0), error)
+    return error is None
+
+
+def _write_folder(output: Path, mesh: dict, names: dict, nodal: dict, meta: dict) -> None:
+    tmp = output / f"{FOLDER}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    write_msh(mesh, names, tmp / "mesh.msh")
+    with open(tmp / "state.npz", "wb") as fh:
+        np.savez(fh, **nodal)
+    atomic_write_json(tmp / MARKER, meta)
+    replace_dir(tmp, output / FOLDER)
+
+
+def read_checkpoint(output: Path, comm: MPI.Comm) -> Checkpoint | None:
+    """The checkpoint in ``output`` (None when there is none). Collective."""
+    folder = Path(output) / FOLDER
+    meta, error = None, None
+    if comm.rank == 0 and (folder / MARKER).is_file():
+        try:
+            meta = json.loads((folder / MARKER).read_text())
+        except (OSError, ValueError) as err:
+            error = f"checkpoint {folder} is damaged: {err}"
+    meta, error = comm.bcast((meta, error), root=0)
+    if error is not None:
+        raise CheckpointError(error)
+    return None if meta is None else Checkpoint(meta, folder)
+
+
+def remove_checkpoint(output: Path) -> None:
+    """Delete a previous run's checkpoint folders (rank 0)."""
+    for name in (FOLDER, f"{FOLDER}.tmp", f"{FOLDER}.old"):
+        shutil.rmtree(Path(output) / name, ignore_errors=True)

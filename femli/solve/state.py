@@ -1,0 +1,106 @@
+"""Solver state as plain data, for checkpoints: everything a run needs to go on as if it
+had never stopped.
+
+Each ``*_state`` function returns ``(meta, arrays)``: ``meta`` is JSON-able (times,
+records, electrode potentials, step-size control, Broyden Jacobian, solver statistics)
+and ``arrays`` maps a name to a list of local arrays in the layout of the model's P1
+unknowns (``femli.checkpoint`` turns them into global, rank-independent data). The
+``restore_*`` functions put both back into a solver built afresh on the saved mesh.
+The functions read the solvers' private step history on purpose: it is the state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from femli.solve.newton import Newton, SolveStats
+
+
+def newton_state(newton: Newton) -> dict:
+    """Statistics and the residual scale of a :class:`Newton` (its tolerance depends on it)."""
+    stats = {f.name: getattr(newton.stats, f.name) for f in dataclasses.fields(SolveStats)}
+    return {"reference_norm": newton.reference_norm, "stats": stats}
+
+
+def restore_newton(newton: Newton, meta: dict) -> None:
+    """Put back what :func:`newton_state` returned (fields unknown to this version skipped)."""
+    newton.reference_norm = float(meta["reference_norm"])
+    names = {f.name for f in dataclasses.fields(SolveStats)}
+    newton.stats = SolveStats(**{k: v for k, v in meta["stats"].items() if k in names})
+
+
+def potentials(model) -> dict[str, float]:
+    """Electrode potentials (V) by electrode name."""
+    return {k: c.value.item() for k, c in model.potentials.items()}
+
+
+def _set_potentials(model, values: dict[str, float]) -> None:
+    for e in model.electrodes:
+        model.set_potential(e, float(values[e.name]))
+
+
+def transient_state(solver) -> tuple[dict, dict[str, list[np.ndarray]]]:
+    """State of a :class:`~femli.solve.transient.TransientSolver` between steps."""
+    jacobian = solver.control.jacobian
+    meta = {
+        "t": solver.t,
+        "records": solver.records,
+        "next_step": solver._next_step,
+        "depletion_time": solver.depletion_time,
+        "stop_reason": solver.stop_reason,
+        "past_times": [t for t, _ in solver._past],
+        "potentials": potentials(solver.model),
+        "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
+        "newton": newton_state(solver.newton),
+    }
+    arrays = {"unknowns": solver.newton.snapshot()}
+    for k, (_, values) in enumerate(solver._past):
+        arrays[f"past_{k}"] = values
+    return meta, arrays
+
+
+def restore_transient(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+    """Put a :func:`transient_state` into a new solver on the saved mesh."""
+    solver.newton.restore(arrays["unknowns"])
+    _set_potentials(solver.model, meta["potentials"])
+    solver.t = float(meta["t"])
+    solver.records = list(meta["records"])
+    solver._next_step = float(meta["next_step"])
+    solver.depletion_time = meta["depletion_time"]
+    solver.stop_reason = meta["stop_reason"]
+    solver._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
+    solver._accepted = solver._snapshot()
+    if meta["jacobian"] is not None:
+        solver.control.jacobian = np.array(meta["jacobian"], dtype=float)
+    restore_newton(solver.newton, meta["newton"])
+
+
+def growth_state(solver) -> tuple[dict, dict[str, list[np.ndarray]]]:
+    """State of a :class:`~femli.solve.growth.GrowthSolver` after a recorded step."""
+    meta = {
+        "t": solver.t,
+        "charge": solver.charge,
+        "records": solver.records,
+        "remeshes": solver.remeshes,
+        "volume0": solver.volume0,
+        "area0": solver.area0,
+        "sizes": None if solver.sizes is None else list(solver.sizes),
+        "potentials": potentials(solver.model),
+        "newton": newton_state(solver.newton),
+    }
+    return meta, {"unknowns": solver.newton.snapshot()}
+
+
+def restore_growth(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+    """Put a :func:`growth_state` into a new solver on the saved (moved) mesh."""
+    solver.newton.restore(arrays["unknowns"])
+    _set_potentials(solver.model, meta["potentials"])
+    solver.t, solver.charge = float(meta["t"]), float(meta["charge"])
+    solver.records = list(meta["records"])
+    solver.remeshes = int(meta["remeshes"])
+    solver.volume0, solver.area0 = float(meta["volume0"]), float(meta["area0"])
+    solver.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
+    solver.currents.refresh()
+    restore_newton(solver.newton, meta["newton"])

@@ -1,0 +1,186 @@
+"""Time-stepping runs of a case: ``[time]`` (transient) and ``[growth]``, with progress,
+series files, checkpoints and restarts. Called by :func:`femli.run.run_case`.
+
+Per step, on every rank, the solvers call one callback; here it chains the growth
+recorder (snapshots, moving fields), the progress bar, the :class:`Checkpointer` and an
+optional user callback, in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from mpi4py import MPI
+
+from femli import config as cfg
+from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
+from femli.outputs.files import atomic_write_bytes
+from femli.outputs.growth import GrowthRecorder
+from femli.outputs.progress import TimeProgress
+from femli.solve import state
+from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
+from femli.solve.motion import MeshMotionError
+from femli.solve.newton import SolverError
+from femli.solve.stationary import StationaryOptions
+from femli.solve.transient import TransientSolver
+from femli.units import um
+
+
+def growth_options(config: cfg.CaseConfig) -> GrowthOptions:
+    """Growth controls of a case with a ``[growth]`` block (SI)."""
+    g, s = config.growth, config.solver
+    metal = Metal(g.molar_mass, g.density, g.charge)
+    names = [b for e in config.electrodes for b in e.kinetics]
+    return GrowthOptions(
+        t_end=g.t_end,
+        max_displacement=um(g.max_displacement),
+        min_quality=g.min_quality,
+        metals=dict.fromkeys(names, metal),
+        snapshots=tuple(sorted({*g.snapshots, g.t_end})),
+        stationary=StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps),
+    )
+
+
+class Checkpointer:
+    """Step callback writing ``<output>/checkpoint`` every ``checkpoint_interval`` steps
+    and/or ``checkpoint_period`` s of simulated time (``[output]``). Collective."""
+
+    def __init__(self, config: cfg.CaseConfig, output: Path, summary: dict, solver) -> None:
+        out = config.output
+        self.interval, self.period = out.checkpoint_interval, out.checkpoint_period
+        self.output, self.solver = Path(output), solver
+        self.t_end = (config.growth or config.time).t_end
+        self.meta = {
+            "kind": "growth" if isinstance(solver, GrowthSolver) else "transient",
+            "digest": physics_digest(config),
+            "config_sha256": config.digest(),
+            "summary": summary,
+        }
+        self.recorder: GrowthRecorder | None = None
+        self.step0 = max(len(solver.records) - 1, 0)
+        self.t0 = float(solver.t)
+        self.written = 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the case asks for checkpoints."""
+        return self.interval is not None or self.period is not None
+
+    def due(self, step: int, t: float) -> bool:
+        """Whether the state after ``step`` (at time ``t``, s) is to be saved."""
+        if not self.enabled or t >= self.t_end * (1 - 1e-12):
+            return False
+        by_steps = self.interval is not None and step - self.step0 >= self.interval
+        by_time = self.period is not None and t - self.t0 >= self.period * (1 - 1e-12)
+        return by_steps or by_time
+
+    def __call__(self, solver, record: dict) -> None:
+        step, t = len(solver.records) - 1, float(record["t"])
+        if not self.due(step, t):
+            return
+        extra = {}
+        if self.recorder is not None:
+            extra["segments"] = self.recorder.seal()
+        if isinstance(solver, GrowthSolver):
+            meta, arrays = state.growth_state(solver)
+        else:
+            meta, arrays = state.transient_state(solver)
+        meta = {**self.meta, **meta, **extra, "step": step}
+        if write_checkpoint(self.output, solver.model, meta, arrays):
+            self.step0, self.t0, self.written = step, t, self.written + 1
+
+
+def restore(solver, checkpoint: Checkpoint, comm: MPI.Comm) -> None:
+    """Put a checkpoint's state into a solver built on the checkpoint's mesh. Collective."""
+    arrays = checkpoint.arrays(solver.model.space, comm)
+    if isinstance(solver, GrowthSolver):
+        state.restore_growth(solver, checkpoint.meta, arrays)
+    else:
+        state.restore_transient(solver, checkpoint.meta, arrays)
+
+
+def _chain(*callbacks: Callable | None) -> Callable:
+    """One step callback calling each in turn; True if the last (the user's) says stop."""
+    active = [c for c in callbacks if c is not None]
+
+    def call(solver, record: dict) -> bool:
+        answer = None
+        for c in active:
+            answer = c(solver, record)
+        return bool(answer)
+
+    return call
+
+
+def run_growth(
+    config: cfg.CaseConfig,
+    solver: GrowthSolver,
+    output: Path,
+    summary: dict,
+    callback: Callable | None = None,
+    segments: int = 0,
+) -> dict:
+    """Grow with snapshots, a time series and checkpoints; returns the growth summary.
+
+    ``segments``: moving-field files kept from before (a restart; later ones are
+    rewritten). On a failed step the series so far is still written. Collective.
+    """
+    comm = solver.model.domain.comm
+    recorder = GrowthRecorder(output, config.output.renders, config.output.fields, segments)
+    if comm.rank == 0:
+        recorder.prune()
+    comm.barrier()
+    saver = Checkpointer(config, output, summary, solver)
+    saver.recorder = recorder
+    with TimeProgress(config.growth.t_end, comm) as progress:
+        try:
+            records = solver.run(callback=_chain(recorder, progress, saver, callback))
+        except (SolverError, MeshMotionError):  # collective failures: close files cleanly
+            recorder.finish(solver.records, comm)
+            raise
+    recorder.finish(records, comm)
+    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
+    return {"growth": {**final, "steps": len(records) - 1, "initial": records[0]}}
+
+
+def run_transient(
+    config: cfg.CaseConfig,
+    solver: TransientSolver,
+    output: Path,
+    summary: dict,
+    callback: Callable | None = None,
+) -> dict:
+    """March in time with a progress bar and checkpoints; writes ``time_series.csv``.
+
+    Collective.
+    """
+    comm = solver.model.domain.comm
+    saver = Checkpointer(config, output, summary, solver)
+    with TimeProgress(config.time.t_end, comm) as progress:
+        records = solver.run(callback=_chain(progress, saver, callback))
+    if comm.rank == 0:
+        atomic_write_bytes(output / "time_series.csv", time_series_csv(records).encode())
+    return {
+        "transient": {
+            "t_final": solver.t,
+            "steps": len(records) - 1,
+            "stop_reason": solver.stop_reason,
+            "depletion_time": solver.depletion_time,
+        }
+    }
+
+
+def time_series_csv(records: list[dict]) -> str:
+    """Flatten transient records into CSV text (SI units in the headers)."""
+    electrodes = list(records[0]["potential"])
+    head = ["step", "t_s", "dt_s", "newton_iterations", "rejected"]
+    for name in electrodes:
+        head += [f"potential_V_{name}", f"current_A_{name}", f"c_min_mol_m3_{name}"]
+    lines = [",".join(head)]
+    for r in records:
+        row = [r["step"], r["t"], r["dt"], r["newton_iterations"], r["rejected"]]
+        for name in electrodes:
+            row += [r["potential"][name], r["current"][name], r["c_min"].get(name, "")]
+        lines.append(",".join(f"{v:.10g}" if isinstance(v, float) else str(v) for v in row))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,47 @@
+"""Small cases shared by the robustness tests (coarse meshes, pictures and fields off)."""
+
+from __future__ import annotations
+
+#: Coarse 2D box, binary 1 M electrolyte, galvanostatic Li; limiting current
+#: 2 F D c / L ~ 9.6e3 A/m2. About 0.3 s.
+TINY = {
+    "name": "tiny",
+    "geometry": {"kind": "box", "h_far": 2.5, "h_electrode": 1.0},
+    "electrolyte": {"model": "tertiary"},
+    "electrodes": [
+        {
+            "name": "li",
+            "current_density": -50.0,
+            "kinetics": {"electrode": {"exchange_current": 30.0, "alpha_a": 1.5}},
+        }
+    ],
+    "bulk": [{"boundaries": ["bulk"]}],
+    "solver": {"max_continuation_steps": 16},
+    "output": {"renders": False, "fields": False},
+}
+
+#: Deposition on one asperity (supporting electrolyte, 20 mA/cm2), 7 steps to 6 s with
+#: one remesh (after step 5); as in tests/cli/test_run_case.py. About 1-2 s.
+GROWTH = """
+name = "grow"
+[geometry]
+kind = "box"
+surface = "asperities"
+count = 1
+asperity_height = 1.0
+asperity_width = 2.0
+h_electrode = 0.3
+h_far = 1.5
+[electrolyte]
+model = "supporting"
+conductivity = 7.68e-3
+[[electrodes]]
+name = "li"
+current_density = -200.0
+[electrodes.kinetics.electrode]
+exchange_current = 5.9
+[growth]
+t_end = 6.0
+max_displacement = 0.05
+snapshots = [3.0]
+"""
