@@ -34,5 +34,9 @@ test-mpi: env
 
 test: lint test-serial test-mpi
 
+# scaling benchmark (tens of minutes; not part of test): benchmarks/README.md
+bench: env
+	$(BIN)/python benchmarks/bench.py
+
 clean:
 	rm -rf results .pytest_cache .ruff_cache

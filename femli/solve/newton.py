@@ -2,14 +2,23 @@
 
 The forms are compiled and the PETSc objects created once; :meth:`Newton.solve`
 can be called any number of times (new potentials, time steps, continuation steps)
-without recompilation. A diverged solve restores the previous state and reports
+without recompilation or new PETSc objects (the matrix, vectors, KSP, field split and
+multigrid hierarchy are kept). A diverged solve restores the previous state and reports
 failure; it is never returned as a result.
+
+:class:`SolveStats` times the set-up, the assembly (residual and Jacobian callbacks)
+and the rest of the solve (linear solver set-up and iterations); :func:`peak_memory`
+reports the peak resident memory over the ranks, :func:`reset_peak_memory` starts a
+new measurement window (Linux) so that stages can be measured separately.
 """
 
 from __future__ import annotations
 
 import itertools
+import resource
+import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import dolfinx
@@ -31,27 +40,84 @@ class SolverError(RuntimeError):
     """A solve that did not converge after every recovery was tried."""
 
 
+#: SNES reason of a Newton step whose linear solve failed (SNES_DIVERGED_LINEAR_SOLVE).
+DIVERGED_LINEAR_SOLVE = -3
+
+
 @dataclass(slots=True)
 class SolveStats:
-    """Accumulated solver statistics."""
+    """Accumulated solver statistics (this rank's clock; the work is collective).
+
+    ``seconds`` is the wall time inside :meth:`Newton.solve`; ``assembly_seconds`` the
+    part of it spent in residual and Jacobian assembly, the rest is the linear solver
+    (preconditioner set-up and Krylov iterations) and vector work. ``setup_seconds`` is
+    the construction of the :class:`Newton` (form compilation, matrix and solver set-up).
+    """
 
     newton_iterations: int = 0
     krylov_iterations: int = 0
     solves: int = 0
     failures: int = 0
     seconds: float = 0.0
+    setup_seconds: float = 0.0
+    assembly_seconds: float = 0.0
+    residual_evaluations: int = 0
+    jacobian_evaluations: int = 0
     last_reason: int = 0
     history: list[int] = field(default_factory=list)
+    krylov_history: list[int] = field(default_factory=list)
+
+    @property
+    def krylov_per_newton(self) -> float:
+        """Mean Krylov iterations per Newton step (0 without Newton steps)."""
+        return self.krylov_iterations / self.newton_iterations if self.newton_iterations else 0.0
 
     def as_dict(self) -> dict:
         """Plain-data view for metrics files."""
         return {
             "newton_iterations": self.newton_iterations,
             "krylov_iterations": self.krylov_iterations,
+            "krylov_per_newton": round(self.krylov_per_newton, 2),
             "nonlinear_solves": self.solves,
             "failed_solves": self.failures,
+            "jacobian_evaluations": self.jacobian_evaluations,
+            "residual_evaluations": self.residual_evaluations,
+            "setup_seconds": round(self.setup_seconds, 4),
             "solve_seconds": round(self.seconds, 4),
+            "assembly_seconds": round(self.assembly_seconds, 4),
+            "linear_solver_seconds": round(max(self.seconds - self.assembly_seconds, 0.0), 4),
         }
+
+
+def peak_memory(comm: MPI.Comm | None = None) -> dict[str, float]:
+    """Peak resident memory (MiB) of this process and over the ranks of ``comm``. Collective.
+
+    From ``resource.getrusage`` (``ru_maxrss``: KiB on Linux, bytes on macOS). Returns
+    ``peak_rss_mb`` (this rank), ``peak_rss_mb_max`` (largest rank) and
+    ``peak_rss_mb_total`` (sum over ranks: the job's footprint if all peaks coincide).
+    """
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    mb = rss / 2**20 if sys.platform == "darwin" else rss / 2**10
+    comm = comm or MPI.COMM_SELF
+    return {
+        "peak_rss_mb": round(mb, 1),
+        "peak_rss_mb_max": round(comm.allreduce(mb, op=MPI.MAX), 1),
+        "peak_rss_mb_total": round(comm.allreduce(mb, op=MPI.SUM), 1),
+    }
+
+
+def reset_peak_memory() -> bool:
+    """Start a new peak-memory window: later :func:`peak_memory` calls report the peak since.
+
+    Linux only (writes 5 to ``/proc/self/clear_refs``, which resets the high-water mark
+    that ``getrusage`` reports); returns False where that is not possible.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
 
 
 class Newton:
@@ -60,11 +126,13 @@ class Newton:
     def __init__(
         self, model: CellModel, preset: str = "auto", overrides: dict | None = None
     ) -> None:
+        start = time.perf_counter()
         self.model = model
-        self.preset = presets.resolve(preset, model.num_dofs())
+        self.preset = presets.resolve(preset, model.num_dofs(), model.domain.dim)
         nfields = len(model.unknowns)
         opts = presets.petsc_options(self.preset, nfields, overrides)
         self._base_atol = float(opts["snes_atol"])
+        self._lag = int(opts.get("snes_lag_preconditioner", 1))
         self.prefix = f"femli_{next(_counter)}_"
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             model.residual if nfields > 1 else model.residual[0],
@@ -77,12 +145,44 @@ class Newton:
             self._set_fieldsplit()
         self.stats = SolveStats()
         self.reference_norm = 0.0
-        self.problem.solver.setMonitor(self._monitor)
+        self._install_callbacks()
+        self.stats.setup_seconds = time.perf_counter() - start
 
-    def _monitor(self, snes, iteration: int, fnorm: float) -> None:
-        """Track the largest initial residual norm: the problem's own residual scale."""
-        if iteration == 0:
-            self.reference_norm = max(self.reference_norm, fnorm)
+    def _install_callbacks(self) -> None:
+        """Monitor, and DOLFINx's residual and Jacobian callbacks wrapped to time assembly.
+
+        The callbacks reach this object through a weak reference: PETSc keeps them on
+        the SNES, and a strong reference would make a cycle through a PETSc object that
+        Python's garbage collector cannot break (every Newton, with its matrices and
+        factorisations, would then live until the process ends).
+        """
+        snes, owner = self.problem.solver, weakref.ref(self)
+        b, (residual, r_args, r_kwargs) = snes.getFunction()
+        a, p, (jacobian, j_args, j_kwargs) = snes.getJacobian()
+
+        def monitor(_snes, iteration: int, fnorm: float) -> None:
+            newton = owner()
+            if newton is not None and iteration == 0:
+                # the largest initial residual norm: the problem's own residual scale
+                newton.reference_norm = max(newton.reference_norm, fnorm)
+
+        def timed_residual(*args, **kwargs):
+            start = time.perf_counter()
+            residual(*args, **kwargs)
+            if (newton := owner()) is not None:
+                newton.stats.assembly_seconds += time.perf_counter() - start
+                newton.stats.residual_evaluations += 1
+
+        def timed_jacobian(*args, **kwargs):
+            start = time.perf_counter()
+            jacobian(*args, **kwargs)
+            if (newton := owner()) is not None:
+                newton.stats.assembly_seconds += time.perf_counter() - start
+                newton.stats.jacobian_evaluations += 1
+
+        snes.setMonitor(monitor)
+        snes.setFunction(timed_residual, b, args=r_args, kargs=r_kwargs)
+        snes.setJacobian(timed_jacobian, a, p, args=j_args, kargs=j_kwargs)
 
     def _update_tolerances(self) -> None:
         """Absolute tolerance relative to the largest residual seen (the round-off floor
@@ -114,9 +214,29 @@ class Newton:
             u.x.array[:] = a
 
     def solve(self) -> bool:
-        """One Newton solve from the current state. Returns convergence; restores on failure."""
+        """One Newton solve from the current state. Returns convergence; restores on failure.
+
+        A linear solve that fails with a lagged preconditioner is retried once from the
+        same state with the preconditioner rebuilt on every Newton step.
+        """
         state = self.snapshot()
         self._update_tolerances()
+        converged, reason = self._attempt()
+        if not converged and reason == DIVERGED_LINEAR_SOLVE and self._lag > 1:
+            self.restore(state)
+            snes = self.problem.solver
+            snes.setLagPreconditioner(1)
+            try:
+                converged, reason = self._attempt()
+            finally:
+                snes.setLagPreconditioner(self._lag)
+        if not converged:
+            self.stats.failures += 1
+            self.restore(state)
+        return converged
+
+    def _attempt(self) -> tuple[bool, int]:
+        """One SNES solve; (converged on every rank, this rank's SNES reason)."""
         snes = self.problem.solver
         start = time.perf_counter()
         try:
@@ -126,13 +246,12 @@ class Newton:
             reason = -100
         finite = all(np.isfinite(u.x.array).all() for u in self.model.unknowns)
         converged = self.model.domain.comm.allreduce(reason > 0 and finite, op=MPI.LAND)
-        self.stats.seconds += time.perf_counter() - start
-        self.stats.solves += 1
-        self.stats.last_reason = reason
-        self.stats.newton_iterations += snes.getIterationNumber()
-        self.stats.krylov_iterations += snes.getLinearSolveIterations()
-        self.stats.history.append(snes.getIterationNumber())
-        if not converged:
-            self.stats.failures += 1
-            self.restore(state)
-        return bool(converged)
+        stats = self.stats
+        stats.seconds += time.perf_counter() - start
+        stats.solves += 1
+        stats.last_reason = reason
+        stats.newton_iterations += snes.getIterationNumber()
+        stats.krylov_iterations += snes.getLinearSolveIterations()
+        stats.history.append(snes.getIterationNumber())
+        stats.krylov_history.append(snes.getLinearSolveIterations())
+        return bool(converged), reason
