@@ -50,6 +50,48 @@ def simplify(points: np.ndarray, tol: float) -> np.ndarray:
     return points[keep]
 
 
+def signed_area(points: np.ndarray) -> float:
+    """Shoelace area of a closed polygon (positive counter-clockwise), um^2."""
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def resample_loop(
+    loop: Sequence[Polyline], moving: Sequence[str], h_moving: float, h_far: float
+) -> list[np.ndarray]:
+    """New points of each polyline of a loop; the enclosed area is kept.
+
+    Resampled points sit on chords of the old polyline, which cuts convex corners; the
+    moving polylines' interior points are then shifted along their normal by one
+    uniform offset that restores the loop's area (so remeshing conserves the deposit).
+    """
+    new = [
+        resample(line.points, h_moving)
+        if line.name in moving
+        else simplify(line.points, 1e-6 * h_far)
+        for line in loop
+    ]
+    target = signed_area(_closed([line.points for line in loop]))
+    shifted = [k for k, line in enumerate(loop) if line.name in moving and len(new[k]) > 2]
+    for _ in range(3):  # the area is linear in the offset up to O(offset^2): iterate
+        length = sum(np.linalg.norm(np.diff(new[k], axis=0), axis=1).sum() for k in shifted)
+        if not shifted or length == 0.0:
+            break
+        offset = (target - signed_area(_closed(new))) / length  # d(area)/d(offset) = length
+        for k in shifted:
+            p = new[k]
+            tangent = p[2:] - p[:-2]
+            normal = np.column_stack([tangent[:, 1], -tangent[:, 0]])
+            normal /= np.linalg.norm(normal, axis=1)[:, None]
+            p[1:-1] += offset * normal
+    return new
+
+
+def _closed(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """A loop's points without the repeated junction points."""
+    return np.concatenate([p[:-1] for p in parts])
+
+
 def build_from_loops(
     loops: Sequence[Sequence[Polyline]],
     moving: Sequence[str],
@@ -67,12 +109,8 @@ def build_from_loops(
     for loop in loops:
         curves = []
         first_point, previous = None, None
-        for k, line in enumerate(loop):
-            pts = (
-                resample(line.points, h_moving)
-                if line.name in moving
-                else simplify(line.points, 1e-6 * h_far)
-            )
+        for k, pts in enumerate(resample_loop(loop, moving, h_moving, h_far)):
+            line = loop[k]
             last_of_loop = k == len(loop) - 1
             tags = _points(geo, pts, previous, first_point if last_of_loop else None)
             first_point = first_point or tags[0]

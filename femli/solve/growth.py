@@ -147,6 +147,10 @@ class GrowthSolver:
             "weights": dolfinx.fem.form(ufl.TestFunction(space) * ds),
             "normals": dolfinx.fem.form(ufl.inner(n, ufl.TestFunction(vspace)) * ds),
             "flux": dolfinx.fem.form(flux),
+            "surface": dolfinx.fem.form(
+                ufl.TestFunction(space)
+                * self.model.domain.ds(*[b for e in self.model.electrodes for b in e.boundaries])
+            ),
         }
 
     def _assemble(self, name: str) -> np.ndarray:
@@ -195,7 +199,7 @@ class GrowthSolver:
                 dt *= 0.5
                 continue
             self.t += dt
-            self.charge += current * dt
+            self._start_current = current  # the charge is added once the end state is known
             self.currents.refresh()
             self.quality = quality
             return dt
@@ -242,6 +246,8 @@ class GrowthSolver:
             used = self.step(dt)
             try:
                 self.solve_state()
+                # trapezoidal charge: the current at both ends of the step
+                self.charge += 0.5 * (self._start_current + self.total_current()) * used
                 return used
             except SolverError as err:
                 error = err
@@ -318,15 +324,18 @@ class GrowthSolver:
         return record
 
     def morphology(self) -> dict:
-        """Deposited volume, heights and roughness of the depositing surface. Collective."""
+        """Deposited volume; heights and roughness over the whole electrode surface
+        (depositing and passive parts, area weighted); hotspot index of the growth rate.
+        Collective."""
         domain = self.model.domain
         comm = domain.comm
         v, w, _ = self.nodal_velocity()
         owned = domain.mesh.geometry.dim
         n_owned = self.model.space.dofmap.index_map.size_local
         coords = self.model.space.tabulate_dof_coordinates()[:n_owned, owned - 1]
-        mask = w[:n_owned] > 0
-        heights, weights = coords[mask], w[:n_owned][mask]
+        surface = self._assemble("surface")[:n_owned]
+        mask = surface > 0
+        heights, weights = coords[mask], surface[mask]
         sums = comm.allreduce(
             np.array([(heights * weights).sum(), weights.sum(), (heights**2 * weights).sum()]),
             op=MPI.SUM,

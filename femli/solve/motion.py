@@ -17,8 +17,12 @@ import dolfinx.fem.petsc
 import numpy as np
 import ufl
 from mpi4py import MPI
+from petsc4py import PETSc
 
 from femli.mesh import Domain
+
+#: Mesh-motion problems with fewer unknowns than this are solved with LU (MUMPS).
+DIRECT_LIMIT = 300_000
 
 
 class MeshMotionError(RuntimeError):
@@ -95,12 +99,12 @@ class MeshMover:
         a = stiffness * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx
         zero = dolfinx.fem.Constant(mesh, np.zeros(self.gdim))
         L = ufl.inner(zero, v) * ufl.dx
-        options = {
-            "ksp_type": "cg",
-            "pc_type": "gamg",
-            "ksp_rtol": 1e-10,
-            "ksp_error_if_not_converged": True,
-        }
+        dofs = self.space.dofmap.index_map.size_global * self.gdim
+        if dofs < DIRECT_LIMIT:  # LU: robust when remeshed or squeezed cells upset AMG
+            options = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
+        else:
+            options = {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10}
+        options["ksp_error_if_not_converged"] = True
         return dolfinx.fem.petsc.LinearProblem(
             a,
             L,
@@ -150,7 +154,10 @@ class MeshMover:
             MeshMotionError: if a cell would invert or shrink below ``min_volume_ratio``
                 of its volume (the mesh is left unchanged).
         """
-        self.problem.solve()
+        try:
+            self.problem.solve()
+        except PETSc.Error as err:
+            raise MeshMotionError(f"mesh-motion solve failed (PETSc error {err.ierr})") from err
         self.displacement.x.scatter_forward()
         x = self.domain.mesh.geometry.x
         before, _ = cell_measures(self.domain.mesh)
