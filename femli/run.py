@@ -132,15 +132,13 @@ def run_case(
     _on_root(comm, lambda: _write_config(config, output))
     status.start(checkpoint.meta["t"] if checkpoint else None)
     try:
-        metrics = _run(config, output, comm, base, checkpoint, callback, status)
+        return _run(config, output, comm, base, checkpoint, callback, status)
     except KeyboardInterrupt:
         status.finish("interrupted", "interrupted (SIGINT/SIGTERM); restart with --restart")
         raise
     except BaseException as err:
         status.finish("failed", f"{type(err).__name__}: {err}")
         raise
-    status.finish("completed")
-    return metrics
 
 
 def _on_root(comm: MPI.Comm, job: Callable[[], object]) -> None:
@@ -237,7 +235,8 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
     timings["solve"] = time.perf_counter() - clock
     stats = solver.newton.stats.as_dict()
     log.info("solved: %d unknowns, %s (%.2f s)", model.num_dofs(), stats, timings["solve"])
-    return write_outputs(config, solver, output, timings, summary, status.started, extra)
+    done = lambda: status.finish("completed")  # noqa: E731  (just before metrics.json)
+    return write_outputs(config, solver, output, timings, summary, status.started, extra, done)
 
 
 def _solve(config, solver, output: Path, summary: dict, callback, segments: int) -> dict:
@@ -268,9 +267,17 @@ def save_last_state(config: cfg.CaseConfig, solver, output: Path) -> dict:
 
 
 def write_outputs(
-    config, solver, output: Path, timings: dict, summary: dict, started: str, more: dict
+    config,
+    solver,
+    output: Path,
+    timings: dict,
+    summary: dict,
+    started: str,
+    more: dict,
+    before_metrics: Callable[[], None] | None = None,
 ) -> dict:
-    """Effective config, fields, metrics, tables and pictures. Collective."""
+    """Effective config, fields, metrics, tables and pictures; metrics.json last (after
+    ``before_metrics``, on rank 0). Collective."""
     if solver.model.domain.comm.rank == 0:
         _write_config(config, output)
     clock = time.perf_counter()
@@ -286,6 +293,8 @@ def write_outputs(
         "status": "completed",
         **more,
     }
-    metrics = write_stationary_outputs(solver, output, timings, extra, config.output.renders)
+    metrics = write_stationary_outputs(
+        solver, output, timings, extra, config.output.renders, before_metrics
+    )
     log.info("results in %s", output)
     return metrics

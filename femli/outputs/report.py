@@ -8,6 +8,7 @@ name says otherwise.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import dolfinx
@@ -71,9 +72,18 @@ def write_surface_csv(surface, path: Path) -> None:
 
 
 def write_stationary_outputs(
-    solver, output: Path, timings: dict, extra: dict, renders: bool = True
+    solver,
+    output: Path,
+    timings: dict,
+    extra: dict,
+    renders: bool = True,
+    before_metrics: Callable[[], None] | None = None,
 ) -> dict:
-    """Write metrics.json, electrode CSVs and plots, renders. Returns the metrics."""
+    """Write metrics.json, electrode CSVs and plots, renders. Returns the metrics.
+
+    ``before_metrics`` runs on rank 0 after every other file, just before metrics.json
+    (the completion marker), e.g. to finish ``provenance.json``.
+    """
     model = solver.model
     comm = model.domain.comm
     metrics: dict = {"model": model.model, "dofs": model.num_dofs(), "electrodes": {}}
@@ -95,6 +105,8 @@ def write_stationary_outputs(
             write_surface_csv(surface, output / f"surface_current_{name}.csv")
         if renders:
             _pictures(grid, surfaces, output, model.domain.dim)
+        if before_metrics is not None:
+            before_metrics()
         atomic_write_json(output / "metrics.json", metrics)  # last: marks completion
     return metrics
 

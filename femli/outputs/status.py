@@ -12,7 +12,9 @@ from, and for a failure the error and how far the run got. A run killed outright
 run in the folder starts): ``status``, ``error``, and ``t_reached`` (transient,
 growth) or ``load_reached`` (stationary: fraction of the applied driving force), with
 the last converged state saved next to it. ``metrics.json`` stays the marker of a
-completed run (written last among the results; ``provenance.json`` is finished after it).
+completed run: ``provenance.json`` is marked completed just before it is written, so a
+kill in between leaves a run that is redone (no metrics), never a finished run
+recorded as running.
 
 Only rank 0 writes; nothing here is collective, so it is safe on an interrupt.
 """

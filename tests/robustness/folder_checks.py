@@ -62,6 +62,19 @@ def check_folder(folder: Path) -> list[Path]:
     return files
 
 
+def check_after_kill(folder: Path) -> list[Path]:
+    """Right after a SIGKILL: every file under a final name parses (temporary names, the
+    folders being swapped in and VTX contents aside). Returns the files checked."""
+    checked = []
+    for path in folder.rglob("*"):
+        parts = path.relative_to(folder).parts
+        temporary = any(p.startswith(".") or p.endswith((".tmp", ".old", ".bp")) for p in parts)
+        if path.is_file() and not temporary:
+            check_file(path)
+            checked.append(path)
+    return checked
+
+
 def check_completed(folder: Path, digest: str | None = None) -> dict:
     """A completed run: metrics, provenance and status agree; returns the metrics."""
     metrics = json.loads((folder / "metrics.json").read_text())
