@@ -128,10 +128,6 @@ def run(
         typer.echo(f"results in {output}/")
 
 
-def _on_sigterm(signum, frame) -> None:
-    raise KeyboardInterrupt("SIGTERM")
-
-
 def classify(err: BaseException) -> tuple[int, str] | None:
     """(exit code, message) of a known failure, None for anything else (a bug).
 
@@ -160,11 +156,11 @@ def classify(err: BaseException) -> tuple[int, str] | None:
 
 def _guarded(job):
     """Run ``job``; known failures (:func:`classify`) become one message and their exit code."""
-    import signal
+    from femli.interrupt import stop_at_safe_points
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return job()
+        with stop_at_safe_points():
+            return job()
     except (Exception, KeyboardInterrupt) as err:
         known = classify(err)
         if known is None:

@@ -25,6 +25,7 @@ import tomli_w
 from mpi4py import MPI
 
 from femli import config as cfg
+from femli import interrupt
 from femli.checkpoint import MARKER, Checkpoint, CheckpointError, physics_digest
 from femli.checkpoint import read_checkpoint as _read_checkpoint
 from femli.mesh import Domain, build_domain, read_msh
@@ -119,6 +120,7 @@ def run_case(
     """
     output = Path(output)
     check_case(config, base, output, comm)
+    interrupt.check(comm)
     _on_root(comm, lambda: clean_stale(output, {"fields": None, "checkpoint": MARKER}))
     if restart:
         done = _finished(output, config, comm)
@@ -133,8 +135,9 @@ def run_case(
     status.start(checkpoint.meta["t"] if checkpoint else None)
     try:
         return _run(config, output, comm, base, checkpoint, callback, status)
-    except KeyboardInterrupt:
-        status.finish("interrupted", "interrupted (SIGINT/SIGTERM); restart with --restart")
+    except KeyboardInterrupt as err:
+        name = str(err.args[0]) if err.args else "SIGINT"
+        status.finish("interrupted", f"interrupted ({name}); continue with --restart")
         raise
     except BaseException as err:
         status.finish("failed", f"{type(err).__name__}: {err}")
@@ -212,6 +215,7 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
         domain, summary = checkpoint.domain(comm), checkpoint.meta["summary"]
     else:
         domain, summary = make_domain(config, comm, base)
+    interrupt.check(comm)  # a stop request during meshing (also re-arms after Gmsh)
     timings["mesh"] = time.perf_counter() - clock
     log.info(
         "mesh: %d cells, %d vertices (%.2f s)",

@@ -14,6 +14,7 @@ from pathlib import Path
 from mpi4py import MPI
 
 from femli import config as cfg
+from femli import interrupt
 from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.growth import GrowthRecorder
@@ -101,13 +102,16 @@ def restore(solver, checkpoint: Checkpoint, comm: MPI.Comm) -> None:
 
 
 def _chain(*callbacks: Callable | None) -> Callable:
-    """One step callback calling each in turn; True if the last (the user's) says stop."""
+    """One step callback calling each in turn; True if the last (the user's) says stop.
+
+    A pending SIGTERM/SIGINT (:mod:`femli.interrupt`) stops the run after them."""
     active = [c for c in callbacks if c is not None]
 
     def call(solver, record: dict) -> bool:
         answer = None
         for c in active:
             answer = c(solver, record)
+        interrupt.check(solver.model.domain.comm)  # a stop request: here, after the checkpoint
         return bool(answer)
 
     return call

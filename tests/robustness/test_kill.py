@@ -24,13 +24,14 @@ pytestmark = pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="serial: kills i
 SEEDS = (1, 2, 3)
 
 
-def femli(*args: str, cwd: Path) -> subprocess.Popen:
+def femli(*args: str, cwd: Path, mpi: list[str] | None = None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "femli", "-q", *args]
+    env = None
+    if mpi:
+        command = [str(Path(sys.executable).parent / "mpiexec"), *mpi, *command]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "MPI"))}
     return subprocess.Popen(
-        [sys.executable, "-m", "femli", "-q", *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
 
 
@@ -114,3 +115,48 @@ def test_killed_sweep_resumes_and_loses_nothing(tmp_path):
     for case, stamp in done.items():  # finished before a kill: kept, not redone
         assert (out / case / "metrics.json").stat().st_mtime_ns == stamp
     assert (out / "plots" / "hotspot_index_vs_current_density.png").is_file()
+
+
+def rank_processes(process: subprocess.Popen, ranks: int) -> list[int]:
+    """The PIDs of the femli processes: the process itself, or mpiexec's grandchildren."""
+    if ranks == 1:
+        return [process.pid]
+    found: list[int] = []
+    for _ in range(100):
+        proxies = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+        for proxy in proxies.stdout.split():
+            kids = subprocess.run(["pgrep", "-P", proxy], capture_output=True, text=True)
+            found += [int(k) for k in kids.stdout.split()]
+        if len(found) == ranks:
+            return found
+        found = []
+        time.sleep(0.05)
+    raise AssertionError("no rank processes found")
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_sigterm_stops_every_rank_at_a_step_and_restarts(tmp_path, ranks):
+    """A scheduler's SIGTERM, here to the last rank only: every rank stops at the next
+    step, one message, exit 130, status "interrupted"; then --restart finishes."""
+    data = tomllib.loads(GROWTH)
+    data["output"] = {"renders": False, "fields": False, "checkpoint_interval": 1}
+    (tmp_path / "grow.toml").write_text(tomli_w.dumps(data))
+    mpi = ["-n", str(ranks)] if ranks > 1 else []
+    process = femli("run", "grow.toml", "-o", "out", cwd=tmp_path, mpi=mpi)
+    state = tmp_path / "out" / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 120
+    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process.poll() is None:
+        os.kill(rank_processes(process, ranks)[-1], signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    assert process.returncode == 130, stderr
+    assert stderr.count("error: interrupted") == 1 and "Traceback" not in stderr
+    status = json.loads((tmp_path / "out" / "status.json").read_text())
+    assert status["status"] == "interrupted" and "SIGTERM" in status["error"]
+    finish("run", "grow.toml", "-o", "out", "--restart", cwd=tmp_path)
+    record = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert record["exit_status"] == "completed" and record["restarted_from_t"] > 0
+    check_completed(tmp_path / "out")

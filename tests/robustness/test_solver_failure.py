@@ -18,6 +18,7 @@ from femli.cli import classify
 from femli.config import load_case, parse_case
 from femli.run import run_case
 from femli.solve.growth import GrowthSolver
+from femli.solve.motion import MeshMotionError, MeshMover
 from femli.solve.newton import SolverError
 
 SEED000 = Path(__file__).resolve().parents[2] / "examples" / "seed000_bilayer"
@@ -130,3 +131,25 @@ def test_seed000_bilayer_at_moderate_and_extreme_current(mpi_tmp_path):
         electrode = metrics["electrodes"]["lithium"]
         assert -electrode["total_current"] / 10e-6 == pytest.approx(10.0 * ma_cm2, rel=1e-6)
         assert metrics["min_concentration"] > 0
+
+
+# serial only, like the rest of this file (see above)
+def test_growth_whose_mesh_cannot_follow_fails_cleanly(mpi_tmp_path, monkeypatch):
+    """Inversion after every step cut: exit 3 with the last state, never a wrong answer."""
+    original, moves = MeshMover.move, []
+
+    def move(self, *args, **kwargs):
+        moves.append(1)
+        if len(moves) > 3:  # after three steps
+            raise MeshMotionError("mesh update would invert a cell (test)")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MeshMover, "move", move)
+    out = mpi_tmp_path / "inverted"
+    with pytest.raises(MeshMotionError, match="cannot follow") as info:
+        run_case(parse_case(growth_case()), out, MPI.COMM_WORLD)
+    assert classify(info.value)[0] == 3
+    MPI.COMM_WORLD.barrier()
+    status = json.loads((out / "status.json").read_text())
+    assert status["status"] == "failed" and 0 < status["t_reached"] < 6.0
+    assert (out / "fields" / "solution.xdmf").is_file()
