@@ -23,6 +23,7 @@ from femli.geometry.core import (
     mesh_and_measure,
     new_model,
     require,
+    require_choice,
     require_positive,
 )
 from femli.geometry.sizing import graded_field, set_background
@@ -66,9 +67,9 @@ class BoxParams:
     refinement: float = 1.0
 
     def __post_init__(self) -> None:
-        require(self.dim in (2, 3), "dim", self.dim, "2 or 3")
+        require_choice(dim=(self.dim, (2, 3)))
         require_positive(width=self.width, height=self.height, depth=self.depth)
-        require(self.surface in SURFACES, "surface", self.surface, f"one of {SURFACES}")
+        require_choice(surface=(self.surface, SURFACES))
         check_sizes(self.refinement, h_far=self.h_far, h_electrode=self.h_electrode)
         if self.surface == "asperities":
             self._check_asperities()
@@ -86,8 +87,7 @@ class BoxParams:
             )
 
     def _check_asperities(self) -> None:
-        require(self.shape in SHAPES, "shape", self.shape, f"one of {SHAPES}")
-        require(self.spacing in SPACINGS, "spacing", self.spacing, f"one of {SPACINGS}")
+        require_choice(shape=(self.shape, SHAPES), spacing=(self.spacing, SPACINGS))
         require(self.count >= 0, "count", self.count, "an integer >= 0")
         require_positive(asperity_height=self.asperity_height, asperity_width=self.asperity_width)
         require(self.min_gap > 0, "min_gap", self.min_gap, "must be > 0 (um)")

@@ -63,6 +63,12 @@ def require(ok: bool, name: str, value: object, allowed: str) -> None:
         raise fail(name, value, allowed)
 
 
+def require_choice(**values: tuple[object, Sequence[object]]) -> None:
+    """Every keyword ``name=(value, allowed)`` must have its value among the allowed ones."""
+    for name, (value, allowed) in values.items():
+        require(value in allowed, name, value, f"one of {tuple(allowed)}")
+
+
 def require_positive(**values: float) -> None:
     """Every keyword value must be a finite number > 0."""
     for name, value in values.items():

@@ -23,6 +23,7 @@ from femli.geometry.core import (
     new_model,
     place_discs,
     require,
+    require_choice,
     require_positive,
 )
 from femli.geometry.sizing import graded_field, set_background
@@ -70,7 +71,7 @@ class FibreMatParams:
     refinement: float = 1.0
 
     def __post_init__(self) -> None:
-        require(self.dim in (2, 3), "dim", self.dim, "2 or 3")
+        require_choice(dim=(self.dim, (2, 3)))
         require_positive(
             width=self.width,
             depth=self.depth,

@@ -34,6 +34,7 @@ from femli.geometry.core import (
     new_model,
     place_discs,
     require,
+    require_choice,
     require_positive,
 )
 from femli.geometry.sizing import graded_field, set_background
@@ -116,13 +117,7 @@ class LayeredStackParams:
     refinement: float = 1.0
 
     def __post_init__(self) -> None:
-        require(self.dim in (2, 3), "dim", self.dim, "2 or 3")
-        require(
-            self.porous_mode in POROUS_MODES,
-            "porous_mode",
-            self.porous_mode,
-            f"one of {POROUS_MODES}",
-        )
+        require_choice(dim=(self.dim, (2, 3)), porous_mode=(self.porous_mode, POROUS_MODES))
         require_positive(
             width=self.width,
             depth=self.depth,

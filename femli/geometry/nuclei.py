@@ -22,6 +22,7 @@ from femli.geometry.core import (
     new_model,
     place_discs,
     require,
+    require_choice,
     require_positive,
 )
 from femli.geometry.sizing import graded_field, set_background
@@ -63,12 +64,12 @@ class NucleusArrayParams:
     refinement: float = 1.0
 
     def __post_init__(self) -> None:
-        require(self.dim in (2, 3), "dim", self.dim, "2 or 3")
+        require_choice(dim=(self.dim, (2, 3)))
         require_positive(
             width=self.width, depth=self.depth, height=self.height, diameter=self.diameter
         )
         require(self.min_gap > 0, "min_gap", self.min_gap, "must be > 0 (um)")
-        require(self.placement in PLACEMENTS, "placement", self.placement, f"one of {PLACEMENTS}")
+        require_choice(placement=(self.placement, PLACEMENTS))
         require(self.n >= 1, "count", self.count, "at least one nucleus (count or density)")
         if self.cap_height is None:
             ok = 5.0 <= self.contact_angle <= 150.0

@@ -39,6 +39,7 @@ from femli.geometry.core import (
     new_model,
     place_discs,
     require,
+    require_choice,
     require_positive,
 )
 from femli.geometry.sizing import graded_field, set_background
@@ -90,10 +91,12 @@ class VoidContactParams:
     refinement: float = 1.0
 
     def __post_init__(self) -> None:
-        require(self.dim in (2, 3), "dim", self.dim, "2 or 3")
-        require(self.mode in MODES, "mode", self.mode, f"one of {MODES}")
-        require(self.region in REGIONS, "region", self.region, f"one of {REGIONS}")
-        require(self.placement in PLACEMENTS, "placement", self.placement, f"one of {PLACEMENTS}")
+        require_choice(
+            dim=(self.dim, (2, 3)),
+            mode=(self.mode, MODES),
+            region=(self.region, REGIONS),
+            placement=(self.placement, PLACEMENTS),
+        )
         require_positive(
             width=self.width,
             depth=self.depth,
