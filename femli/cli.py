@@ -187,6 +187,9 @@ def compare(
     typer.echo(f"comparison in {output}/ (comparison.csv, comparison.md, comparison.png)")
 
 
+_SLURM_ONLY = ("time", "partition", "account", "mem", "script", "launcher")
+
+
 @app.command()
 def sweep(
     study: Path = typer.Argument(..., help="Study file (TOML): base case + parameter axes."),
@@ -194,31 +197,156 @@ def sweep(
     ranks_per_case: int = typer.Option(1, "--ranks-per-case", "-k", help="MPI ranks per case."),
     plot: list[str] = typer.Option(None, "--plot", help="METRIC:PARAM plot (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate and list cases only."),
+    task_id: str = typer.Option(
+        None,
+        "--task-id",
+        help="Run only array task N's cases, no summary; 'env': $SLURM_ARRAY_TASK_ID.",
+    ),
+    cases_per_task: int = typer.Option(None, "--cases-per-task", help="Cases per array task [1]."),
+    summarize_only: bool = typer.Option(
+        False, "--summarize-only", help="Only build summary and plots from finished cases."
+    ),
+    emit_slurm: bool = typer.Option(
+        False, "--emit-slurm", help="Write an sbatch job-array script."
+    ),
+    script: Path = typer.Option(
+        None, "--script", help="Script path [STUDY_FOLDER/slurm_array.sh]."
+    ),
+    time: str = typer.Option(None, "--time", help="Slurm wall time per task [01:00:00]."),
+    partition: str = typer.Option(None, "--partition", help="Slurm partition."),
+    account: str = typer.Option(None, "--account", help="Slurm account."),
+    mem: str = typer.Option(None, "--mem", help="Slurm memory per node, e.g. 4G."),
+    launcher: str = typer.Option(None, "--launcher", help="srun (default) or mpiexec."),
 ) -> None:
-    """Run a parameter study (resumable; cases spread over MPI groups); exit code = failures."""
+    """Run a parameter study (resumable; cases spread over MPI groups); exit code = failures.
+
+    On a cluster: --emit-slurm writes a job array whose tasks run --task-id N; then
+    --summarize-only aggregates the finished cases.
+    """
     import dolfinx_solver  # noqa: F401
-    from mpi4py import MPI
 
-    from femli.study import StudyError, expand_study, plan, run_study
+    from femli.study import StudyError, expand_study
 
-    rank0 = MPI.COMM_WORLD.rank == 0
+    given = locals()
     try:
+        _sweep_flags(given)
         cases = expand_study(study, plots=plot or ())
         output = output or Path("results") / cases.name
-        if dry_run:
-            if rank0:
-                typer.echo(plan(cases, output))
-            raise typer.Exit(0)
-        if rank0:  # temporary files of a killed sweep (summary, plots)
-            from femli.outputs.files import clean_stale
-
-            clean_stale(output)
-        result = _guarded(lambda: run_study(cases, output, MPI.COMM_WORLD, ranks_per_case))
+        if emit_slurm:
+            _sweep_emit(cases, study, output, given)
+        elif summarize_only:
+            _sweep_summarize(cases, output)
+        else:
+            _sweep_run(cases, output, ranks_per_case, task_id, cases_per_task or 1, dry_run)
     except StudyError as err:
         _fail(f"{err.source}: {len(err.problems)} problem(s)\n  " + "\n  ".join(err.problems))
+
+
+def _sweep_flags(given: dict) -> None:
+    """Options that do not go together (a :class:`StudyError` naming them)."""
+    from femli.study import StudyError
+
+    modes = [f for f in ("task_id", "summarize_only", "emit_slurm") if given[f]]
+    problems = []
+    if len(modes) > 1:
+        problems.append(f"{_flags(modes)}: give at most one of them")
+    stray = [f for f in _SLURM_ONLY if given[f] is not None and not given["emit_slurm"]]
+    if stray:
+        problems.append(f"{_flags(stray)}: only with --emit-slurm")
+    if given["cases_per_task"] is not None and not (given["task_id"] or given["emit_slurm"]):
+        problems.append("--cases-per-task: only with --task-id or --emit-slurm")
+    if given["summarize_only"] and given["dry_run"]:
+        problems.append("--summarize-only --dry-run: give one of them")
+    if problems:
+        raise StudyError(problems, "femli sweep")
+
+
+def _flags(names: list[str]) -> str:
+    return " ".join("--" + n.replace("_", "-") for n in names)
+
+
+def _sweep_run(cases, output, ranks_per_case, task_id, cases_per_task, dry_run) -> None:
+    """The whole study, or one array task's cases (``task_id``) without the summary."""
+    from mpi4py import MPI
+
+    from femli.study import plan, run_study
+    from femli.study.slurm import parse_task_id, task_cases, task_count
+
+    rank0 = MPI.COMM_WORLD.rank == 0
+    selected, task = None, None
+    if task_id is not None:
+        task = parse_task_id(task_id)
+        selected = task_cases(cases, task, cases_per_task)
+    if dry_run:
+        if rank0:
+            tasks = task_count(len(cases.cases), cases_per_task)
+            typer.echo(plan(cases, output, selected))
+            if task is not None:
+                typer.echo(f"(task {task} of {tasks}: {len(selected)} case(s); no summary)")
+        raise typer.Exit(0)
+    if rank0 and task is None:  # temporary files of a killed sweep (not while tasks run)
+        from femli.outputs.files import clean_stale
+
+        clean_stale(output)
+    result = _guarded(
+        lambda: run_study(
+            cases, output, MPI.COMM_WORLD, ranks_per_case, cases=selected, summarize=task is None
+        )
+    )
     if rank0:
         typer.echo(result.describe())
     raise typer.Exit(min(result.failed, 100))
+
+
+def _sweep_summarize(cases, output: Path) -> None:
+    """Summary and plots of the finished cases in ``output``; exit code = failed cases."""
+    from mpi4py import MPI
+
+    from femli.study import StudyError
+    from femli.study.runner import summarize_study
+
+    if not output.is_dir():
+        problem = f"study folder {str(output)!r} does not exist: nothing to summarize"
+        raise StudyError([problem], "femli sweep")
+    table, plots = _guarded(lambda: summarize_study(cases, output, MPI.COMM_WORLD))
+    failed = MPI.COMM_WORLD.bcast(
+        int((table["status"] == "failed").sum()) if table is not None else 0, root=0
+    )
+    if MPI.COMM_WORLD.rank == 0:
+        counts = table["status"].value_counts()
+        states = ", ".join(f"{counts.get(s, 0)} {s}" for s in _STATES)
+        typer.echo(f"{len(table)} cases in {output}/: {states}")
+        typer.echo(f"summary: {output / 'summary.csv'}, {output / 'summary.parquet'}")
+        for path in plots:
+            typer.echo(f"plot: {path}")
+    raise typer.Exit(min(failed, 100))
+
+
+_STATES = ("completed", "failed", "pending", "stale")
+
+
+def _sweep_emit(cases, study: Path, output: Path, given: dict) -> None:
+    """Write the sbatch job-array script (rank 0) and say how to submit it."""
+    from mpi4py import MPI
+
+    from femli.study.slurm import slurm_options, slurm_script, task_count, write_slurm_script
+
+    options = slurm_options(
+        cases_per_task=given["cases_per_task"],
+        ranks_per_case=given["ranks_per_case"],
+        **{k: given[k] for k in _SLURM_ONLY if k != "script"},
+    )
+    script = given["script"] or output / "slurm_array.sh"
+    text = slurm_script(cases, study, output, options, given["plot"] or (), script)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    if given["dry_run"]:
+        typer.echo(text, nl=False)
+        return
+    write_slurm_script(text, script, output)
+    tasks = task_count(len(cases.cases), options.cases_per_task)
+    typer.echo(f"{script}: {tasks} array task(s) for {len(cases.cases)} case(s)")
+    typer.echo(f"submit: sbatch {script}; then: femli sweep {study} -o {output} --summarize-only")
 
 
 @app.command()

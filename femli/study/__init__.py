@@ -8,6 +8,10 @@ results::
     result = run_study(study, "results/study", MPI.COMM_WORLD, ranks_per_case=2)
     table = aggregate("results/study")              # pandas DataFrame, any time later
 
+On a cluster, :mod:`femli.study.slurm` splits the cases into array tasks
+(``run_study(..., cases=task_cases(study, t, k), summarize=False)`` per task) and writes
+the Slurm job-array script; :func:`summarize_study` aggregates afterwards.
+
 See :mod:`femli.study.spec` for the study file, :mod:`femli.study.runner` for the
 folders and files written, :mod:`femli.study.summary` for the summary columns.
 """
@@ -20,7 +24,16 @@ from femli.study.runner import (
     group_count,
     plan,
     run_study,
+    summarize_study,
     write_index,
+)
+from femli.study.slurm import (
+    SlurmOptions,
+    parse_task_id,
+    slurm_options,
+    slurm_script,
+    task_cases,
+    task_count,
 )
 from femli.study.spec import PlotSpec, StudyError, parse_plot, parse_study
 from femli.study.summary import CASE_METRICS, ELECTRODE_METRICS, aggregate, case_state
@@ -31,6 +44,7 @@ __all__ = [
     "Axis",
     "CaseOutcome",
     "PlotSpec",
+    "SlurmOptions",
     "Study",
     "StudyCase",
     "StudyError",
@@ -42,9 +56,15 @@ __all__ = [
     "group_count",
     "parse_plot",
     "parse_study",
+    "parse_task_id",
     "plan",
     "plot_summary",
     "run_study",
     "set_path",
+    "slurm_options",
+    "slurm_script",
+    "summarize_study",
+    "task_cases",
+    "task_count",
     "write_index",
 ]

@@ -10,6 +10,10 @@ world rank 0 aggregates and plots.
 Files in ``<output>/``: ``cases.csv`` (index, written first), ``<case_id>/`` per case
 (``metrics.json`` last, or ``status.json`` with the error of a failed case),
 ``summary.csv``, ``summary.parquet`` and ``plots/*.png`` (all written atomically).
+
+``run_study(..., cases=..., summarize=False)`` runs a subset (one array task, see
+:mod:`femli.study.slurm`) and leaves the summary to :func:`summarize_study`, so tasks running
+at the same time never write the same file (``cases.csv`` is identical and renamed in).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +65,7 @@ class StudyResult:
     seconds: float
     table: Any = None  # pandas DataFrame on world rank 0, else None
     plots: tuple[Path, ...] = ()
+    summarized: bool = True  # False for one array task (summary built later)
 
     def count(self, action: str) -> int:
         """Number of cases with ``action`` ("ran", "skipped", "failed")."""
@@ -79,6 +84,9 @@ class StudyResult:
             f"{self.ranks_per_case} rank(s), {self.seconds:.1f} s"
         ]
         lines += [f"failed {o.case_id}: {o.error}" for o in self.outcomes if o.error]
+        if not self.summarized:
+            lines.append("summary not built (one task of several; see --summarize-only)")
+            return "\n".join(lines)
         lines.append(f"summary: {self.output / 'summary.csv'}, {self.output / 'summary.parquet'}")
         lines += [f"plot: {p}" for p in self.plots]
         return "\n".join(lines)
@@ -99,13 +107,17 @@ def run_study(
     comm: MPI.Comm = MPI.COMM_WORLD,
     ranks_per_case: int = 1,
     plots: Iterable[str | PlotSpec] = (),
+    *,
+    cases: Sequence[StudyCase] | None = None,
+    summarize: bool = True,
 ) -> StudyResult:
     """Run every unfinished case of ``study`` into ``output``; aggregate and plot. Collective.
 
     ``study`` is an expanded :class:`Study` or a study file (expanded here with ``plots``,
     ``"metric:param"`` strings; for a :class:`Study`, give them to :func:`expand_study`).
     Finished cases (valid ``metrics.json`` of the same configuration) are skipped; failed
-    ones are recorded in their ``status.json`` and the sweep goes on.
+    ones are recorded in their ``status.json`` and the sweep goes on. ``cases``: run only
+    these (default: all); ``summarize=False``: no summary or plots (an array task).
     """
     if not isinstance(study, Study):
         study = expand_study(study, plots=plots)
@@ -114,25 +126,50 @@ def run_study(
     groups = group_count(comm.size, ranks_per_case)
     output = Path(output)
     clock = time.perf_counter()
+    selected = tuple(study.cases if cases is None else cases)
     _on_root(comm, lambda: write_index(study, output))
     color = comm.rank // ranks_per_case
     group = comm.Split(color=color, key=comm.rank)
-    mine = study.cases[color::groups]
+    mine = selected[color::groups]
     say = _reporter(group, color, len(mine))
     with _quiet():
         local = [_run_case(c, output, group, study.base_dir, color, say) for c in mine]
     leader = group.rank == 0
     gathered = comm.gather(local if leader else [], root=0)  # the final synchronisation
-    outcomes = _in_order(gathered, study) if comm.rank == 0 else None
-    table, paths = _on_root(comm, lambda: _summarise(study, output)) or (None, ())
+    outcomes = _in_order(gathered, selected) if comm.rank == 0 else None
+    table, paths = (None, ())
+    if summarize:
+        table, paths = _on_root(comm, lambda: _summarise(study, output)) or (None, ())
     outcomes = comm.bcast(outcomes, root=0)
     seconds = comm.bcast(time.perf_counter() - clock, root=0)
-    return StudyResult(output, outcomes, groups, ranks_per_case, seconds, table, tuple(paths))
+    return StudyResult(
+        output, outcomes, groups, ranks_per_case, seconds, table, tuple(paths), summarize
+    )
 
 
-def _in_order(gathered: list[list[CaseOutcome]], study: Study) -> tuple[CaseOutcome, ...]:
+def summarize_study(
+    study: Study, output: str | Path, comm: MPI.Comm = MPI.COMM_WORLD
+) -> tuple[Any, tuple[Path, ...]]:
+    """Summary table and plots of whatever cases are finished in ``output``. Collective.
+
+    Rewrites ``cases.csv`` from ``study`` first (cases of another configuration show as
+    stale). Returns (table, plot paths) on rank 0, (None, ()) elsewhere.
+    """
+    output = Path(output)
+
+    def job() -> tuple[Any, list[Path]]:
+        write_index(study, output)
+        return _summarise(study, output)
+
+    table, paths = _on_root(comm, job) or (None, ())
+    return table, tuple(paths)
+
+
+def _in_order(
+    gathered: list[list[CaseOutcome]], cases: Sequence[StudyCase]
+) -> tuple[CaseOutcome, ...]:
     found = {o.case_id: o for part in gathered for o in part}
-    return tuple(found[c.case_id] for c in study.cases)
+    return tuple(found[c.case_id] for c in cases)
 
 
 def _summarise(study: Study, output: Path) -> tuple[Any, list[Path]]:
@@ -255,10 +292,10 @@ def _quiet():
         logger.setLevel(level)
 
 
-def plan(study: Study, output: Path) -> str:
-    """The cases and what a run would do with each (``--dry-run``); reads, never writes."""
+def plan(study: Study, output: Path, cases: Sequence[StudyCase] | None = None) -> str:
+    """The cases (default: all) and what a run would do with each (``--dry-run``); reads only."""
     lines = [f"study {study.name!r}: {len(study.cases)} cases ({study.mode}) -> {output}/"]
-    for case in study.cases:
+    for case in study.cases if cases is None else cases:
         state = case_state(Path(output) / case.case_id, case.digest)[0]
         action = "skip (finished)" if state == "completed" else f"run ({state})"
         lines.append(f"  {case.case_id:<40} {action}")
