@@ -6,7 +6,7 @@ current density into a normal velocity ``v_n = -i_loc M / (z F rho)`` (depositio
 ``i_loc < 0``, grows into the electrolyte), moves the depositing boundaries and
 extends the displacement into the domain (:mod:`femli.solve.motion`). The step is
 limited by the largest boundary displacement allowed per step; a step that would
-invert cells is cut. Quality below a threshold triggers a remesh (2D) via the
+invert cells is cut. Quality below a threshold triggers a remesh (2D and 3D) via the
 ``remesh`` hook. SI units; lengths in m.
 
 Nodal displacements are ``d_i = v_i dt w_i N_i / |N_i|^2`` with ``w_i`` the lumped
@@ -27,10 +27,12 @@ from mpi4py import MPI
 
 from femli.physics.kinetics import Inert
 from femli.physics.model import CellModel
+from femli.solve.ale import StationaryChemistry, TransientChemistry, surface_concentration
+from femli.solve.bdf import TransientOptions
 from femli.solve.motion import MeshMotionError, MeshMover
 from femli.solve.newton import SolverError
 from femli.solve.remesh import edge_lengths, remesh_domain, transfer
-from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.stationary import StationaryOptions
 from femli.units import FARADAY, LI_DENSITY, LI_MOLAR_MASS
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,10 @@ class GrowthOptions:
             fails at dt/8 usually fails for another reason than the step, e.g. a
             current beyond the limiting current).
         snapshots: times (s) the steps land on exactly (records get ``snapshot``).
+        stationary: controls of the quasi-stationary solves.
+        transient: BDF controls: the electrochemistry advances in time with the
+            concentration carried between steps (:mod:`femli.solve.ale`); None:
+            quasi-stationary.
     """
 
     t_end: float
@@ -81,6 +87,7 @@ class GrowthOptions:
     max_solve_cuts: int = 3
     snapshots: tuple[float, ...] = ()
     stationary: StationaryOptions = field(default_factory=StationaryOptions)
+    transient: TransientOptions | None = None
 
     def __post_init__(self) -> None:
         if not self.t_end > 0:
@@ -92,7 +99,7 @@ class GrowthOptions:
 
 
 class GrowthSolver:
-    """Quasi-stationary growth: electrochemistry solved on each new shape."""
+    """Growth: electrochemistry on each new shape, quasi-stationary or transient."""
 
     def __init__(self, model: CellModel, options: GrowthOptions) -> None:
         self.options = options
@@ -110,15 +117,21 @@ class GrowthSolver:
         self._attach(model)
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
-        self.sizes = self._remesh_sizes() if model.domain.dim == 2 else None
+        self.sizes = self._remesh_sizes()
 
     def _attach(self, model: CellModel) -> None:
         """(Re)build the mesh mover, the solver and the compiled forms for ``model``."""
         self.model = model
         fixed = [b for bulk in model.bulk for b in bulk.boundaries]
         self.mover = MeshMover(model.domain, self.depositing, fixed)
-        self.solver = StationarySolver(model, self.options.stationary)
-        self.newton, self.currents = self.solver.newton, self.solver.currents
+        if self.options.transient is None:
+            self.chemistry = StationaryChemistry(model, self.options.stationary)
+        else:  # on a new mesh: the history restarts with the last accepted step
+            last = self.records[-1]["dt"] if len(self.records) > 1 else None
+            self.chemistry = TransientChemistry(
+                model, self.mover.space, self.options.transient, self.t, last
+            )
+        self.newton, self.currents = self.chemistry.newton, self.chemistry.currents
         self._forms = self._boundary_forms()
         self.quality = self.mover.quality()
 
@@ -206,8 +219,9 @@ class GrowthSolver:
         raise MeshMotionError(f"mesh cannot follow the growth at t = {self.t:.4g} s")
 
     def solve_state(self) -> None:
-        """Electrochemistry on the present shape (raises SolverError on failure)."""
-        self.solver.solve()
+        """Electrochemistry on the present shape (raises SolverError on failure):
+        steady, or (transient) the potential with the concentrations kept."""
+        self.chemistry.start()
 
     def run(self, callback: Callable[[GrowthSolver, dict], None] | None = None) -> list[dict]:
         """Grow until ``t_end``; returns per-step records. Collective.
@@ -230,6 +244,7 @@ class GrowthSolver:
                 self.options.dt_max,
                 self._next_stop() - self.t,
                 self.options.max_displacement / max(speed, 1e-300),
+                self.chemistry.next_step(),
             )
             used = self._advance(dt)
             self._record(used, callback)
@@ -239,23 +254,22 @@ class GrowthSolver:
 
     def _advance(self, dt: float) -> float:
         """Move the boundary and solve on the new shape; a failed solve puts the shape and
-        the state back and halves the step (``max_cuts`` times). Returns the dt used."""
-        first, error = dt, None
-        for _ in range(self.options.max_solve_cuts + 1):
+        the state back and halves the step (``max_solve_cuts`` times), a transient step
+        rejected by the error control is redone with the smaller step. Returns the dt used.
+        """
+        first, error, failures = dt, None, 0
+        while failures <= self.options.max_solve_cuts:
             saved = self._keep()
             used = self.step(dt)
             try:
-                self.solve_state()
-                # trapezoidal charge: the current at both ends of the step
+                accepted, dt = self.chemistry.advance(used, self.mover.displacement.x.array)
+            except SolverError as err:
+                error, failures, accepted, dt = err, failures + 1, False, 0.5 * used
+                log.info("t = %.4g s: solve failed on the moved shape; dt %.3g s", self.t, used)
+            if accepted:  # trapezoidal charge: the current at both ends of the step
                 self.charge += 0.5 * (self._start_current + self.total_current()) * used
                 return used
-            except SolverError as err:
-                error = err
-                self._put_back(saved)
-                log.info(
-                    "t = %.4g s: solve failed on the moved shape; halving dt %.3g s", self.t, used
-                )
-                dt = 0.5 * used
+            self._put_back(saved)
         raise SolverError(
             f"growth step from t = {self.t:.4g} s did not converge: the electrochemistry on "
             f"the moved shape failed for dt = {first:.3g} s and {self.options.max_solve_cuts} "
@@ -283,12 +297,9 @@ class GrowthSolver:
         return min([*later, self.options.t_end])
 
     def remesh(self) -> None:
-        """Mesh the present shape afresh and carry the fields over (2D). Collective."""
-        if self.sizes is None:
-            raise MeshMotionError(
-                f"mesh quality {self.quality:.3f} fell below {self.options.min_quality} at "
-                f"t = {self.t:.4g} s and remeshing is implemented for 2D domains only"
-            )
+        """Mesh the present shape afresh and carry the fields over. Collective."""
+        if self.sizes is None:  # a checkpoint from before 3D remeshing
+            self.sizes = self._remesh_sizes()
         old = self.model
         domain = remesh_domain(old.domain, self.depositing, *self.sizes)
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
@@ -307,6 +318,7 @@ class GrowthSolver:
         )
 
     def _record(self, dt: float, callback) -> dict:
+        c_min, c_tip = surface_concentration(self.model, self.depositing)
         record = {
             "t": self.t,
             "dt": dt,
@@ -315,6 +327,8 @@ class GrowthSolver:
             "current": self.total_current(),
             "min_quality": self.mover.quality(),
             "remeshes": self.remeshes,
+            "c_min": c_min,
+            "c_tip": c_tip,
             "snapshot": dt == 0.0
             or any(abs(self.t - t) <= 1e-9 * max(t, 1.0) for t in self.options.snapshots),
         }

@@ -26,132 +26,32 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import dolfinx
 import numpy as np
 from mpi4py import MPI
 
 from femli.physics.model import CellModel
+from femli.solve.bdf import (
+    BDF2_MAX_RATIO,
+    TransientOptions,
+    bdf_coefficients,
+    error_weight,
+    extrapolate,
+)
 from femli.solve.newton import Newton, SolverError
 from femli.solve.stationary import StationaryOptions, StationarySolver
 
 log = logging.getLogger(__name__)
 
-#: Largest zero-stable step ratio of variable-step BDF2.
-BDF2_MAX_RATIO = 1.0 + math.sqrt(2.0)
-
-
-@dataclass(slots=True)
-class TransientOptions:
-    """Controls of a transient run (times in s).
-
-    Args:
-        t_end: final time (> 0).
-        dt_initial: first step (default ``1e-5 t_end``).
-        dt_min: smallest step before giving up (default ``1e-8 t_end``).
-        dt_max: largest step (default ``0.1 t_end``).
-        scheme: ``bdf2`` (variable step, BDF1 first step) or ``bdf1``.
-        tolerance: target local time-stepping error, max norm of the estimate over
-            the concentration nodes relative to each species' bulk concentration.
-        max_change: largest relative concentration change per step.
-        max_growth: largest step growth factor per step (> 1; <= 1 + sqrt 2 for bdf2).
-        safety: factor on the step predicted by the error estimate (0 < safety <= 1).
-        preset: linear-solver preset (``auto``, ``direct``, ``iterative``).
-        current_rtol: relative tolerance on galvanostatic currents.
-        max_control_iterations: Broyden iterations of the galvanostatic control.
-        petsc_overrides: extra PETSc options.
-        stop_when_depleted: stop when the reacting species' concentration at any
-            electrode node falls below this fraction of its bulk value (in (0, 1)),
-            reporting the crossing time by linear interpolation within the step.
-    """
-
-    t_end: float
-    dt_initial: float | None = None
-    dt_min: float | None = None
-    dt_max: float | None = None
-    scheme: str = "bdf2"
-    tolerance: float = 1.0e-4
-    max_change: float = 0.1
-    max_growth: float = 2.0
-    safety: float = 0.9
-    preset: str = "auto"
-    current_rtol: float = 1.0e-8
-    max_control_iterations: int = 40
-    petsc_overrides: dict | None = None
-    stop_when_depleted: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.t_end > 0:
-            raise ValueError(f"t_end must be > 0 s, got {self.t_end}")
-        self._default_steps()
-        if not 0 < self.dt_min <= self.dt_initial <= self.dt_max:
-            raise ValueError(
-                "time steps must satisfy 0 < dt_min <= dt_initial <= dt_max, got "
-                f"dt_min={self.dt_min}, dt_initial={self.dt_initial}, dt_max={self.dt_max} s"
-            )
-        if self.scheme not in ("bdf1", "bdf2"):
-            raise ValueError(f"scheme must be 'bdf1' or 'bdf2', got {self.scheme!r}")
-        for name in ("tolerance", "max_change", "current_rtol"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        limit = BDF2_MAX_RATIO if self.scheme == "bdf2" else math.inf
-        if not 1 < self.max_growth <= limit:
-            raise ValueError(
-                f"max_growth must be in (1, {limit:.4g}] for {self.scheme} "
-                f"(zero stability), got {self.max_growth}"
-            )
-        if not 0 < self.safety <= 1:
-            raise ValueError(f"safety must be in (0, 1], got {self.safety}")
-        frac = self.stop_when_depleted
-        if frac is not None and not 0 < frac < 1:
-            raise ValueError(f"stop_when_depleted must be in (0, 1), got {frac}")
-
-    def _default_steps(self) -> None:
-        """Fill unset steps from t_end, consistent with the ones given."""
-        if self.dt_max is None:
-            self.dt_max = max(0.1 * self.t_end, self.dt_initial or 0.0)
-        if self.dt_initial is None:
-            self.dt_initial = min(max(1.0e-5 * self.t_end, self.dt_min or 0.0), self.dt_max)
-        if self.dt_min is None:
-            self.dt_min = min(1.0e-8 * self.t_end, self.dt_initial)
-
-
-# -- BDF formulas (pure functions) ---------------------------------------------------
-def bdf_coefficients(h: float, h_prev: float | None) -> tuple[float, float, float]:
-    """``(a0, a1, a2)`` with ``dc/dt ~ (a0 c_{n+1} + a1 c_n + a2 c_{n-1}) / h``.
-
-    BDF1 when ``h_prev`` is ``None``, else variable-step BDF2 with ``w = h / h_prev``.
-    """
-    if h_prev is None:
-        return 1.0, -1.0, 0.0
-    w = h / h_prev
-    return (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w)
-
-
-def extrapolate(times: list[float], values: list[np.ndarray], t: float) -> np.ndarray:
-    """Lagrange extrapolation to ``t`` of the polynomial through ``(times, values)``."""
-    out = np.zeros_like(values[0])
-    for j, (tj, vj) in enumerate(zip(times, values, strict=True)):
-        weight = 1.0
-        for m, tm in enumerate(times):
-            if m != j:
-                weight *= (t - tm) / (tj - tm)
-        out += weight * vj
-    return out
-
-
-def error_weight(order: int, h: float, h1: float, h2: float = 0.0) -> float:
-    """Milne factor: local error ~ weight * (corrector - predictor).
-
-    The predictor is the degree-``order`` polynomial through the last ``order + 1``
-    states (steps ``h1 = t_n - t_{n-1}``, ``h2 = t_{n-1} - t_{n-2}``); the corrector is
-    BDF``order`` with step ``h``. Exact when the solution is a polynomial of degree
-    ``order + 1``; 2/11 for constant-step BDF2, 1/3 for constant-step BDF1.
-    """
-    if order == 1:
-        return h / (2 * h + h1)
-    return h * (h + h1) / (h * (h + h1) + (2 * h + h1) * (h + h1 + h2))
+__all__ = [
+    "BDF2_MAX_RATIO",
+    "TransientOptions",
+    "TransientSolver",
+    "bdf_coefficients",
+    "error_weight",
+    "extrapolate",
+]
 
 
 class _ChargeBalance:
@@ -229,6 +129,8 @@ class TransientSolver:
         self._past: list[tuple[float, list[np.ndarray]]] = []  # newest first, <= 3
         self._accepted: tuple[list[np.ndarray], dict[str, float]] = ([], {})
         self._next_step = options.dt_initial
+        #: ``before_solve(h, (a0, a1, a2))`` before each step's solve (mesh velocity, ALE)
+        self.before_solve: Callable[[float, tuple[float, float, float]], None] | None = None
 
     # -- state helpers -------------------------------------------------------------
     def _concentrations(self) -> list[np.ndarray]:
@@ -280,8 +182,12 @@ class TransientSolver:
         return record
 
     # -- start -----------------------------------------------------------------------
-    def _start(self) -> None:
-        """Potential at t = 0 with the concentrations frozen, and the t = 0 record."""
+    def start(self) -> int:
+        """Potential at :attr:`t` with the concentrations frozen; the BDF history restarts
+        from this state (the next step is first order). Returns the Newton iterations.
+
+        Used at t = 0 and, in growth runs, on a remeshed domain. Collective.
+        """
         control = self.control
         if self.species:
             view = _ChargeBalance(self.model)
@@ -290,13 +196,13 @@ class TransientSolver:
         ok = control.solve_at(1.0) or control._continuation(reset=False)
         if not ok:
             raise SolverError(
-                "transient start: the potential at t = 0 (concentrations frozen) did not "
-                "converge with Newton and continuation in the applied driving force; "
-                f"last SNES reason {control.newton.stats.last_reason}"
+                f"transient start: the potential at t = {self.t:.6g} s (concentrations "
+                "frozen) did not converge with Newton and continuation in the applied "
+                f"driving force; last SNES reason {control.newton.stats.last_reason}"
             )
         self._past = [(self.t, self._concentrations())]
         self._accepted = self._snapshot()
-        self._record(0.0, control.newton.stats.newton_iterations, 0)
+        return control.newton.stats.newton_iterations
 
     # -- one step --------------------------------------------------------------------
     def _order(self) -> int:
@@ -311,6 +217,8 @@ class TransientSolver:
         if order == 2:
             history = [x + a2 * c / h for x, c in zip(history, older[0][1], strict=True)]
         self._set_time_terms(a0 / h, history)
+        if self.before_solve is not None:
+            self.before_solve(h, (a0, a1, a2))
         if self.control.solve_at(1.0):
             return True
         self.control.reset_jacobian()
@@ -349,29 +257,40 @@ class TransientSolver:
             factor = min(factor, opts.safety * opts.max_change / change)
         return max(factor, 0.2)
 
+    def try_step(self, h: float) -> tuple[str, float]:
+        """One attempt at the step ``t -> t + h``. Collective.
+
+        Returns ``("accepted", next step)`` with :attr:`t` and the history advanced,
+        ``("rejected", smaller step)`` when the error estimate or the change is too large,
+        or ``("failed", h / 2)`` when Newton failed; a step not accepted leaves the last
+        accepted state in the model.
+        """
+        opts, order = self.options, self._order()
+        if not self._attempt(h, order):
+            return "failed", max(0.5 * h, opts.dt_min)
+        error, change = self._estimate(h, order)
+        factor = self._factor(error, change, order)
+        too_big = error > opts.tolerance or change > opts.max_change
+        if too_big and h > opts.dt_min:
+            self._restore(self._accepted)
+            return "rejected", max(h * min(factor, 0.9), opts.dt_min)
+        if too_big:
+            log.warning("t = %.6g s: step of dt_min accepted, error %.3g", self.t, error)
+        self.t += h
+        self._past = [(self.t, self._concentrations()), *self._past[:2]]
+        self._accepted = self._snapshot()
+        return "accepted", max(h * factor, opts.dt_min)
+
     def _advance(self, h: float) -> tuple[float, float, int]:
         """One accepted step from ``self.t``; returns (step, next step, rejections)."""
-        opts, rejected, first = self.options, 0, h
+        rejected, first = 0, h
         while True:
-            order = self._order()
-            if not self._attempt(h, order):
-                if h <= opts.dt_min:
-                    raise SolverError(self._failure_message(first, h))
-                h, rejected = max(0.5 * h, opts.dt_min), rejected + 1
-                continue
-            error, change = self._estimate(h, order)
-            factor = self._factor(error, change, order)
-            too_big = error > opts.tolerance or change > opts.max_change
-            if too_big and h > opts.dt_min:
-                self._restore(self._accepted)
-                h, rejected = max(h * min(factor, 0.9), opts.dt_min), rejected + 1
-                continue
-            if too_big:
-                log.warning("t = %.6g s: step of dt_min accepted, error %.3g", self.t, error)
-            self.t += h
-            self._past = [(self.t, self._concentrations()), *self._past[:2]]
-            self._accepted = self._snapshot()
-            return h, max(h * factor, opts.dt_min), rejected
+            status, h_next = self.try_step(h)
+            if status == "accepted":
+                return h, h_next, rejected
+            if status == "failed" and h <= self.options.dt_min:
+                raise SolverError(self._failure_message(first, h))
+            h, rejected = h_next, rejected + 1
 
     def _failure_message(self, first: float, h: float) -> str:
         """What was tried, and a depleted electrode named as the likely cause. Collective."""
@@ -447,7 +366,7 @@ class TransientSolver:
         self.stop_reason = "t_end"
         try:
             if not self.records:
-                self._start()
+                self._record(0.0, self.start(), 0)
                 if self._stop(callback):
                     return self.records
             h = self._next_step
