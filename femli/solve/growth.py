@@ -6,7 +6,7 @@ current density into a normal velocity ``v_n = -i_loc M / (z F rho)`` (depositio
 ``i_loc < 0``, grows into the electrolyte), moves the depositing boundaries and
 extends the displacement into the domain (:mod:`femli.solve.motion`). The step is
 limited by the largest boundary displacement allowed per step; a step that would
-invert cells is cut. Quality below a threshold triggers a remesh (2D) via the
+invert cells is cut. Quality below a threshold triggers a remesh (2D and 3D) via the
 ``remesh`` hook. SI units; lengths in m.
 
 Nodal displacements are ``d_i = v_i dt w_i N_i / |N_i|^2`` with ``w_i`` the lumped
@@ -117,7 +117,7 @@ class GrowthSolver:
         self._attach(model)
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
-        self.sizes = self._remesh_sizes() if model.domain.dim == 2 else None
+        self.sizes = self._remesh_sizes()
 
     def _attach(self, model: CellModel) -> None:
         """(Re)build the mesh mover, the solver and the compiled forms for ``model``."""
@@ -297,12 +297,9 @@ class GrowthSolver:
         return min([*later, self.options.t_end])
 
     def remesh(self) -> None:
-        """Mesh the present shape afresh and carry the fields over (2D). Collective."""
-        if self.sizes is None:
-            raise MeshMotionError(
-                f"mesh quality {self.quality:.3f} fell below {self.options.min_quality} at "
-                f"t = {self.t:.4g} s and remeshing is implemented for 2D domains only"
-            )
+        """Mesh the present shape afresh and carry the fields over. Collective."""
+        if self.sizes is None:  # a checkpoint from before 3D remeshing
+            self.sizes = self._remesh_sizes()
         old = self.model
         domain = remesh_domain(old.domain, self.depositing, *self.sizes)
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)

@@ -1,9 +1,11 @@
-"""Remeshing a deformed 2D domain and carrying the fields over (collective).
+"""Remeshing a deformed domain and carrying the fields over (collective).
 
-The boundary of the present mesh is gathered on rank 0 as closed loops of named
-polylines, Gmsh meshes it afresh (:func:`femli.geometry.remesh.build_from_loops`),
-DOLFINx distributes the new mesh, and fields are interpolated from the old mesh
-(non-matching interpolation). Lengths handed to Gmsh are in um.
+2D: the boundary of the present mesh is gathered on rank 0 as closed loops of named
+polylines and Gmsh meshes it afresh (:func:`femli.geometry.remesh.build_from_loops`);
+3D: :mod:`femli.solve.remesh3d`. DOLFINx distributes the new mesh, and fields are
+interpolated from the old mesh (non-matching interpolation). Boundary names that the new
+shape no longer has (covered by a merged deposit) stay known as empty regions. Lengths
+handed to Gmsh are in um.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ import numpy as np
 from femli.geometry import gmsh_session
 from femli.geometry.remesh import Polyline, build_from_loops
 from femli.mesh import Domain, from_gmsh_model
+from femli.solve.remesh3d import remesh_domain_3d
 from femli.units import MESH_UNIT
 
 
 def edge_lengths(domain: Domain, *names: str) -> np.ndarray:
-    """Lengths (um) of this rank's owned edges on the named boundaries."""
-    mesh = domain.mesh
+    """Lengths (um) of the edges of this rank's owned facets on the named boundaries."""
+    mesh, fdim = domain.mesh, domain.dim - 1
     facets = domain.facets(*names)
-    facets = facets[facets < mesh.topology.index_map(1).size_local]
-    nodes = mesh.geometry.x[dolfinx.mesh.entities_to_geometry(mesh, 1, facets)]
-    return np.linalg.norm(nodes[:, 1] - nodes[:, 0], axis=1) / MESH_UNIT
+    facets = facets[facets < mesh.topology.index_map(fdim).size_local]
+    nodes = mesh.geometry.x[dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)]
+    pairs = [(a, b) for a in range(fdim + 1) for b in range(a + 1, fdim + 1)]
+    lengths = [np.linalg.norm(nodes[:, b] - nodes[:, a], axis=1) for a, b in pairs]
+    return np.concatenate(lengths) / MESH_UNIT
 
 
 def boundary_edges(domain: Domain) -> list[tuple[np.ndarray, np.ndarray, str]]:
@@ -104,9 +109,9 @@ def _area(points: list) -> float:
 
 
 def remesh_domain(domain: Domain, moving: list[str], h_moving: float, h_far: float) -> Domain:
-    """A fresh mesh of ``domain``'s present shape (sizes in um). Collective, 2D only."""
-    if domain.dim != 2:
-        raise NotImplementedError("remeshing is implemented for 2D domains")
+    """A fresh mesh of ``domain``'s present shape (sizes in um). Collective."""
+    if domain.dim == 3:
+        return keep_names(remesh_domain_3d(domain, moving, h_moving, h_far), domain)
     edges = boundary_edges(domain)
     cell_name = next(iter(domain.cell_names), "electrolyte")
     error = None
@@ -119,7 +124,18 @@ def remesh_domain(domain: Domain, moving: list[str], h_moving: float, h_far: flo
         error = domain.comm.bcast(error, root=0)
         if error is not None:
             raise error
-        return from_gmsh_model(gmsh.model, domain.comm, 2)
+        return keep_names(from_gmsh_model(gmsh.model, domain.comm, 2), domain)
+
+
+def keep_names(new: Domain, old: Domain) -> Domain:
+    """Give ``new`` every boundary name of ``old`` it lacks, as an empty region (a tag
+    value no facet carries), so conditions naming it integrate to zero."""
+    free = max([*new.facet_names.values(), *old.facet_names.values(), 0]) + 1
+    for name in old.facet_names:
+        if name not in new.facet_names:
+            new.facet_names[name] = free
+            free += 1
+    return new
 
 
 def transfer(source: dolfinx.fem.Function, target: dolfinx.fem.Function) -> None:

@@ -1,0 +1,154 @@
+"""Remeshing a deformed 3D domain from its boundary triangles (lengths in um).
+
+The moving-boundary solver hands over the boundary of the present mesh as triangles
+(shared node numbering) grouped by physical-group name. Each group becomes a discrete
+Gmsh surface; :func:`gmsh.model.mesh.createTopology` adds the curves where groups meet,
+:func:`gmsh.model.mesh.classifySurfaces` (no angle split: the named groups are the
+patches, cut further only where a patch cannot be parametrised) and
+:func:`gmsh.model.mesh.createGeometry` reparametrise them, as in Gmsh's tutorial t13
+("remeshing without an underlying CAD model"). The surfaces are then meshed afresh with
+a size field graded away from the moving groups, the volume is filled with tets, and the
+moving surfaces' interior nodes are offset along the volume gradient so that the
+enclosed volume equals the old one (new nodes on chords of curved deposits would
+otherwise eat into them). If reparametrisation fails, the old boundary triangles are
+kept and only the volume is meshed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+
+import gmsh
+import numpy as np
+
+from femli.geometry.core import GeometryError, add_groups, new_model
+from femli.geometry.sizing import graded_field, set_background
+
+log = logging.getLogger(__name__)
+
+
+def build_from_surfaces(
+    nodes: np.ndarray,
+    triangles: Mapping[str, np.ndarray],
+    moving: Sequence[str],
+    cell_name: str,
+    h_moving: float,
+    h_far: float,
+    volume: float | None = None,
+    reparametrise: bool = True,
+) -> dict[str, int]:
+    """Mesh the volume bounded by named triangle groups. Returns facet group tags.
+
+    Args:
+        nodes: (n, 3) node coordinates (um).
+        triangles: group name -> (m, 3) node indices into ``nodes``; together a closed,
+            consistently oriented surface.
+        moving: names of the groups the size field refines (``h_moving``, um).
+        volume: enclosed volume to restore (um^3); None keeps what the new mesh gives.
+        reparametrise: remesh the surfaces too (else keep the given triangles).
+
+    Needs an initialised gmsh session; replaces the current model.
+    """
+    if reparametrise:
+        try:
+            return _build(nodes, triangles, moving, cell_name, (h_moving, h_far), volume, True)
+        except Exception as err:  # gmsh raises bare Exceptions: fall back to the kept surfaces
+            log.warning(
+                "surface reparametrisation failed (%s): keeping the boundary triangles", err
+            )
+    return _build(nodes, triangles, moving, cell_name, (h_moving, h_far), volume, False)
+
+
+def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) -> dict[str, int]:
+    new_model("remesh3d")
+    owner = _discrete_surfaces(nodes, triangles)
+    gmsh.model.mesh.createTopology()
+    if reparametrise:
+        gmsh.model.mesh.classifySurfaces(math.pi, True, True, math.pi)
+    by_name: dict[str, list[int]] = {}
+    for _, surface in gmsh.model.getEntities(2):
+        _, elements, _ = gmsh.model.mesh.getElements(2, surface)
+        names = {owner[e] for e in elements[0]} if len(elements) else set()
+        if len(names) != 1:
+            raise GeometryError(f"a remeshed surface patch mixes the groups {sorted(names)}")
+        by_name.setdefault(names.pop(), []).append(surface)
+    if reparametrise:
+        gmsh.model.mesh.createGeometry()
+    surfaces = [s for tags in by_name.values() for s in tags]
+    shell = gmsh.model.geo.addSurfaceLoop(surfaces)
+    cell = gmsh.model.geo.addVolume([shell])
+    gmsh.model.geo.synchronize()
+    add_groups(3, {cell_name: [cell]})
+    groups = add_groups(2, by_name)
+    moving_surfaces = [s for n in moving for s in by_name.get(n, [])]
+    h_moving, h_far = sizes
+    set_background([graded_field(2, moving_surfaces, h_moving, h_far)], h_far)
+    gmsh.model.mesh.generate(3)
+    if not len(gmsh.model.mesh.getElements(3)[1]):
+        raise GeometryError("remeshing produced no 3D elements")
+    if volume is not None and reparametrise:
+        restore_volume(volume, moving_surfaces)
+    return groups
+
+
+def _discrete_surfaces(nodes: np.ndarray, triangles: Mapping[str, np.ndarray]) -> dict[int, str]:
+    """One discrete surface per group; returns element tag -> group name."""
+    used = np.unique(np.concatenate([t.ravel() for t in triangles.values()]))
+    owner, next_tag, first = {}, 1, True
+    for name, tris in triangles.items():
+        if not len(tris):
+            continue
+        surface = gmsh.model.addDiscreteEntity(2)
+        if first:  # every node once; the other surfaces' elements refer to them
+            gmsh.model.mesh.addNodes(2, surface, (used + 1).tolist(), nodes[used].ravel().tolist())
+            first = False
+        tags = list(range(next_tag, next_tag + len(tris)))
+        next_tag += len(tris)
+        owner.update(dict.fromkeys(tags, name))
+        gmsh.model.mesh.addElementsByType(surface, 2, tags, (tris + 1).ravel().tolist())
+    return owner
+
+
+def mesh_volume() -> tuple[float, np.ndarray, np.ndarray]:
+    """(volume um^3, node tag -> row, d volume / d node position (rows, 3)) of the tets."""
+    tags, coords, _ = gmsh.model.mesh.getNodes()
+    index = np.full(int(tags.max()) + 1, -1)
+    index[tags.astype(np.int64)] = np.arange(len(tags))
+    x = coords.reshape(-1, 3)
+    _, _, connectivity = gmsh.model.mesh.getElements(3)
+    tets = index[np.asarray(connectivity[0], dtype=np.int64)].reshape(-1, 4)
+    a, b, c, d = (x[tets[:, k]] for k in range(4))
+    signed = np.einsum("ij,ij->i", np.cross(b - a, c - a), d - a) / 6.0
+    sign = np.sign(signed)[:, None] / 6.0
+    grad_b, grad_c, grad_d = (
+        np.cross(c - a, d - a) * sign,
+        np.cross(d - a, b - a) * sign,
+        np.cross(b - a, c - a) * sign,
+    )
+    gradient = np.zeros_like(x)
+    for k, g in enumerate((-(grad_b + grad_c + grad_d), grad_b, grad_c, grad_d)):
+        np.add.at(gradient, tets[:, k], g)
+    return float(np.abs(signed).sum()), index, gradient
+
+
+def restore_volume(target: float, surfaces: Sequence[int], iterations: int = 3) -> float:
+    """Offset the interior nodes of ``surfaces`` along the volume gradient until the mesh
+    encloses ``target`` (um^3). Returns the remaining relative error."""
+    found = [gmsh.model.mesh.getNodes(2, s, includeBoundary=False)[0] for s in surfaces]
+    movable = np.unique(np.concatenate([np.zeros(0), *found])).astype(np.int64)
+    error = 0.0
+    for _ in range(iterations):
+        volume, index, gradient = mesh_volume()
+        error = (volume - target) / target
+        if not movable.size or abs(error) < 1e-12:
+            break
+        g = gradient[index[movable]]
+        norms = np.linalg.norm(g, axis=1)
+        step = (target - volume) / max(norms.sum(), 1e-300)  # dV = step * sum |g_i|
+        shift = step * g / np.maximum(norms, 1e-300)[:, None]
+        for tag, delta in zip(movable, shift, strict=True):
+            coord, param, _, _ = gmsh.model.mesh.getNode(int(tag))
+            gmsh.model.mesh.setNode(int(tag), (coord + delta).tolist(), param.tolist())
+    return error

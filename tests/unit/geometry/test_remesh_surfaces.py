@@ -1,0 +1,59 @@
+"""3D remeshing from named boundary triangles keeps the names and the enclosed volume."""
+
+import gmsh
+import numpy as np
+import pytest
+
+from femli.geometry import gmsh_session
+from femli.geometry.remesh3d import build_from_surfaces, mesh_volume, restore_volume
+
+FACES = {  # outward-oriented unit-cube faces as corner quads
+    "bottom": [0, 2, 3, 1],
+    "top": [4, 5, 7, 6],
+    "front": [0, 1, 5, 4],
+    "back": [2, 6, 7, 3],
+    "left": [0, 4, 6, 2],
+    "right": [1, 3, 7, 5],
+}
+
+
+def cube() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    corners = np.array([[x, y, z] for z in (0, 1) for y in (0, 1) for x in (0, 1)], float)
+    tris = {n: np.array([[q[0], q[1], q[2]], [q[0], q[2], q[3]]]) for n, q in FACES.items()}
+    return corners, tris
+
+
+@pytest.mark.parametrize("reparametrise", [True, False])
+def test_cube_is_rebuilt_with_its_names_and_volume(reparametrise):
+    nodes, tris = cube()
+    with gmsh_session():
+        groups = build_from_surfaces(
+            nodes, tris, ["bottom"], "inside", 0.2, 0.5, volume=1.0, reparametrise=reparametrise
+        )
+        volume, _, _ = mesh_volume()
+        n_bottom = sum(
+            len(gmsh.model.mesh.getElements(2, s)[1][0])
+            for s in gmsh.model.getEntitiesForPhysicalGroup(2, groups["bottom"])
+        )
+        n_groups = len(gmsh.model.getPhysicalGroups(3))
+    assert set(groups) == set(FACES)
+    assert n_groups == 1
+    assert volume == pytest.approx(1.0, rel=1e-9)
+    if reparametrise:
+        assert n_bottom > 20  # the 0.2 um size field remeshed the face
+    else:
+        assert n_bottom == 2  # the given triangles kept
+
+
+def test_restore_volume_moves_only_the_named_surface():
+    nodes, tris = cube()
+    with gmsh_session():
+        groups = build_from_surfaces(nodes, tris, ["top"], "inside", 0.25, 0.5, volume=None)
+        top = gmsh.model.getEntitiesForPhysicalGroup(2, groups["top"])
+        restore_volume(1.02, list(top))
+        volume, _, _ = mesh_volume()
+        _, coords, _ = gmsh.model.mesh.getNodes()
+    z = coords.reshape(-1, 3)[:, 2]
+    assert volume == pytest.approx(1.02, rel=1e-6)
+    assert 1.02 < z.max() < 1.05  # the top bulged (its edges stay on the side faces)
+    assert z.min() == 0.0  # the other faces stayed
