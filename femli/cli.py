@@ -220,14 +220,13 @@ def sweep(
 ) -> None:
     """Run a parameter study (resumable; cases spread over MPI groups); exit code = failures.
 
-    On a cluster: --emit-slurm writes a job array whose tasks run --task-id N; then
-    --summarize-only aggregates the finished cases.
+    Cluster: --emit-slurm writes a Slurm job array of --task-id runs; then --summarize-only.
     """
+    given = dict(locals())  # the options, for the helpers below
     import dolfinx_solver  # noqa: F401
 
     from femli.study import StudyError, expand_study
 
-    given = locals()
     try:
         _sweep_flags(given)
         cases = expand_study(study, plots=plot or ())
