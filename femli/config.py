@@ -152,9 +152,14 @@ class TimeConfig(Strict):
 
 
 class GrowthConfig(Strict):
-    """Deposition growth (quasi-stationary electrochemistry on a moving electrode)."""
+    """Deposition growth on a moving electrode. ``electrochemistry``: ``stationary``
+    (steady state on each shape) or ``transient`` (concentrations carried between steps,
+    BDF step with error control: ``tolerance``, ``dt_initial``)."""
 
     t_end: Positive = Field(description="s")
+    electrochemistry: Literal["stationary", "transient"] = "stationary"
+    tolerance: Positive | None = Field(None, description="transient: local time error")
+    dt_initial: Positive | None = Field(None, description="s, transient: first step")
     max_displacement: Positive = Field(0.02, description="um of boundary motion per step")
     min_quality: Annotated[float, Field(gt=0, lt=1)] = 0.2
     snapshots: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)
@@ -241,7 +246,10 @@ def semantic_problems(config: CaseConfig) -> list[str]:
         except ValueError as err:
             problems.append(f"time: {err}")
     if config.time is not None and config.growth is not None:
-        problems.append("give [time] (transient, fixed shape) or [growth], not both")
+        problems.append(
+            "give [time] (transient, fixed shape) or [growth], not both (a growth run "
+            'advances the concentrations in time with [growth] electrochemistry = "transient")'
+        )
     names = [e.name for e in config.electrodes]
     if len(set(names)) != len(names):
         problems.append(f"electrodes: names must be unique, got {names}")
@@ -284,6 +292,7 @@ def _run_kind_problems(config: CaseConfig) -> list[str]:
         laws = [k.type for e in config.electrodes for k in e.kinetics.values()]
         if all(t == "inert" for t in laws):
             problems.append("growth: no depositing boundary (every electrode part is inert)")
+        problems += _growth_chemistry_problems(config.growth, config.electrolyte.model)
     out = config.output
     wants = out.checkpoint_interval is not None or out.checkpoint_period is not None
     if wants and config.time is None and config.growth is None:
@@ -291,6 +300,23 @@ def _run_kind_problems(config: CaseConfig) -> list[str]:
             "output.checkpoint_interval / checkpoint_period apply to [time] and [growth] runs"
         )
     return problems
+
+
+def _growth_chemistry_problems(growth: GrowthConfig, model: str) -> list[str]:
+    """Transient growth needs concentrations; its step controls need transient growth."""
+    if growth.electrochemistry == "stationary":
+        given = [k for k in ("tolerance", "dt_initial") if getattr(growth, k) is not None]
+        return [
+            f'growth.{k} applies to electrochemistry = "transient" only (this growth is '
+            '"stationary")'
+            for k in given
+        ]
+    if model in ("primary", "secondary"):
+        return [
+            'growth.electrochemistry = "transient" needs a concentration model: electrolyte.'
+            f'model "tertiary" or "supporting" (got "{model}", which has no concentration)'
+        ]
+    return []
 
 
 def electrolyte(config: CaseConfig) -> Electrolyte:

@@ -24,7 +24,7 @@ from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 from femli.solve.motion import MeshMotionError
 from femli.solve.newton import SolverError
 from femli.solve.stationary import StationaryOptions
-from femli.solve.transient import TransientSolver
+from femli.solve.transient import TransientOptions, TransientSolver
 from femli.units import um
 
 
@@ -32,6 +32,9 @@ def growth_options(config: cfg.CaseConfig) -> GrowthOptions:
     """Growth controls of a case with a ``[growth]`` block (SI)."""
     g, s = config.growth, config.solver
     metal = Metal(g.molar_mass, g.density, g.charge)
+    transient = TransientOptions(
+        t_end=g.t_end, dt_initial=g.dt_initial, tolerance=g.tolerance or 1e-4, preset=s.preset
+    )
     names = [b for e in config.electrodes for b in e.kinetics]
     return GrowthOptions(
         t_end=g.t_end,
@@ -40,6 +43,7 @@ def growth_options(config: cfg.CaseConfig) -> GrowthOptions:
         metals=dict.fromkeys(names, metal),
         snapshots=tuple(sorted({*g.snapshots, g.t_end})),
         stationary=StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps),
+        transient=None if g.electrochemistry == "stationary" else transient,
     )
 
 

@@ -90,7 +90,21 @@ def growth_state(solver) -> tuple[dict, dict[str, list[np.ndarray]]]:
         "potentials": potentials(solver.model),
         "newton": newton_state(solver.newton),
     }
-    return meta, {"unknowns": solver.newton.snapshot()}
+    arrays = {"unknowns": solver.newton.snapshot()}
+    velocity = getattr(solver.chemistry, "velocity", None)
+    if velocity is not None:  # transient electrochemistry: BDF and mesh-motion history
+        march = solver.chemistry.solver
+        jacobian = march.control.jacobian
+        meta["transient"] = {
+            "past_times": [t for t, _ in march._past],
+            "next_step": march._next_step,
+            "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
+        }
+        for k, (_, values) in enumerate(march._past):
+            arrays[f"past_{k}"] = values
+        last = velocity.last.reshape(-1, solver.mover.gdim)
+        arrays["mesh_step"] = [last[:, j].copy() for j in range(last.shape[1])]
+    return meta, arrays
 
 
 def restore_growth(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
@@ -104,3 +118,17 @@ def restore_growth(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> N
     solver.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
     solver.currents.refresh()
     restore_newton(solver.newton, meta["newton"])
+    if "transient" in meta:
+        _restore_growth_history(solver, meta["transient"], arrays)
+
+
+def _restore_growth_history(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+    """The BDF history and the last mesh step of transient electrochemistry."""
+    march, velocity = solver.chemistry.solver, solver.chemistry.velocity
+    march.t = solver.t
+    march._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
+    march._next_step = float(meta["next_step"])
+    march._accepted = march._snapshot()
+    if meta["jacobian"] is not None:
+        march.control.jacobian = np.array(meta["jacobian"], dtype=float)
+    velocity.last[:] = np.stack(arrays["mesh_step"], axis=1).ravel()

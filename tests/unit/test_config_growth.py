@@ -1,0 +1,67 @@
+"""The [growth] electrochemistry keys: defaults, options they build, clear messages."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from femli.config import ConfigError, parse_case
+from femli.stepping import growth_options
+
+CASE = {
+    "name": "grow",
+    "geometry": {"kind": "box"},
+    "electrolyte": {"model": "supporting", "conductivity": 7.68e-3},
+    "electrodes": [
+        {
+            "name": "li",
+            "current_density": -200.0,
+            "kinetics": {"electrode": {"exchange_current": 5.9}},
+        }
+    ],
+    "growth": {"t_end": 6.0},
+}
+
+
+def case(model: str = "supporting", **growth) -> dict:
+    data = copy.deepcopy(CASE)
+    data["growth"] |= growth
+    data["electrolyte"]["model"] = model
+    return data
+
+
+def problems(data: dict) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_case(data)
+    return info.value.problems
+
+
+def test_stationary_by_default_transient_on_request():
+    config = parse_case(case())
+    assert config.effective()["growth"]["electrochemistry"] == "stationary"
+    assert growth_options(config).transient is None
+    options = growth_options(parse_case(case(electrochemistry="transient", tolerance=1e-5)))
+    assert options.transient is not None
+    assert (options.transient.tolerance, options.transient.t_end) == (1e-5, 6.0)
+    first = growth_options(parse_case(case(electrochemistry="transient", dt_initial=0.01)))
+    assert first.transient.dt_initial == 0.01
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (case(electrochemistry="quasi"), "growth.electrochemistry = 'quasi': Input should be"),
+        (case(tolerance=1e-5), 'growth.tolerance applies to electrochemistry = "transient"'),
+        (case(dt_initial=0.1), 'growth.dt_initial applies to electrochemistry = "transient"'),
+        (
+            case("secondary", electrochemistry="transient"),
+            'needs a concentration model: electrolyte.model "tertiary" or "supporting"',
+        ),
+        (case(electrochemistry="transient", tolerance=0.0), "growth.tolerance = 0.0"),
+        (case() | {"time": {"t_end": 1.0}}, 'electrochemistry = "transient"'),
+    ],
+)
+def test_bad_growth_electrochemistry_gets_one_clear_message(data, message):
+    found = problems(data)
+    assert len(found) == 1 and message in found[0], found
