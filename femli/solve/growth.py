@@ -29,6 +29,7 @@ from femli.physics.kinetics import Inert
 from femli.physics.model import CellModel
 from femli.solve.ale import StationaryChemistry, TransientChemistry, surface_concentration
 from femli.solve.bdf import TransientOptions
+from femli.solve.merge import merge_deposits, seeds_2d
 from femli.solve.motion import MeshMotionError, MeshMover
 from femli.solve.newton import SolverError
 from femli.solve.remesh import edge_lengths, remesh_domain, transfer
@@ -76,6 +77,9 @@ class GrowthOptions:
         transient: BDF controls: the electrochemistry advances in time with the
             concentration carried between steps (:mod:`femli.solve.ale`); None:
             quasi-stationary.
+        merge_gap: deposits closer than this fuse (2D; :mod:`femli.solve.merge`): the
+            electrolyte they enclose is dropped and counted as trapped; None: no merging
+            (the mesh stops following where they meet).
     """
 
     t_end: float
@@ -88,6 +92,7 @@ class GrowthOptions:
     snapshots: tuple[float, ...] = ()
     stationary: StationaryOptions = field(default_factory=StationaryOptions)
     transient: TransientOptions | None = None
+    merge_gap: float | None = None
 
     def __post_init__(self) -> None:
         if not self.t_end > 0:
@@ -96,6 +101,8 @@ class GrowthOptions:
             raise ValueError("max_displacement must be > 0 m")
         if not 0 < self.min_quality < 1:
             raise ValueError("min_quality must be in (0, 1)")
+        if self.merge_gap is not None and not self.merge_gap > 0:
+            raise ValueError(f"merge_gap must be > 0 m or None, got {self.merge_gap}")
 
 
 class GrowthSolver:
@@ -118,6 +125,13 @@ class GrowthSolver:
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
         self.sizes = self._remesh_sizes()
+        self.merges: list[dict] = []  # merge events (t, deposits, trapped volume)
+        self.trapped = 0.0  # electrolyte enclosed by merged deposits, m^3 (m^2 in 2D)
+        self.seeds = None
+        if options.merge_gap is not None:
+            if model.domain.dim != 2:
+                raise ValueError("merge_gap: merging deposits is implemented in 2D only")
+            self.seeds = seeds_2d(model.domain, self.depositing)
 
     def _attach(self, model: CellModel) -> None:
         """(Re)build the mesh mover, the solver and the compiled forms for ``model``."""
@@ -248,8 +262,7 @@ class GrowthSolver:
             )
             used = self._advance(dt)
             self._record(used, callback)
-            if self.quality < self.options.min_quality:
-                self.remesh()
+            self._remesh_hook()
         return self.records
 
     def _advance(self, dt: float) -> float:
@@ -296,12 +309,31 @@ class GrowthSolver:
         later = [s for s in self.options.snapshots if s > self.t * (1 + 1e-12) + 1e-300]
         return min([*later, self.options.t_end])
 
+    def _remesh_hook(self) -> None:
+        """After a step: fuse touching deposits, else remesh below ``min_quality``."""
+        if not self.merge() and self.quality < self.options.min_quality:
+            self.remesh()
+
+    def merge(self) -> bool:
+        """Fuse deposits closer than ``merge_gap`` and remesh; False if none. Collective."""
+        return self.options.merge_gap is not None and merge_deposits(self)
+
     def remesh(self) -> None:
         """Mesh the present shape afresh and carry the fields over. Collective."""
         if self.sizes is None:  # a checkpoint from before 3D remeshing
             self.sizes = self._remesh_sizes()
+        self._replace(remesh_domain(self.model.domain, self.depositing, *self.sizes))
+        self.remeshes += 1
+        log.info(
+            "remeshed at t = %.4g s: %d cells, quality %.3f",
+            self.t,
+            self.model.domain.num_cells_global(),
+            self.quality,
+        )
+
+    def _replace(self, domain) -> None:
+        """Carry the state over to a new mesh of the shape and solve there. Collective."""
         old = self.model
-        domain = remesh_domain(old.domain, self.depositing, *self.sizes)
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
         for source, target in zip(old.unknowns, model.unknowns, strict=True):
             transfer(source, target)
@@ -309,13 +341,6 @@ class GrowthSolver:
             model.set_potential(e, old.potentials[e.name].value.item())
         self._attach(model)
         self.solve_state()
-        self.remeshes += 1
-        log.info(
-            "remeshed at t = %.4g s: %d cells, quality %.3f",
-            self.t,
-            domain.num_cells_global(),
-            self.quality,
-        )
 
     def _record(self, dt: float, callback) -> dict:
         c_min, c_tip = surface_concentration(self.model, self.depositing)
@@ -327,6 +352,8 @@ class GrowthSolver:
             "current": self.total_current(),
             "min_quality": self.mover.quality(),
             "remeshes": self.remeshes,
+            "merges": len(self.merges),
+            "trapped_volume": self.trapped,
             "c_min": c_min,
             "c_tip": c_tip,
             "snapshot": dt == 0.0
@@ -358,7 +385,7 @@ class GrowthSolver:
         rms = np.sqrt(max(sums[2] / sums[1] - mean**2, 0.0))
         top = comm.allreduce(float(heights.max(initial=-np.inf)), op=MPI.MAX)
         return {
-            "deposited_volume": self.volume0 - domain.measure(boundary=False),
+            "deposited_volume": self.volume0 - domain.measure(boundary=False) - self.trapped,
             "mean_height": mean,
             "max_height": top,
             "roughness_rms": rms,

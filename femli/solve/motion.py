@@ -21,6 +21,8 @@ from petsc4py import PETSc
 
 from femli.mesh import Domain
 
+#: Largest stretch of a corner node's displacement along a sliding wall (volume-keeping).
+MAX_SLIDE = 10.0
 #: Mesh-motion problems with fewer unknowns than this are solved with LU (MUMPS).
 DIRECT_LIMIT = 300_000
 
@@ -137,13 +139,23 @@ class MeshMover:
 
     def prescribe(self, nodal: np.ndarray) -> None:
         """Set the depositing nodes' displacement (array (ndofs, gdim), m), keeping
-        corner nodes on sliding walls on their wall."""
+        corner nodes on sliding walls on their wall.
+
+        A corner node's displacement is along its surface normal; on the wall it keeps
+        only the tangential part, stretched by |d|^2 / |d_t|^2 (at most
+        :data:`MAX_SLIDE`) so that it sweeps the same volume (d . N unchanged), e.g. where
+        a deposit meets a wall at an acute angle after merging with it."""
         values = nodal.copy()
         for name, axis in self.slip.items():
             blocks = dolfinx.fem.locate_dofs_topological(
                 self.space, self.fdim, self.domain.facets(name)
             )
-            values[blocks, axis] = 0.0
+            d = values[blocks]
+            full = np.einsum("ij,ij->i", d, d)
+            d[:, axis] = 0.0
+            kept = np.einsum("ij,ij->i", d, d)
+            stretch = np.divide(full, kept, out=np.ones_like(full), where=kept > 0)
+            values[blocks] = d * np.minimum(stretch, MAX_SLIDE)[:, None]
         self.prescribed.x.array[:] = values.ravel()
         self.prescribed.x.scatter_forward()
 
