@@ -41,6 +41,8 @@ COLUMNS = (
     "hotspot_index",
     "min_quality",
     "remeshes",
+    "c_min",
+    "c_tip",
 )
 UNITS = (
     "s",
@@ -56,11 +58,15 @@ UNITS = (
     "-",
     "-",
     "-",
+    "mol_m3",
+    "mol_m3",
 )
 
 
 def series_csv(records: list[dict]) -> str:
-    """Growth records as CSV text with units in the header."""
+    """Growth records as CSV text with units in the header (``c_min``, ``c_tip``: the
+    reacting-ion concentration on the depositing surface, smallest and at its highest
+    point)."""
     buf = io.StringIO()
     buf.write(
         ",".join(

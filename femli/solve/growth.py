@@ -121,6 +121,8 @@ class GrowthSolver:
         if model.model == "primary":
             raise ValueError("growth needs electrode kinetics: use the secondary model or above")
         self.t, self.charge, self.records, self.remeshes = 0.0, 0.0, [], 0
+        self._step: float | None = None  # the step being solved (s), see solve_state
+        self._verdict: tuple[bool, float] = (True, np.inf)
         self._attach(model)
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
@@ -233,9 +235,17 @@ class GrowthSolver:
         raise MeshMotionError(f"mesh cannot follow the growth at t = {self.t:.4g} s")
 
     def solve_state(self) -> None:
-        """Electrochemistry on the present shape (raises SolverError on failure):
-        steady, or (transient) the potential with the concentrations kept."""
-        self.chemistry.start()
+        """Electrochemistry on the present shape (raises SolverError on failure).
+
+        Within a step of :meth:`_advance` (``_step`` set, s): the step's solve, steady or
+        the transient BDF step, its verdict (accepted, next step) in ``_verdict``.
+        Otherwise (start, new mesh): steady, or the potential with the concentrations kept.
+        """
+        if self._step is None:
+            self.chemistry.start()
+        else:
+            displacement = self.mover.displacement.x.array
+            self._verdict = self.chemistry.advance(self._step, displacement)
 
     def run(self, callback: Callable[[GrowthSolver, dict], None] | None = None) -> list[dict]:
         """Grow until ``t_end``; returns per-step records. Collective.
@@ -273,12 +283,15 @@ class GrowthSolver:
         first, error, failures = dt, None, 0
         while failures <= self.options.max_solve_cuts:
             saved = self._keep()
-            used = self.step(dt)
+            used = self._step = self.step(dt)
             try:
-                accepted, dt = self.chemistry.advance(used, self.mover.displacement.x.array)
+                self.solve_state()
+                accepted, dt = self._verdict
             except SolverError as err:
                 error, failures, accepted, dt = err, failures + 1, False, 0.5 * used
                 log.info("t = %.4g s: solve failed on the moved shape; dt %.3g s", self.t, used)
+            finally:
+                self._step = None
             if accepted:  # trapezoidal charge: the current at both ends of the step
                 self.charge += 0.5 * (self._start_current + self.total_current()) * used
                 return used
