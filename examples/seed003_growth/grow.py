@@ -35,6 +35,7 @@ Collective: every rank runs it; rank 0 writes the files.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -258,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         default="lu",
         help="mesh-motion linear solver: LU/MUMPS (default) or femli's CG + GAMG",
     )
+    parser.add_argument(
+        "--merge-gap",
+        type=float,
+        default=None,
+        help="um: fuse deposits closer than this and go on (2D; implies --gap-stop 0)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(logging.WARNING if args.quiet else logging.INFO)
@@ -272,13 +279,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     output = args.output
     gap_stop = args.gap_stop if args.gap_stop is not None else 2.5 * config.growth.max_displacement
+    if args.merge_gap is not None:
+        gap_stop = 0.0
     started = datetime.now(UTC).isoformat(timespec="seconds")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     domain, summary = make_domain(config, comm, args.case.parent)
     timings["mesh"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    growth = GrowthSolver(make_model(config, domain), growth_options(config))
+    options = growth_options(config)
+    if args.merge_gap is not None:  # fuse deposits instead of stopping at contact (2D)
+        options = dataclasses.replace(options, merge_gap=args.merge_gap * 1e-6)
+    growth = GrowthSolver(make_model(config, domain), options)
     if args.motion_solver == "lu":
         direct_motion_solver(growth)
     timings["setup"] = time.perf_counter() - clock
@@ -317,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             "completed": stop is None,
             "stop": stop,
             "gap_stop_um": gap_stop,
+            "merge_events": growth.merges,
             "min_gap_um": {k: monitor.gaps[-1][k] for k in ("pair_gap", "wall_gap")},
         }
     }
