@@ -9,7 +9,8 @@ failure; it is never returned as a result.
 :class:`SolveStats` times the set-up, the assembly (residual and Jacobian callbacks)
 and the rest of the solve (linear solver set-up and iterations); :func:`peak_memory`
 reports the peak resident memory over the ranks, :func:`reset_peak_memory` starts a
-new measurement window (Linux) so that stages can be measured separately.
+new measurement window (Linux) so that stages can be measured separately, and
+:func:`measure_stage` does both for a ``with`` block (time and memory per stage).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import resource
 import sys
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import dolfinx
 import dolfinx.fem.petsc
 import numpy as np
+from dolfinx.fem import bcs_by_block
+from dolfinx.fem.petsc import assemble_matrix, assemble_vector, assign, set_bc
+from dolfinx.la.petsc import _ghost_update, _zero_vector
 from mpi4py import MPI
 from petsc4py import PETSc
 
@@ -120,6 +125,30 @@ def reset_peak_memory() -> bool:
     return True
 
 
+@contextmanager
+def measure_stage(record: dict, name: str, comm: MPI.Comm | None = None) -> Iterator[None]:
+    """Time a stage and its peak memory into ``record[name]``. Collective.
+
+    ``record[name] = {"seconds", "peak_rss_mb_max", "peak_rss_mb_total"}``: wall time
+    (largest over the ranks) and peak resident memory since the stage started (largest
+    rank, sum over ranks), e.g. ``with measure_stage(metrics["stages"], "mesh", comm):``.
+    Where the peak cannot be reset (not Linux) it is the peak since the process started.
+    """
+    comm = comm or MPI.COMM_SELF
+    reset_peak_memory()
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+        memory = peak_memory(comm)
+        record[name] = {
+            "seconds": round(seconds, 4),
+            "peak_rss_mb_max": memory["peak_rss_mb_max"],
+            "peak_rss_mb_total": memory["peak_rss_mb_total"],
+        }
+
+
 class Newton:
     """SNES over the model's unknowns, with a solver preset as data."""
 
@@ -134,31 +163,41 @@ class Newton:
         self._base_atol = float(opts["snes_atol"])
         self._lag = int(opts.get("snes_lag_preconditioner", 1))
         self.prefix = f"femli_{next(_counter)}_"
+        # the field split works on a nested (block) matrix: its blocks are the split's
+        # operators as they are (no sub-matrix copies, no monolithic matrix)
+        split = self.preset == "iterative" and nfields > 1
         self.problem = dolfinx.fem.petsc.NonlinearProblem(
             model.residual if nfields > 1 else model.residual[0],
             model.unknowns if nfields > 1 else model.unknowns[0],
             bcs=model.bcs,
             petsc_options_prefix=self.prefix,
             petsc_options=opts,
+            kind="nest" if split else None,
         )
-        if self.preset == "iterative" and nfields > 1:
+        if split:
             self._set_fieldsplit()
         self.stats = SolveStats()
         self.reference_norm = 0.0
-        self._install_callbacks()
+        self._install_callbacks(nest=split)
         self.stats.setup_seconds = time.perf_counter() - start
 
-    def _install_callbacks(self) -> None:
-        """Monitor, and DOLFINx's residual and Jacobian callbacks wrapped to time assembly.
+    def _install_callbacks(self, nest: bool = False) -> None:
+        """Monitor, and the residual and Jacobian callbacks wrapped to time assembly.
 
-        The callbacks reach this object through a weak reference: PETSc keeps them on
-        the SNES, and a strong reference would make a cycle through a PETSc object that
-        Python's garbage collector cannot break (every Newton, with its matrices and
-        factorisations, would then live until the process ends).
+        Monolithic matrices use DOLFINx's callbacks, nested ones :func:`nest_residual`
+        and :func:`nest_jacobian`. The callbacks reach this object through a weak
+        reference: PETSc keeps them on the SNES, and a strong reference would make a
+        cycle through a PETSc object that Python's garbage collector cannot break
+        (every Newton, with its matrices and factorisations, would then live until the
+        process ends).
         """
         snes, owner = self.problem.solver, weakref.ref(self)
         b, (residual, r_args, r_kwargs) = snes.getFunction()
         a, p, (jacobian, j_args, j_kwargs) = snes.getJacobian()
+        if nest:
+            problem, bcs = self.problem, self.model.bcs
+            residual, r_args, r_kwargs = nest_residual, (problem.u, problem.F, bcs), {}
+            jacobian, j_args, j_kwargs = nest_jacobian, (problem.u, problem.J, bcs), {}
 
         def monitor(_snes, iteration: int, fnorm: float) -> None:
             newton = owner()
@@ -192,17 +231,19 @@ class Newton:
         snes.setTolerances(atol=max(self._base_atol, floor))
 
     def _set_fieldsplit(self) -> None:
-        """Index sets of each field in the monolithic block layout."""
+        """One split per field: the row index sets of the nested (block) matrix."""
         pc = self.problem.solver.getKSP().getPC()
-        rstart = self.problem.A.getOwnershipRange()[0]
-        sets, offset = [], rstart
-        for k, u in enumerate(self.model.unknowns):
-            n = u.function_space.dofmap.index_map.size_local
-            iset = PETSc.IS().createStride(n, first=offset, step=1, comm=self.model.domain.comm)
-            sets.append((str(k), iset))
-            offset += n
-        pc.setFieldSplitIS(*sets)
+        rows, _ = self.problem.A.getNestISs()
+        pc.setFieldSplitIS(*[(str(k), iset) for k, iset in enumerate(rows)])
         self.problem.solver.setFromOptions()
+
+    def _impose_dirichlet(self) -> None:
+        """Put the Dirichlet values into the unknowns (the nested residual needs no
+        lifting then: Newton corrections vanish on constrained degrees of freedom)."""
+        spaces = [u.function_space._cpp_object for u in self.model.unknowns]
+        for u, bcs in zip(self.model.unknowns, bcs_by_block(spaces, self.model.bcs), strict=True):
+            for bc in bcs:
+                bc.set(u.x.array)
 
     def snapshot(self) -> list[np.ndarray]:
         """Copies of the unknowns' local arrays."""
@@ -220,6 +261,8 @@ class Newton:
         same state with the preconditioner rebuilt on every Newton step.
         """
         state = self.snapshot()
+        if self.problem.A.getType() == "nest":
+            self._impose_dirichlet()
         self._update_tolerances()
         converged, reason = self._attempt()
         if not converged and reason == DIVERGED_LINEAR_SOLVE and self._lag > 1:
@@ -255,3 +298,34 @@ class Newton:
         stats.history.append(snes.getIterationNumber())
         stats.krylov_history.append(snes.getLinearSolveIterations())
         return bool(converged), reason
+
+
+def nest_residual(_snes, x, b, u, residual, bcs) -> None:
+    """Residual at ``x`` into the nested vector ``b``, one field block at a time.
+
+    The unknowns satisfy the Dirichlet conditions (imposed before each solve; Newton
+    corrections vanish there), so there is no lifting: constrained rows get ``x - g``.
+    Each block packs its own coefficients: one block's packed data alive at a time.
+    """
+    _ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+    assign(x, u)
+    _zero_vector(b)
+    for form, b_sub in zip(residual, b.getNestSubVecs(), strict=True):
+        assemble_vector(b_sub, form)
+    _ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
+    spaces = [form.function_spaces[0] for form in residual]
+    set_bc(b, bcs_by_block(spaces, bcs), x0=x, alpha=-1.0)
+    _ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+
+
+def nest_jacobian(_snes, x, A, _P, u, jacobian, bcs) -> None:
+    """Jacobian at ``x`` into the nested matrix ``A``, one block (and its packed
+    coefficients) at a time; Dirichlet rows and columns zeroed, 1 on the diagonal."""
+    _ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+    assign(x, u)
+    A.zeroEntries()
+    for i, row in enumerate(jacobian):
+        for j, form in enumerate(row):
+            if form is not None:
+                assemble_matrix(A.getNestSubMatrix(i, j), form, bcs, diag=1.0)
+    A.assemble()

@@ -13,7 +13,7 @@ from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 from femli.solve import options
-from femli.solve.newton import Newton, peak_memory, reset_peak_memory
+from femli.solve.newton import Newton, measure_stage, peak_memory, reset_peak_memory
 from femli.solve.stationary import StationaryOptions, StationarySolver
 
 #: 2D seed 003 cross-section: two 0.55 um nuclei on a 5 um anode.
@@ -114,3 +114,13 @@ def test_peak_memory_reports_and_resets():
     del block
     if reset_peak_memory():
         assert peak_memory()["peak_rss_mb"] < grown["peak_rss_mb"]
+
+
+def test_measure_stage_records_time_and_memory():
+    record: dict = {}
+    with measure_stage(record, "work", MPI.COMM_WORLD):
+        block = np.ones(32 * 2**20 // 8)
+    del block
+    stage = record["work"]
+    assert stage["seconds"] >= 0.0
+    assert stage["peak_rss_mb_total"] >= stage["peak_rss_mb_max"] > 30
