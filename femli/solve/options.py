@@ -3,14 +3,14 @@
 ``direct``: Newton (SNES ``newtonls`` with backtracking) and MUMPS LU.
 ``iterative``: Newton with GMRES right-preconditioned by a multiplicative field split
 (block Gauss-Seidel over a nested block matrix, concentrations first, the potential
-last) whose blocks are each solved by one V-cycle of PETSc's own smoothed-aggregation multigrid (GAMG; hypre is
-not in the wheel). The aggregation graph drops weak couplings (``pc_gamg_threshold``),
-which keeps the Krylov iterations per Newton step flat under refinement of the graded
-nucleus meshes (measured in ``benchmarks/``); without it they grow by about 30 % per
-halving of h. Single-field problems (primary, secondary, the potential alone) use
-GMRES + the same GAMG. The preconditioner is rebuilt on the first Newton step of every
-solve and then every :data:`PRECONDITIONER_LAG` steps (GAMG keeps its interpolation
-between rebuilds and only recomputes the coarse operators).
+last) whose blocks are each solved by one V-cycle of PETSc's own smoothed-aggregation
+multigrid (GAMG; hypre is not in the wheel). The aggregation graph drops weak couplings
+(``pc_gamg_threshold``), which keeps the Krylov iterations per Newton step flat under
+refinement of the graded nucleus meshes (measured in ``benchmarks/``); without it they
+grow by about 30 % per halving of h. Single-field problems (primary, secondary, the
+potential alone) use GMRES + the same GAMG. The preconditioner is rebuilt on the first
+Newton step of every solve and then every :data:`PRECONDITIONER_LAG` steps (GAMG keeps
+its interpolation between rebuilds and only recomputes the coarse operators).
 
 ``auto`` picks ``direct`` below :data:`DIRECT_DOF_LIMIT` (3D) or
 :data:`DIRECT_DOF_LIMIT_2D` (2D) global unknowns, else ``iterative``; the limits are
