@@ -20,6 +20,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from femli.mesh import Domain
+from femli.solve.problems import LinearProblem
 
 #: Largest stretch of a corner node's displacement along a sliding wall (volume-keeping).
 MAX_SLIDE = 10.0
@@ -91,7 +92,7 @@ class MeshMover:
         nodes, first = np.unique(geo, return_index=True)
         return nodes, dofs[first]
 
-    def _extension_problem(self) -> dolfinx.fem.petsc.LinearProblem:
+    def _extension_problem(self) -> LinearProblem:
         mesh = self.domain.mesh
         u, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
         mean = dolfinx.fem.Constant(
@@ -107,7 +108,7 @@ class MeshMover:
         else:
             options = {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10}
         options["ksp_error_if_not_converged"] = True
-        return dolfinx.fem.petsc.LinearProblem(
+        return LinearProblem(
             a,
             L,
             bcs=self._conditions(),

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import dolfinx.fem.petsc
 import numpy as np
 from dolfinx.fem import bcs_by_block
 from dolfinx.fem.petsc import assemble_matrix, assemble_vector, assign, set_bc
@@ -34,6 +33,7 @@ from petsc4py import PETSc
 
 from femli.physics.model import CellModel
 from femli.solve import options as presets
+from femli.solve.problems import NonlinearProblem
 
 _counter = itertools.count()
 
@@ -166,7 +166,7 @@ class Newton:
         # the field split works on a nested (block) matrix: its blocks are the split's
         # operators as they are (no sub-matrix copies, no monolithic matrix)
         split = self.preset == "iterative" and nfields > 1
-        self.problem = dolfinx.fem.petsc.NonlinearProblem(
+        self.problem = NonlinearProblem(
             model.residual if nfields > 1 else model.residual[0],
             model.unknowns if nfields > 1 else model.unknowns[0],
             bcs=model.bcs,
@@ -279,7 +279,11 @@ class Newton:
         return converged
 
     def _attempt(self) -> tuple[bool, int]:
-        """One SNES solve; (converged on every rank, this rank's SNES reason)."""
+        """One SNES solve; (converged on every rank, the SNES reason agreed by the ranks).
+
+        Both decide what happens next (a retry, a step cut), so they are reduced: a
+        rank-local reason (a PETSc error on one rank) would send the ranks different ways.
+        """
         snes = self.problem.solver
         start = time.perf_counter()
         try:
@@ -288,7 +292,9 @@ class Newton:
         except PETSc.Error:
             reason = -100
         finite = all(np.isfinite(u.x.array).all() for u in self.model.unknowns)
-        converged = self.model.domain.comm.allreduce(reason > 0 and finite, op=MPI.LAND)
+        comm = self.model.domain.comm
+        converged = comm.allreduce(reason > 0 and finite, op=MPI.LAND)
+        reason = comm.allreduce(reason, op=MPI.MIN)  # the worst; every rank's if they agree
         stats = self.stats
         stats.seconds += time.perf_counter() - start
         stats.solves += 1

@@ -44,7 +44,7 @@ def failed_run(config, out: Path) -> tuple[str, dict]:
     return str(info.value), status
 
 
-# under mpiexec this file deadlocked in CI (a rank left a collective); serial only until fixed
+@pytest.mark.mpi
 def test_stationary_beyond_the_limiting_current(mpi_tmp_path):
     message, status = failed_run(parse_case(BOX), mpi_tmp_path / "stationary")
     assert "continuation in the applied current" in message
@@ -53,7 +53,7 @@ def test_stationary_beyond_the_limiting_current(mpi_tmp_path):
     assert status["run"] == "stationary" and status["last_state"] == "fields/"
 
 
-# under mpiexec this file deadlocked in CI (a rank left a collective); serial only until fixed
+@pytest.mark.mpi
 def test_transient_beyond_the_limiting_current(mpi_tmp_path):
     steps = {"t_end": 0.2, "dt_initial": 2e-3, "dt_min": 2e-3, "scheme": "bdf1", "tolerance": 1}
     message, status = failed_run(parse_case(BOX | {"time": steps}), mpi_tmp_path / "transient")
@@ -87,7 +87,7 @@ def flaky(after: float, failures: int):
     return solve_state
 
 
-# under mpiexec this file deadlocked in CI (a rank left a collective); serial only until fixed
+@pytest.mark.mpi
 def test_growth_cuts_the_step_after_a_failed_solve(mpi_tmp_path, monkeypatch):
     monkeypatch.setattr(GrowthSolver, "solve_state", flaky(1.0, failures=3))
     metrics = run_case(parse_case(growth_case()), mpi_tmp_path / "flaky", MPI.COMM_WORLD)
@@ -99,7 +99,7 @@ def test_growth_cuts_the_step_after_a_failed_solve(mpi_tmp_path, monkeypatch):
     assert growth["deposited_volume"] == pytest.approx(volume, rel=5e-3)
 
 
-# under mpiexec this file deadlocked in CI (a rank left a collective); serial only until fixed
+@pytest.mark.mpi
 def test_growth_gives_up_after_max_cuts_keeping_the_last_state(mpi_tmp_path, monkeypatch):
     monkeypatch.setattr(GrowthSolver, "solve_state", flaky(3.0, failures=10**6))
     out = mpi_tmp_path / "stuck"
@@ -110,7 +110,7 @@ def test_growth_gives_up_after_max_cuts_keeping_the_last_state(mpi_tmp_path, mon
     assert float(rows[-1]["t_s"]) == pytest.approx(status["t_reached"])
 
 
-# under mpiexec this file deadlocked in CI (a rank left a collective); serial only until fixed
+@pytest.mark.mpi
 def test_seed000_bilayer_at_moderate_and_extreme_current(mpi_tmp_path):
     """5 and 20 mA/cm2 per footprint (the seed's extreme) converge (or would fail cleanly,
     with the last state saved)."""
@@ -133,7 +133,7 @@ def test_seed000_bilayer_at_moderate_and_extreme_current(mpi_tmp_path):
         assert metrics["min_concentration"] > 0
 
 
-# serial only, like the rest of this file (see above)
+@pytest.mark.mpi
 def test_growth_whose_mesh_cannot_follow_fails_cleanly(mpi_tmp_path, monkeypatch):
     """Inversion after every step cut: exit 3 with the last state, never a wrong answer."""
     original, moves = MeshMover.move, []
