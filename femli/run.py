@@ -34,6 +34,7 @@ from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes, clean_stale
 from femli.outputs.report import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
+from femli.parallel import on_root
 from femli.physics.model import CellModel
 from femli.preflight import check_case, geometry_params
 from femli.solve.growth import GrowthSolver
@@ -121,7 +122,7 @@ def run_case(
     output = Path(output)
     check_case(config, base, output, comm)
     interrupt.check(comm)
-    _on_root(comm, lambda: clean_stale(output, {"fields": None, "checkpoint": MARKER}))
+    on_root(comm, lambda: clean_stale(output, {"fields": None, "checkpoint": MARKER}))
     if restart:
         done = _finished(output, config, comm)
         if done is not None:
@@ -130,9 +131,9 @@ def run_case(
     checkpoint = _checkpoint(config, output, comm) if restart else None
     status = RunStatus(output, config, comm)
     if checkpoint is None:
-        _on_root(comm, lambda: _forget(output))
-    _on_root(comm, lambda: _write_config(config, output))
-    status.start(checkpoint.meta["t"] if checkpoint else None)
+        on_root(comm, lambda: _forget(output))
+    on_root(comm, lambda: _write_config(config, output))
+    on_root(comm, lambda: status.start(checkpoint.meta["t"] if checkpoint else None))
     try:
         return _run(config, output, comm, base, checkpoint, callback, status)
     except KeyboardInterrupt as err:
@@ -142,19 +143,6 @@ def run_case(
     except BaseException as err:
         status.finish("failed", f"{type(err).__name__}: {err}")
         raise
-
-
-def _on_root(comm: MPI.Comm, job: Callable[[], object]) -> None:
-    """Run a file-system job on rank 0 while the others wait (its error reaches all)."""
-    error = None
-    if comm.rank == 0:
-        try:
-            job()
-        except OSError as err:
-            error = err
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
 
 
 def _forget(output: Path) -> None:
@@ -262,8 +250,9 @@ def save_last_state(config: cfg.CaseConfig, solver, output: Path) -> dict:
     else:
         details["t_reached"] = float(solver.t)
         details["steps_done"] = max(len(solver.records) - 1, 0)
-    if isinstance(solver, TransientSolver) and solver.records and comm.rank == 0:
-        atomic_write_bytes(output / "time_series.csv", time_series_csv(solver.records).encode())
+    if isinstance(solver, TransientSolver) and solver.records:
+        csv = time_series_csv(solver.records).encode()
+        on_root(comm, lambda: atomic_write_bytes(output / "time_series.csv", csv))
     write_fields(solver.model, output)
     details["last_state"] = "fields/"
     log.warning("last converged state saved in %s", output / "fields")
@@ -282,8 +271,7 @@ def write_outputs(
 ) -> dict:
     """Effective config, fields, metrics, tables and pictures; metrics.json last (after
     ``before_metrics``, on rank 0). Collective."""
-    if solver.model.domain.comm.rank == 0:
-        _write_config(config, output)
+    on_root(solver.model.domain.comm, lambda: _write_config(config, output))
     clock = time.perf_counter()
     if config.output.fields:
         write_fields(solver.model, output)

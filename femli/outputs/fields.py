@@ -22,6 +22,7 @@ import dolfinx
 import dolfinx.io
 
 from femli.outputs.files import replace_dir
+from femli.parallel import on_root
 
 
 def _interpolated(expr, space, name: str) -> dolfinx.fem.Function:
@@ -52,10 +53,7 @@ def write_fields(model, output: Path) -> Path:
     comm = model.domain.comm
     final = Path(output) / "fields"
     tmp = Path(output) / "fields.tmp"
-    if comm.rank == 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    comm.barrier()
+    on_root(comm, lambda: _fresh(tmp))
     scalars, v1, v0 = solution_fields(model)
     with dolfinx.io.VTXWriter(comm, tmp / "solution.bp", scalars, engine="BP4") as vtx:
         vtx.write(0.0)
@@ -66,7 +64,11 @@ def write_fields(model, output: Path) -> Path:
         for f in scalars + v0:
             xdmf.write_function(f, 0.0)
     comm.barrier()
-    if comm.rank == 0:
-        replace_dir(tmp, final)
-    comm.barrier()
+    on_root(comm, lambda: replace_dir(tmp, final))
     return final
+
+
+def _fresh(folder: Path) -> None:
+    """An empty ``folder`` (rank 0)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)

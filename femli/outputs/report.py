@@ -19,6 +19,7 @@ from femli.outputs.features import footprint_area, part_statistics
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
 from femli.outputs.metrics import gather_surface, surface_statistics
 from femli.outputs.provenance import git_commit, software_versions
+from femli.parallel import on_root
 from femli.units import MESH_UNIT
 
 
@@ -99,7 +100,8 @@ def write_stationary_outputs(
     metrics["mpi_size"] = comm.size
     metrics.update(extra)
     grid = _grid(model, c) if renders else None
-    if comm.rank == 0:
+
+    def files() -> None:
         output.mkdir(parents=True, exist_ok=True)
         for name, surface in surfaces.items():
             write_surface_csv(surface, output / f"surface_current_{name}.csv")
@@ -108,6 +110,8 @@ def write_stationary_outputs(
         if before_metrics is not None:
             before_metrics()
         atomic_write_json(output / "metrics.json", metrics)  # last: marks completion
+
+    on_root(comm, files)  # a failure here is raised on every rank
     return metrics
 
 

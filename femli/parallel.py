@@ -1,0 +1,73 @@
+"""Failures that reach every rank: rank-local work whose error is raised on all ranks.
+
+A rank that raises alone leaves its partners waiting in their next collective for
+ever (an output folder rank 0 cannot write, a render that fails on rank 0, ...). The
+helpers here run rank-local work and then agree, collectively, on whether it failed:
+
+- :func:`on_root`: a job on rank 0 (shared files); its result, or its exception, on
+  every rank;
+- :func:`together`: a block every rank runs; if it raises on any rank, it raises on
+  all (the first failing rank's error).
+
+The same exception type reaches every rank, so every rank maps it to the same exit code
+(:func:`femli.cli.classify`). An exception that cannot be pickled arrives as a
+:class:`RankError` carrying its text.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from mpi4py import MPI
+
+__all__ = ["RankError", "on_root", "together"]
+
+
+class RankError(RuntimeError):
+    """An error raised on another rank (its type could not be sent)."""
+
+
+def _portable(err: BaseException, rank: int) -> BaseException:
+    """``err`` itself if it survives pickling, else a :class:`RankError` with its text."""
+    try:
+        pickle.loads(pickle.dumps(err))
+    except Exception:
+        return RankError(f"rank {rank}: {type(err).__name__}: {err}")
+    return err
+
+
+def on_root[T](comm: MPI.Comm, job: Callable[[], T]) -> T:
+    """Run ``job`` on rank 0 while the others wait; its result on every rank, or its
+    exception (any :class:`Exception`) raised on every rank. Collective."""
+    result, error = None, None
+    if comm.rank == 0:
+        try:
+            result = job()
+        except Exception as err:
+            error = _portable(err, 0)
+    result, error = comm.bcast((result, error), root=0)
+    if error is not None:
+        raise error
+    return result
+
+
+@contextmanager
+def together(comm: MPI.Comm) -> Iterator[None]:
+    """Run the block on every rank; an exception on any rank is raised on every rank
+    (each failing rank its own, the others the lowest failing rank's). Collective.
+
+    The block must not contain collectives itself: a rank that raised before one
+    would leave the others in it."""
+    error = None
+    try:
+        yield
+    except Exception as err:
+        error = err
+    errors = comm.allgather(None if error is None else _portable(error, comm.rank))
+    if error is not None:
+        raise error
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
