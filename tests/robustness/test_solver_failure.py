@@ -153,3 +153,22 @@ def test_growth_whose_mesh_cannot_follow_fails_cleanly(mpi_tmp_path, monkeypatch
     status = json.loads((out / "status.json").read_text())
     assert status["status"] == "failed" and 0 < status["t_reached"] < 6.0
     assert (out / "fields" / "solution.xdmf").is_file()
+
+
+@pytest.mark.mpi
+def test_growth_cuts_the_step_when_the_mesh_would_invert(mpi_tmp_path, monkeypatch):
+    """One inverting update (the third): the step is halved and the run goes on."""
+    original, moves = MeshMover.move, []
+
+    def move(self, *args, **kwargs):
+        moves.append(1)
+        if len(moves) == 3:
+            raise MeshMotionError("mesh update would invert a cell (test)")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MeshMover, "move", move)
+    growth = run_case(parse_case(growth_case()), mpi_tmp_path / "cut", MPI.COMM_WORLD)["growth"]
+    assert growth["t"] == pytest.approx(6.0)
+    assert growth["steps"] > 7  # 7 without the inversion
+    volume = -growth["charge"] * 6.94e-3 / (96485.33212 * 534.0)
+    assert growth["deposited_volume"] == pytest.approx(volume, rel=5e-3)
