@@ -117,8 +117,25 @@ def test_region_table_matches_what_the_builders_make():
 
 
 # -- the command line ---------------------------------------------------------------------
+#: ``python -m femli`` that also writes its rank's exit code to ``exit_<rank>`` (cwd).
+RECORD_EXIT = """
+import os, runpy, sys
+code = 1
+try:
+    sys.argv = ["femli", *sys.argv[1:]]
+    runpy.run_module("femli", run_name="__main__")
+    code = 0
+except SystemExit as stop:
+    code = stop.code if isinstance(stop.code, int) else 1
+finally:
+    with open(f"exit_{os.environ.get('PMI_RANK', '0')}", "w") as fh:
+        fh.write(str(code))
+sys.exit(code)
+"""
+
+
 def femli(*args: str, cwd: Path, mpi: int = 0) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "femli", *args]
+    command = [sys.executable, "-c", RECORD_EXIT, *args]
     env = None
     if mpi:
         command = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(mpi), *command]
@@ -168,6 +185,8 @@ def test_cli_under_mpiexec_one_message_and_every_rank_exits(tmp_path):
     stderr = assert_clean_error(result)
     assert "no boundary region named 'top'" in stderr
     assert not (tmp_path / "out" / "metrics.json").exists()
+    codes = {p.name: p.read_text() for p in tmp_path.glob("exit_*")}
+    assert codes == {"exit_0": "2", "exit_1": "2"}  # every rank exits 2 by itself
 
 
 # -- mutated cases (hypothesis) -----------------------------------------------------------
