@@ -209,10 +209,10 @@ def _run_case(
     case: StudyCase, output: Path, group: MPI.Comm, base: Path, color: int, say
 ) -> CaseOutcome:
     """Skip, or run afresh, one case on the group communicator. Collective on ``group``."""
-    import dolfinx_solver  # noqa: F401  (before petsc4py)
-    from petsc4py import PETSc
+    import dolfinx_solver  # noqa: F401  (before PETSc)
 
     from femli.run import run_case
+    from femli.solve.problems import release
 
     folder = output / case.case_id
     state = group.bcast(case_state(folder, case.digest)[0] if group.rank == 0 else None)
@@ -236,7 +236,7 @@ def _run_case(
             case.case_id, "failed", color, started, time.perf_counter() - clock, error
         )
     gc.collect()  # this case's objects (reference cycles) go now, on every group rank ...
-    PETSc.garbage_cleanup(group)  # ... and PETSc destroys the parallel ones collectively
+    release(group)  # ... and their parallel PETSc objects are destroyed collectively
     say(case, f"failed: {outcome.error}" if outcome.error else f"done in {outcome.seconds:.2f} s")
     return outcome
 
