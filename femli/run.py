@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from femli.physics.model import CellModel
 from femli.preflight import check_case, geometry_params
 from femli.solve.growth import GrowthSolver
 from femli.solve.motion import MeshMotionError
-from femli.solve.newton import SolverError
+from femli.solve.newton import SolverError, measure_stage
 from femli.solve.stationary import StationaryOptions, StationarySolver
 from femli.solve.transient import TransientSolver
 from femli.stepping import growth_options, restore, run_growth, run_transient, time_series_csv
@@ -197,34 +196,38 @@ def _checkpoint(config: cfg.CaseConfig, output: Path, comm: MPI.Comm) -> Checkpo
 
 def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) -> dict:
     """Mesh (or the checkpoint's mesh), model, solver, solve, outputs. Collective."""
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-    if checkpoint is not None:
-        domain, summary = checkpoint.domain(comm), checkpoint.meta["summary"]
-    else:
-        domain, summary = make_domain(config, comm, base)
-    interrupt.check(comm)  # a stop request during meshing (also re-arms after Gmsh)
-    timings["mesh"] = time.perf_counter() - clock
+    stages: dict[str, dict] = {}  # wall time and peak memory per stage (metrics "stages")
+    with measure_stage(stages, "mesh", comm):
+        if checkpoint is not None:
+            domain, summary = checkpoint.domain(comm), checkpoint.meta["summary"]
+        else:
+            domain, summary = make_domain(config, comm, base)
+        interrupt.check(comm)  # a stop request during meshing (also re-arms after Gmsh)
+    timings = {"mesh": stages["mesh"]["seconds"]}
     log.info(
         "mesh: %d cells, %d vertices (%.2f s)",
         domain.num_cells_global(),
         domain.num_vertices_global(),
         timings["mesh"],
     )
-    clock = time.perf_counter()
-    model = make_model(config, domain)
-    solver = make_solver(config, model)
-    if checkpoint is not None:
-        restore(solver, checkpoint, comm)
-    timings["setup"] = time.perf_counter() - clock
-    clock = time.perf_counter()
+    with measure_stage(stages, "setup", comm):
+        model = make_model(config, domain)
+        solver = make_solver(config, model)
+        if checkpoint is not None:
+            restore(solver, checkpoint, comm)
+    timings["setup"] = stages["setup"]["seconds"]
     try:
         segments = checkpoint.meta.get("segments", 0) if checkpoint else 0
-        extra = _solve(config, solver, output, summary, callback, segments)
+        with measure_stage(stages, "solve", comm):
+            extra = _solve(config, solver, output, summary, callback, segments)
     except (SolverError, MeshMotionError):
         status.details.update(save_last_state(config, solver, output))
         raise
-    timings["solve"] = time.perf_counter() - clock
+    timings["solve"] = stages["solve"]["seconds"]
+    # the solve's assembly share (residual and Jacobian callbacks, slowest rank)
+    assembly = comm.allreduce(solver.newton.stats.assembly_seconds, op=MPI.MAX)
+    stages["solve"]["assembly_seconds"] = round(assembly, 4)
+    extra["stages"] = stages
     stats = solver.newton.stats.as_dict()
     log.info("solved: %d unknowns, %s (%.2f s)", model.num_dofs(), stats, timings["solve"])
     done = lambda: status.finish("completed")  # noqa: E731  (just before metrics.json)
@@ -271,11 +274,13 @@ def write_outputs(
 ) -> dict:
     """Effective config, fields, metrics, tables and pictures; metrics.json last (after
     ``before_metrics``, on rank 0). Collective."""
-    on_root(solver.model.domain.comm, lambda: _write_config(config, output))
-    clock = time.perf_counter()
-    if config.output.fields:
-        write_fields(solver.model, output)
-    timings["fields"] = time.perf_counter() - clock
+    comm = solver.model.domain.comm
+    on_root(comm, lambda: _write_config(config, output))
+    stages = more.setdefault("stages", {})
+    with measure_stage(stages, "output", comm):  # the fields (pictures follow in metrics)
+        if config.output.fields:
+            write_fields(solver.model, output)
+    timings["fields"] = stages["output"]["seconds"]
     extra = {
         "case": config.name,
         "config_sha256": config.digest(),

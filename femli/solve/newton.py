@@ -133,20 +133,20 @@ def measure_stage(record: dict, name: str, comm: MPI.Comm | None = None) -> Iter
     (largest over the ranks) and peak resident memory since the stage started (largest
     rank, sum over ranks), e.g. ``with measure_stage(metrics["stages"], "mesh", comm):``.
     Where the peak cannot be reset (not Linux) it is the peak since the process started.
+    Recorded only when the block completes: an exception leaves no record and reaches
+    no collective (it may be one rank's).
     """
     comm = comm or MPI.COMM_SELF
     reset_peak_memory()
     start = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
-        memory = peak_memory(comm)
-        record[name] = {
-            "seconds": round(seconds, 4),
-            "peak_rss_mb_max": memory["peak_rss_mb_max"],
-            "peak_rss_mb_total": memory["peak_rss_mb_total"],
-        }
+    yield
+    seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
+    memory = peak_memory(comm)
+    record[name] = {
+        "seconds": round(seconds, 4),
+        "peak_rss_mb_max": memory["peak_rss_mb_max"],
+        "peak_rss_mb_total": memory["peak_rss_mb_total"],
+    }
 
 
 class Newton:

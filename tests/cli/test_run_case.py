@@ -93,6 +93,13 @@ def test_uniform_planar_electrode_has_no_hotspots(mpi_tmp_path):
     assert on_disk["status"] == "completed"
     assert on_disk["config_sha256"] == parse_case(tomllib.loads(UNIFORM)).digest()
     assert not (out / "fields.tmp").exists()
+    stages = on_disk["stages"]  # time and memory per stage
+    assert list(stages) == ["mesh", "setup", "solve", "output"]
+    for stage in stages.values():
+        assert stage["seconds"] > 0.0
+        assert stage["peak_rss_mb_total"] >= stage["peak_rss_mb_max"] > 0.0
+    assert 0.0 < stages["solve"]["assembly_seconds"] <= stages["solve"]["seconds"]
+    assert on_disk["timings_s"]["solve"] == pytest.approx(stages["solve"]["seconds"])
 
 
 def test_time_dependent_case_writes_a_time_series(mpi_tmp_path):
