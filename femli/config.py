@@ -154,7 +154,8 @@ class TimeConfig(Strict):
 class GrowthConfig(Strict):
     """Deposition growth on a moving electrode. ``electrochemistry``: ``stationary``
     (steady state on each shape) or ``transient`` (concentrations carried between steps,
-    BDF step with error control: ``tolerance``, ``dt_initial``)."""
+    BDF step with error control: ``tolerance``, ``dt_initial``). ``merge_gap`` (um, 2D
+    only): deposits closer than this fuse and the electrolyte they enclose is trapped."""
 
     t_end: Positive = Field(description="s")
     electrochemistry: Literal["stationary", "transient"] = "stationary"
@@ -166,6 +167,9 @@ class GrowthConfig(Strict):
     molar_mass: Positive = Field(6.94e-3, description="kg/mol (Li)")
     density: Positive = Field(534.0, description="kg/m^3 (Li)")
     charge: Annotated[int, Field(ge=1)] = 1
+    merge_gap: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="um: deposits closer than this fuse (2D); 0 or absent: no merging"
+    )
 
 
 class OutputConfig(Strict):
@@ -317,6 +321,18 @@ def _growth_chemistry_problems(growth: GrowthConfig, model: str) -> list[str]:
             f'model "tertiary" or "supporting" (got "{model}", which has no concentration)'
         ]
     return []
+
+
+def growth_dimension_problems(config: CaseConfig, dim: int | None) -> list[str]:
+    """[growth] keys that need a 2D geometry (``dim``: the geometry's dimension, None if
+    not known before meshing)."""
+    gap = config.growth.merge_gap if config.growth is not None else None
+    if not gap or dim in (None, 2):
+        return []
+    return [
+        f"growth.merge_gap = {gap:g}: merging deposits is implemented for 2D geometries "
+        f"only, and this geometry is {dim}D; allowed in 3D: merge_gap = 0 or no merge_gap"
+    ]
 
 
 def electrolyte(config: CaseConfig) -> Electrolyte:

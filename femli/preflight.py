@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from femli.config import CaseConfig, ConfigError, GeometryConfig
+from femli.config import CaseConfig, ConfigError, GeometryConfig, growth_dimension_problems
 
 _WALLS = ("wall_left", "wall_right")
 _WALLS_3D = ("wall_front", "wall_back")
@@ -160,6 +160,15 @@ def builder_regions(config: CaseConfig) -> tuple[set[str], set[str]] | None:
 
 def mesh_file_regions(path: Path) -> tuple[set[str], set[str]]:
     """(cell names, boundary names) of a Gmsh ``.msh`` file (read here; raises ValueError)."""
+    dim, names = _read_groups(path)
+    cells = {n for d, n in names if d == dim and n}
+    if dim < 1 or not cells:
+        raise ValueError(f"mesh file {str(path)!r} has no named physical groups of its dimension")
+    return cells, {n for d, n in names if d == dim - 1 and n}
+
+
+def _read_groups(path: Path) -> tuple[int, set[tuple[int, str]]]:
+    """The dimension and the (dim, name) physical groups of a ``.msh`` file (ValueError)."""
     import gmsh
 
     from femli.geometry import gmsh_session
@@ -175,10 +184,7 @@ def mesh_file_regions(path: Path) -> tuple[set[str], set[str]]:
             raise ValueError(f"cannot read mesh file {str(path)!r}: {err}") from None
         finally:
             gmsh.clear()
-    cells = {n for d, n in names if d == dim and n}
-    if dim < 1 or not cells:
-        raise ValueError(f"mesh file {str(path)!r} has no named physical groups of its dimension")
-    return cells, {n for d, n in names if d == dim - 1 and n}
+    return dim, names
 
 
 def used_regions(config: CaseConfig) -> list[tuple[str, str, str]]:
@@ -240,6 +246,21 @@ def names_problems(config: CaseConfig, base: Path, read_mesh: bool) -> list[str]
     return [] if regions is None else region_problems(config, *regions)
 
 
+def case_dim(config: CaseConfig, base: Path) -> int | None:
+    """The geometry's dimension: the builder's ``dim``, or read from the mesh file (None
+    if it cannot be read; that problem is reported elsewhere)."""
+    from femli.geometry import make_params
+
+    path = mesh_path(config, base)
+    if path is None:
+        kind, params = geometry_params(config.geometry)
+        return make_params(kind, **params).dim
+    try:
+        return _read_groups(path)[0] if path.is_file() else None
+    except ValueError:
+        return None
+
+
 # -- output folder ---------------------------------------------------------------------
 def output_problems(output: Path) -> list[str]:
     """Whether ``output`` is (or can be made) a writable folder; creates it."""
@@ -264,6 +285,8 @@ def case_problems(
     problems = geometry_problems(config)
     if not problems:  # builder region names need valid parameters (the dimension)
         problems += names_problems(config, base, read_mesh)
+    if not problems and config.growth is not None and config.growth.merge_gap:
+        problems += growth_dimension_problems(config, case_dim(config, base))
     if output is not None:
         problems += output_problems(output)
     return problems

@@ -44,6 +44,7 @@ def growth_options(config: cfg.CaseConfig) -> GrowthOptions:
         snapshots=tuple(sorted({*g.snapshots, g.t_end})),
         stationary=StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps),
         transient=None if g.electrochemistry == "stationary" else transient,
+        merge_gap=um(g.merge_gap) if g.merge_gap else None,  # 0 or absent: no merging
     )
 
 
@@ -149,7 +150,8 @@ def run_growth(
             raise
     recorder.finish(records, comm)
     final = {k: v for k, v in records[-1].items() if k != "snapshot"}
-    return {"growth": {**final, "steps": len(records) - 1, "initial": records[0]}}
+    growth = {**final, "steps": len(records) - 1, "initial": records[0]}
+    return {"growth": growth | {"merge_events": list(solver.merges)}}
 
 
 def run_transient(

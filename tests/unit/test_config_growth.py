@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from mpi4py import MPI
 
 from femli.config import ConfigError, parse_case
+from femli.preflight import check_case
 from femli.stepping import growth_options
 
 CASE = {
@@ -65,3 +67,29 @@ def test_stationary_by_default_transient_on_request():
 def test_bad_growth_electrochemistry_gets_one_clear_message(data, message):
     found = problems(data)
     assert len(found) == 1 and message in found[0], found
+
+
+def test_merge_gap_in_um_in_the_file_si_in_the_options():
+    assert growth_options(parse_case(case())).merge_gap is None
+    assert growth_options(parse_case(case(merge_gap=0.0))).merge_gap is None  # 0: off
+    options = growth_options(parse_case(case(merge_gap=0.0125)))
+    assert options.merge_gap == pytest.approx(0.0125e-6, rel=1e-12)
+    found = problems(case(merge_gap=-0.01))
+    assert len(found) == 1 and "growth.merge_gap = -0.01" in found[0], found
+    assert ">= 0" in found[0] or "greater than or equal to 0" in found[0], found
+
+
+@pytest.mark.parametrize("geometry", [{"kind": "box", "dim": 3}, {"preset": "seed003_scp_li"}])
+def test_merge_gap_in_3d_is_one_clear_error_before_any_mesh(tmp_path, geometry):
+    data = case(merge_gap=0.01) | {"geometry": geometry}
+    if "preset" in geometry:
+        data["electrodes"][0]["kinetics"] = {"nuclei": {"exchange_current": 5.9}}
+    config = parse_case(data)  # the dimension is the geometry's: checked with it
+    with pytest.raises(ConfigError) as info:
+        check_case(config, tmp_path, comm=MPI.COMM_SELF)
+    assert info.value.problems == [
+        "growth.merge_gap = 0.01: merging deposits is implemented for 2D geometries only, "
+        "and this geometry is 3D; allowed in 3D: merge_gap = 0 or no merge_gap"
+    ]
+    off = data | {"growth": {"t_end": 1.0, "merge_gap": 0.0}}
+    check_case(parse_case(off), tmp_path, comm=MPI.COMM_SELF)  # 0: no merging, fine in 3D
