@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import dolfinx
 import numpy as np
@@ -28,81 +27,16 @@ from mpi4py import MPI
 from femli.physics.kinetics import Inert
 from femli.physics.model import CellModel
 from femli.solve.ale import StationaryChemistry, TransientChemistry, surface_concentration
-from femli.solve.bdf import TransientOptions
-from femli.solve.merge import merge_deposits, seeds_2d
+from femli.solve.growth_options import GrowthOptions, Metal
+from femli.solve.merge import merge_deposits, reason, seeds_2d, touching_error
+from femli.solve.morphology import morphology
 from femli.solve.motion import MeshMotionError, MeshMover
 from femli.solve.newton import SolverError
 from femli.solve.remesh import edge_lengths, remesh_domain, transfer
-from femli.solve.stationary import StationaryOptions
-from femli.units import FARADAY, LI_DENSITY, LI_MOLAR_MASS
+
+__all__ = ["GrowthOptions", "GrowthSolver", "Metal"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True, frozen=True)
-class Metal:
-    """A deposit material: molar mass (kg/mol), density (kg/m^3), charge number."""
-
-    molar_mass: float = LI_MOLAR_MASS
-    density: float = LI_DENSITY
-    charge: int = 1
-
-    def __post_init__(self) -> None:
-        if not (self.molar_mass > 0 and self.density > 0 and self.charge > 0):
-            raise ValueError("metal molar_mass, density and charge must be > 0")
-
-    @property
-    def volume_per_charge(self) -> float:
-        """m^3 of metal per coulomb: M / (z F rho)."""
-        return self.molar_mass / (self.charge * FARADAY * self.density)
-
-
-@dataclass(slots=True)
-class GrowthOptions:
-    """Controls of a growth run (times in s, lengths in m).
-
-    Args:
-        t_end: final time.
-        max_displacement: largest boundary displacement per step.
-        dt_max: largest step.
-        min_quality: remesh (or stop, without a remesh hook) below this cell quality.
-        metals: boundary name -> :class:`Metal` (default Li everywhere).
-        max_cuts: step halvings after an inverted mesh.
-        max_solve_cuts: step halvings after a failed solve on the moved shape (each
-            retry costs a full stationary solve with its recoveries; a solve that still
-            fails at dt/8 usually fails for another reason than the step, e.g. a
-            current beyond the limiting current).
-        snapshots: times (s) the steps land on exactly (records get ``snapshot``).
-        stationary: controls of the quasi-stationary solves.
-        transient: BDF controls: the electrochemistry advances in time with the
-            concentration carried between steps (:mod:`femli.solve.ale`); None:
-            quasi-stationary.
-        merge_gap: deposits closer than this fuse (2D; :mod:`femli.solve.merge`): the
-            electrolyte they enclose is dropped and counted as trapped; None: no merging
-            (the mesh stops following where they meet).
-    """
-
-    t_end: float
-    max_displacement: float = 20e-9
-    dt_max: float = np.inf
-    min_quality: float = 0.2
-    metals: dict[str, Metal] = field(default_factory=dict)
-    max_cuts: int = 6
-    max_solve_cuts: int = 3
-    snapshots: tuple[float, ...] = ()
-    stationary: StationaryOptions = field(default_factory=StationaryOptions)
-    transient: TransientOptions | None = None
-    merge_gap: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.t_end > 0:
-            raise ValueError(f"t_end must be > 0 s, got {self.t_end}")
-        if not self.max_displacement > 0:
-            raise ValueError("max_displacement must be > 0 m")
-        if not 0 < self.min_quality < 1:
-            raise ValueError("min_quality must be in (0, 1)")
-        if self.merge_gap is not None and not self.merge_gap > 0:
-            raise ValueError(f"merge_gap must be > 0 m or None, got {self.merge_gap}")
 
 
 class GrowthSolver:
@@ -188,6 +122,10 @@ class GrowthSolver:
         vec.scatter_forward()
         return vec.array.copy()
 
+    def surface_weights(self) -> np.ndarray:
+        """Lumped boundary measure of every local node on the electrodes' surfaces."""
+        return self._assemble("surface")
+
     def nodal_velocity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(v_i (m/s, growth positive), w_i, N_i) at every local node (zero off-boundary).
 
@@ -232,7 +170,7 @@ class GrowthSolver:
             self.currents.refresh()
             self.quality = quality
             return dt
-        raise MeshMotionError(f"mesh cannot follow the growth at t = {self.t:.4g} s")
+        raise touching_error(self, "the mesh cannot follow the growth")
 
     def solve_state(self) -> None:
         """Electrochemistry on the present shape (raises SolverError on failure).
@@ -260,8 +198,8 @@ class GrowthSolver:
         if not self.records:
             self.solve_state()
             self._record(0.0, callback)
-        elif self.quality < self.options.min_quality:
-            self.remesh()
+        else:  # what the uninterrupted run did after the checkpointed step
+            self._remesh_hook()
         while self.t < self.options.t_end * (1 - 1e-12):
             speed = self.max_speed()
             dt = min(
@@ -328,14 +266,27 @@ class GrowthSolver:
             self.remesh()
 
     def merge(self) -> bool:
-        """Fuse deposits closer than ``merge_gap`` and remesh; False if none. Collective."""
+        """Fuse deposits closer than ``merge_gap`` and remesh; False if none. Collective.
+
+        Raises:
+            MeshMotionError: the fused shape could not be meshed (where, and what to try).
+        """
         return self.options.merge_gap is not None and merge_deposits(self)
 
     def remesh(self) -> None:
-        """Mesh the present shape afresh and carry the fields over. Collective."""
+        """Mesh the present shape afresh and carry the fields over. Collective.
+
+        Raises:
+            MeshMotionError: the shape could not be meshed, e.g. deposits touch (2D: how
+                far apart, and the ``merge_gap`` that lets them merge).
+        """
         if self.sizes is None:  # a checkpoint from before 3D remeshing
             self.sizes = self._remesh_sizes()
-        self._replace(remesh_domain(self.model.domain, self.depositing, *self.sizes))
+        try:
+            domain = remesh_domain(self.model.domain, self.depositing, *self.sizes)
+        except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
+            raise touching_error(self, f"remeshing failed ({reason(err)})") from err
+        self._replace(domain)
         self.remeshes += 1
         log.info(
             "remeshed at t = %.4g s: %d cells, quality %.3f",
@@ -378,41 +329,6 @@ class GrowthSolver:
         return record
 
     def morphology(self) -> dict:
-        """Deposited volume; heights and roughness over the whole electrode surface
-        (depositing and passive parts, area weighted); hotspot index of the growth rate.
-        Collective."""
-        domain = self.model.domain
-        comm = domain.comm
-        v, w, _ = self.nodal_velocity()
-        owned = domain.mesh.geometry.dim
-        n_owned = self.model.space.dofmap.index_map.size_local
-        coords = self.model.space.tabulate_dof_coordinates()[:n_owned, owned - 1]
-        surface = self._assemble("surface")[:n_owned]
-        mask = surface > 0
-        heights, weights = coords[mask], surface[mask]
-        sums = comm.allreduce(
-            np.array([(heights * weights).sum(), weights.sum(), (heights**2 * weights).sum()]),
-            op=MPI.SUM,
-        )
-        mean = sums[0] / sums[1]
-        rms = np.sqrt(max(sums[2] / sums[1] - mean**2, 0.0))
-        top = comm.allreduce(float(heights.max(initial=-np.inf)), op=MPI.MAX)
-        return {
-            "deposited_volume": self.volume0 - domain.measure(boundary=False) - self.trapped,
-            "mean_height": mean,
-            "max_height": top,
-            "roughness_rms": rms,
-            "area": domain.measure(*self.depositing),
-            "area_ratio": domain.measure(*self.depositing) / self.area0,
-            "hotspot_index": self._hotspot(v, w[:], n_owned),
-        }
-
-    def _hotspot(self, v: np.ndarray, w: np.ndarray, n_owned: int) -> float:
-        comm = self.model.domain.comm
-        mask = w[:n_owned] > 0
-        vmax = comm.allreduce(float(v[:n_owned][mask].max(initial=-np.inf)), op=MPI.MAX)
-        sums = comm.allreduce(
-            np.array([(v[:n_owned] * w[:n_owned]).sum(), w[:n_owned].sum()]), op=MPI.SUM
-        )
-        mean = sums[0] / sums[1]
-        return vmax / mean if mean != 0 else float("nan")
+        """Deposited volume, heights, roughness, areas, hotspot index
+        (:func:`femli.solve.morphology.morphology`). Collective."""
+        return morphology(self)

@@ -13,9 +13,10 @@ import gmsh
 import numpy as np
 
 from femli.geometry import gmsh_session
-from femli.geometry.merge import deposit_seeds, fuse, loop_arrays
+from femli.geometry.merge import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
 from femli.geometry.remesh import build_from_loops
 from femli.mesh import Domain, from_gmsh_model
+from femli.solve.motion import MeshMotionError
 from femli.solve.remesh import boundary_edges, boundary_loops, keep_names
 from femli.units import MESH_UNIT
 
@@ -83,7 +84,10 @@ def merge_deposits(growth) -> bool:
     anchors = [b for bulk in growth.model.bulk for b in bulk.boundaries]
     gap = growth.options.merge_gap / MESH_UNIT
     domain = growth.model.domain
-    found = merge_remesh(domain, growth.depositing, anchors, growth.sizes, gap, growth.seeds)
+    try:
+        found = merge_remesh(domain, growth.depositing, anchors, growth.sizes, gap, growth.seeds)
+    except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
+        raise touching_error(growth, f"merging deposits failed ({reason(err)})") from err
     if found is None:
         return False
     new, events = found
@@ -103,6 +107,59 @@ def merge_deposits(growth) -> bool:
     return True
 
 
+def closest_contact(
+    domain: Domain, moving: Sequence[str], gap: float, seeds: np.ndarray | None
+) -> dict | None:
+    """The narrowest pinch (um) between different pieces of the boundary narrower than
+    ``gap`` (um): ``gap_um``, ``deposits`` and ``with`` (seed ids or a boundary name);
+    None if there is none. 2D; collective."""
+    edges = boundary_edges(domain)
+    best = None
+    if domain.comm.rank == 0:
+        for loop in boundary_loops(edges):
+            points, names = loop_arrays(loop)
+            own = deposit_seeds(points, names, moving) if seeds is None else seeds
+            found = pinches(points, names, moving, gap, 10.0)
+            if not found:
+                continue
+            pinch = min(found, key=lambda p: p.gap)
+            if best is None or pinch.gap < best["gap_um"]:
+                ids = edge_deposits(points, names, moving, own)
+                mine = ids[pinch.i] if names[pinch.i] in moving else ids[pinch.i - 1]
+                other = list(ids[pinch.j]) if names[pinch.j] in moving else names[pinch.j]
+                best = {"gap_um": pinch.gap, "deposits": list(mine), "with": other}
+    return domain.comm.bcast(best, root=0)
+
+
+def touching_error(growth, failure: str) -> MeshMotionError:
+    """The error for a growing shape that could not be followed (``failure``: what went
+    wrong, e.g. "remeshing failed (...)"): in 2D, which deposits touch and, without
+    merging, the ``[growth] merge_gap`` that lets them merge. Collective."""
+    t, options, domain = growth.t, growth.options, growth.model.domain
+    if domain.dim != 2:
+        return MeshMotionError(
+            f"{failure} at t = {t:.4g} s; deposits that touch cannot merge in 3D, so the run "
+            "ends there"
+        )
+    if growth.sizes is None:
+        growth.sizes = growth._remesh_sizes()
+    found = closest_contact(domain, growth.depositing, growth.sizes[0], growth.seeds)
+    if found is None:
+        return MeshMotionError(f"{failure} at t = {t:.4g} s")
+    where = f"deposit {found['deposits']} is {found['gap_um'] * 1e3:.2g} nm from {found['with']}"
+    if options.merge_gap is None:
+        hint = 2.5 * options.max_displacement / MESH_UNIT
+        return MeshMotionError(
+            f"deposits touch at t = {t:.4g} s ({where}; {failure}): set [growth] merge_gap "
+            f"(um, 2D; e.g. {hint:.3g}) to let them merge"
+        )
+    return MeshMotionError(
+        f"{failure} at t = {t:.4g} s where deposits touch ({where}; merge_gap "
+        f"{options.merge_gap / MESH_UNIT:g} um): try a larger merge_gap or a smaller "
+        "max_displacement"
+    )
+
+
 def _si(event: dict) -> dict:
     return {
         "deposits": event["deposits"],
@@ -111,3 +168,9 @@ def _si(event: dict) -> dict:
         "gap_um": event["gap"],
         "trapped": float(event["trapped"]) * MESH_UNIT**2,
     }
+
+
+def reason(err: Exception) -> str:
+    """An exception as one line: its type and first line of text."""
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
