@@ -7,7 +7,8 @@ A checkpoint is the folder ``<output>/checkpoint/`` holding
 - ``state.npz``: the P1 unknowns (and the BDF history) as global arrays indexed by mesh
   node (node ``i`` of ``mesh.msh`` has tag ``i + 1``);
 - ``state.json`` (written last): run kind, time, records, electrode potentials,
-  step-size and control state, solver statistics, configuration digest, rank count.
+  step-size and control state, solver statistics, merge events, configuration digest,
+  rank count, boundary names (also those left without facets).
 
 Nodal values are keyed by the mesh's input node index (``geometry.input_global_indices``;
 P1 dofs map to geometry nodes through the cell dofmaps), gathered to rank 0, and spread
@@ -183,8 +184,16 @@ class Checkpoint:
     folder: Path
 
     def domain(self, comm: MPI.Comm) -> Domain:
-        """The saved mesh with its regions, distributed over ``comm``. Collective."""
-        return read_msh(self.folder / "mesh.msh", comm, length_unit=1.0)
+        """The saved mesh with its regions, distributed over ``comm``; boundary names
+        without facets (covered by merged deposits) come back as empty regions.
+        Collective."""
+        domain = read_msh(self.folder / "mesh.msh", comm, length_unit=1.0)
+        free = max([*domain.facet_names.values(), 0]) + 1
+        for name in self.meta.get("facet_names", []):
+            if name not in domain.facet_names:
+                domain.facet_names[name] = free
+                free += 1
+        return domain
 
     def arrays(self, space, comm: MPI.Comm) -> dict[str, list[np.ndarray]]:
         """The saved nodal arrays, local to this rank's part of ``space``. Collective."""
@@ -209,7 +218,8 @@ def write_checkpoint(output: Path, model, meta: dict, arrays: dict) -> bool:
     if comm.rank == 0:
         names = {"cells": domain.cell_names, "facets": domain.facet_names}
         try:
-            _write_folder(Path(output), mesh, names, nodal, {**meta, "mpi_size": comm.size})
+            meta = {**meta, "mpi_size": comm.size, "facet_names": sorted(domain.facet_names)}
+            _write_folder(Path(output), mesh, names, nodal, meta)
         except Exception as err:  # a lost checkpoint must not end the run
             error = f"{type(err).__name__}: {err}"
     error = comm.bcast(error, root=0)

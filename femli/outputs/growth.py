@@ -41,6 +41,8 @@ COLUMNS = (
     "hotspot_index",
     "min_quality",
     "remeshes",
+    "merges",
+    "trapped_volume",
     "c_min",
     "c_tip",
 )
@@ -58,15 +60,18 @@ UNITS = (
     "-",
     "-",
     "-",
+    "-",
+    "m3 (m2 in 2D)",
     "mol_m3",
     "mol_m3",
 )
 
 
 def series_csv(records: list[dict]) -> str:
-    """Growth records as CSV text with units in the header (``c_min``, ``c_tip``: the
-    reacting-ion concentration on the depositing surface, smallest and at its highest
-    point)."""
+    """Growth records as CSV text with units in the header (``merges``: merge events so
+    far; ``trapped_volume``: electrolyte enclosed by merged deposits; ``c_min``,
+    ``c_tip``: the reacting-ion concentration on the depositing surface, smallest and at
+    its highest point)."""
     buf = io.StringIO()
     buf.write(
         ",".join(

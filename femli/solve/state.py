@@ -2,8 +2,8 @@
 had never stopped.
 
 Each ``*_state`` function returns ``(meta, arrays)``: ``meta`` is JSON-able (times,
-records, electrode potentials, step-size control, Broyden Jacobian, solver statistics)
-and ``arrays`` maps a name to a list of local arrays in the layout of the model's P1
+records, electrode potentials, step-size control, Broyden Jacobian, solver statistics,
+merge events) and ``arrays`` maps a name to a list of local arrays in the layout of the model's P1
 unknowns (``femli.checkpoint`` turns them into global, rank-independent data). The
 ``restore_*`` functions put both back into a solver built afresh on the saved mesh.
 The functions read the solvers' private step history on purpose: it is the state.
@@ -87,6 +87,9 @@ def growth_state(solver) -> tuple[dict, dict[str, list[np.ndarray]]]:
         "volume0": solver.volume0,
         "area0": solver.area0,
         "sizes": None if solver.sizes is None else list(solver.sizes),
+        "merges": solver.merges,
+        "trapped": solver.trapped,
+        "seeds": None if solver.seeds is None else np.asarray(solver.seeds).tolist(),
         "potentials": potentials(solver.model),
         "newton": newton_state(solver.newton),
     }
@@ -116,10 +119,20 @@ def restore_growth(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> N
     solver.remeshes = int(meta["remeshes"])
     solver.volume0, solver.area0 = float(meta["volume0"]), float(meta["area0"])
     solver.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
+    _restore_merges(solver, meta)
     solver.currents.refresh()
     restore_newton(solver.newton, meta["newton"])
     if "transient" in meta:
         _restore_growth_history(solver, meta["transient"], arrays)
+
+
+def _restore_merges(solver, meta: dict) -> None:
+    """Merge events, trapped electrolyte and the deposit numbering (the initial deposits'
+    centres: the restored mesh may have fewer pieces). Checkpoints without them: none."""
+    solver.merges = [dict(event) for event in meta.get("merges", [])]
+    solver.trapped = float(meta.get("trapped", 0.0))
+    if meta.get("seeds") is not None:
+        solver.seeds = np.array(meta["seeds"], dtype=float).reshape(-1, 2)
 
 
 def _restore_growth_history(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
