@@ -93,3 +93,25 @@ def test_merge_gap_in_3d_is_one_clear_error_before_any_mesh(tmp_path, geometry):
     ]
     off = data | {"growth": {"t_end": 1.0, "merge_gap": 0.0}}
     check_case(parse_case(off), tmp_path, comm=MPI.COMM_SELF)  # 0: no merging, fine in 3D
+
+
+def test_merge_gap_with_a_3d_mesh_file_is_refused_from_the_file(tmp_path):
+    import gmsh
+
+    from femli.geometry import gmsh_session
+
+    with gmsh_session():
+        gmsh.model.add("box")
+        gmsh.model.occ.addBox(0, 0, 0, 1, 1, 1)
+        gmsh.model.occ.synchronize()
+        gmsh.model.addPhysicalGroup(3, [1], name="electrolyte")
+        gmsh.model.addPhysicalGroup(2, [5], name="electrode")  # z = 0
+        gmsh.model.addPhysicalGroup(2, [6], name="bulk")
+        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.5)
+        gmsh.model.mesh.generate(3)
+        gmsh.write(str(tmp_path / "box.msh"))
+        gmsh.model.remove()
+    config = parse_case(case(merge_gap=0.02) | {"geometry": {"mesh": "box.msh"}})
+    with pytest.raises(ConfigError) as info:
+        check_case(config, tmp_path, comm=MPI.COMM_SELF)  # read only for merge_gap
+    assert len(info.value.problems) == 1 and "this geometry is 3D" in info.value.problems[0]
