@@ -151,6 +151,8 @@ def run_growth(
     recorder.finish(records, comm)
     final = {k: v for k, v in records[-1].items() if k != "snapshot"}
     growth = {**final, "steps": len(records) - 1, "initial": records[0]}
+    if solver.seeds is not None:  # merging: deposit ids index the initial centres (um)
+        growth["deposit_centres_um"] = [[float(x) for x in c] for c in solver.seeds]
     return {"growth": growth | {"merge_events": list(solver.merges)}}
 
 

@@ -263,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         "--merge-gap",
         type=float,
         default=None,
-        help="um: fuse deposits closer than this and go on (2D; implies --gap-stop 0)",
+        help="um: fuse deposits closer than this and go on (2D; implies --gap-stop 0; "
+        "overrides [growth] merge_gap, which does the same)",
     )
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     output = args.output
     gap_stop = args.gap_stop if args.gap_stop is not None else 2.5 * config.growth.max_displacement
-    if args.merge_gap is not None:
+    if args.merge_gap is not None or config.growth.merge_gap:  # deposits merge: no stop
         gap_stop = 0.0
     started = datetime.now(UTC).isoformat(timespec="seconds")
     timings: dict[str, float] = {}
@@ -330,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             "stop": stop,
             "gap_stop_um": gap_stop,
             "merge_events": growth.merges,
+            "deposit_centres_um": None if growth.seeds is None else growth.seeds.tolist(),
             "min_gap_um": {k: monitor.gaps[-1][k] for k in ("pair_gap", "wall_gap")},
         }
     }

@@ -94,7 +94,11 @@ def test_series_and_metrics_report_the_merges(uninterrupted):
     trapped = [float(r["trapped_volume_m3"]) for r in rows]
     assert merges == sorted(merges) and merges[0] == 0 and merges[-1] == growth["merges"] == 4
     events = growth["merge_events"]
-    assert [e["with"] for e in events[:2]] == ["wall_left", "wall_right"]
+    centres = growth["deposit_centres_um"]  # what the deposit ids index
+    assert len(centres) == 2 and centres[0][0] != pytest.approx(centres[1][0])
+    walls = {e["with"]: e["deposits"] for e in events[:2]}
+    left = min(range(2), key=lambda k: centres[k][0])
+    assert walls == {"wall_left": [left], "wall_right": [1 - left]}
     assert sorted([*events[2]["deposits"], *events[2]["with"]]) == [0, 1]
     assert all(0 < e["gap_um"] < 0.05 and e["t"] < 18.0 for e in events)
     assert trapped[-1] == pytest.approx(sum(e["trapped"] for e in events), rel=1e-12)
