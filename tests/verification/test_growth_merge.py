@@ -16,6 +16,7 @@ from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
+from femli.solve.motion import MeshMotionError
 
 
 def cap(centre: float, radius: float, n: int = 40) -> np.ndarray:
@@ -48,8 +49,9 @@ def test_two_touching_caps_fuse_and_the_pocket_is_trapped():
     assert signed_area(loop_arrays(untouched)[0]) == pytest.approx(signed_area(points))
 
 
-@pytest.mark.mpi
-def test_two_nuclei_merge_and_growth_goes_on_with_faraday():
+def two_nuclei(merge_gap: float | None, t_end: float) -> GrowthSolver:
+    """Two 0.5 um nuclei in a 1.5 um box at -50 mV (secondary): they meet the walls (their
+    mirror images) near 8 s and each other near 10 s."""
     domain, _ = build_domain(
         "nucleus_array",
         MPI.COMM_WORLD,
@@ -65,9 +67,14 @@ def test_two_nuclei_merge_and_growth_goes_on_with_faraday():
         domain, binary(1000.0, 5e-10, 5e-10, model="secondary"), [electrode], [Bulk(("bulk",))]
     )
     options = GrowthOptions(
-        t_end=18.0, max_displacement=0.02e-6, min_quality=0.3, merge_gap=0.05e-6
+        t_end=t_end, max_displacement=0.02e-6, min_quality=0.3, merge_gap=merge_gap
     )
-    growth = GrowthSolver(model, options)
+    return GrowthSolver(model, options)
+
+
+@pytest.mark.mpi
+def test_two_nuclei_merge_and_growth_goes_on_with_faraday():
+    growth = two_nuclei(0.05e-6, 18.0)
     final = growth.run()[-1]
     touching = 0.125e-6 / (final["max_height"] - 0.25e-6) * final["t"]  # gap / (2 v)
     assert final["t"] == pytest.approx(18.0) and final["t"] > 1.4 * touching
@@ -77,3 +84,14 @@ def test_two_nuclei_merge_and_growth_goes_on_with_faraday():
     assert final["merges"] == len(growth.merges) and final["trapped_volume"] > 0
     faraday = -final["charge"] * Metal().volume_per_charge
     assert final["deposited_volume"] == pytest.approx(faraday, rel=5e-3)  # measured 0.02 %
+
+
+@pytest.mark.mpi
+def test_without_merge_gap_touching_deposits_stop_with_what_to_set():
+    growth = two_nuclei(None, 18.0)
+    with pytest.raises(MeshMotionError) as info:
+        growth.run()
+    message = str(info.value)
+    assert message.startswith(f"deposits touch at t = {growth.t:.4g} s (deposit [")
+    assert " nm from " in message and "set [growth] merge_gap (um, 2D; e.g. 0.05)" in message
+    assert 8.0 < growth.t < 18.0 and not growth.merges
