@@ -19,6 +19,7 @@ from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.growth import GrowthRecorder
 from femli.outputs.progress import TimeProgress
+from femli.parallel import on_root
 from femli.solve import state
 from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 from femli.solve.motion import MeshMotionError
@@ -137,9 +138,7 @@ def run_growth(
     """
     comm = solver.model.domain.comm
     recorder = GrowthRecorder(output, config.output.renders, config.output.fields, segments)
-    if comm.rank == 0:
-        recorder.prune()
-    comm.barrier()
+    on_root(comm, recorder.prune)
     saver = Checkpointer(config, output, summary, solver)
     saver.recorder = recorder
     with TimeProgress(config.growth.t_end, comm) as progress:
@@ -171,8 +170,10 @@ def run_transient(
     saver = Checkpointer(config, output, summary, solver)
     with TimeProgress(config.time.t_end, comm) as progress:
         records = solver.run(callback=_chain(progress, saver, callback))
-    if comm.rank == 0:
-        atomic_write_bytes(output / "time_series.csv", time_series_csv(records).encode())
+    on_root(
+        comm,
+        lambda: atomic_write_bytes(output / "time_series.csv", time_series_csv(records).encode()),
+    )
     return {
         "transient": {
             "t_final": solver.t,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from functools import partial
 from pathlib import Path
 
 import dolfinx
@@ -25,6 +26,7 @@ import numpy as np
 from femli.outputs import render
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.metrics import gather_surface
+from femli.parallel import on_root
 from femli.units import MESH_UNIT
 
 COLUMNS = (
@@ -158,9 +160,7 @@ class GrowthRecorder:
             self.close()
             self._mesh_id = id(model.domain.mesh)
             folder = self.output / "growth_fields"
-            if model.domain.comm.rank == 0:
-                folder.mkdir(parents=True, exist_ok=True)
-            model.domain.comm.barrier()
+            on_root(model.domain.comm, lambda: folder.mkdir(parents=True, exist_ok=True))
             self._writer = dolfinx.io.VTXWriter(
                 model.domain.comm,
                 folder / f"growth_{self._segment:03d}.bp",
@@ -175,13 +175,14 @@ class GrowthRecorder:
         model = growth.model
         for e in model.electrodes:
             surface = gather_surface(growth.currents.nodal(e), model.domain.comm)
-            if model.domain.comm.rank == 0:
-                render.render_electrode(
-                    surface.coords / MESH_UNIT,
-                    -surface.values,
-                    self.output / f"morphology_{e.name}_t{t:08.3f}s.png",
-                    title=f"{e.name} at t = {t:.3g} s",
-                )
+            picture = partial(
+                render.render_electrode,
+                surface.coords / MESH_UNIT,
+                -surface.values,
+                self.output / f"morphology_{e.name}_t{t:08.3f}s.png",
+                title=f"{e.name} at t = {t:.3g} s",
+            )
+            on_root(model.domain.comm, picture)
 
     def close(self) -> None:
         """Close the open field writer."""
@@ -190,8 +191,12 @@ class GrowthRecorder:
             self._writer = None
 
     def finish(self, records: list[dict], comm) -> None:
-        """Close files; write the time series CSV and plot (rank 0)."""
+        """Close files; write the time series CSV and plot (rank 0; its errors reach
+        every rank). Collective."""
         self.close()
-        if comm.rank == 0:
+
+        def write() -> None:
             atomic_write_bytes(self.output / "growth_series.csv", series_csv(records).encode())
             plot_series(records, self.output / "growth_series.png")
+
+        on_root(comm, write)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mpi4py import MPI
+from shared_cases import GROWTH
 
 from femli.config import parse_case
 from femli.run import run_case
@@ -116,31 +117,6 @@ def test_time_dependent_case_writes_a_time_series(mpi_tmp_path):
     assert len(rows) == metrics["transient"]["steps"] + 2
     currents = [float(r.split(",")[6]) for r in rows[1:]]
     assert currents == pytest.approx([currents[0]] * len(currents), rel=1e-6)  # galvanostatic
-
-
-GROWTH = """
-name = "grow"
-[geometry]
-kind = "box"
-surface = "asperities"
-count = 1
-asperity_height = 1.0
-asperity_width = 2.0
-h_electrode = 0.3
-h_far = 1.5
-[electrolyte]
-model = "supporting"
-conductivity = 7.68e-3
-[[electrodes]]
-name = "li"
-current_density = -200.0
-[electrodes.kinetics.electrode]
-exchange_current = 5.9
-[growth]
-t_end = 6.0
-max_displacement = 0.05
-snapshots = [3.0]
-"""
 
 
 @pytest.mark.mpi

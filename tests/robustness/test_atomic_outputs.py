@@ -8,7 +8,7 @@ import json
 import pytest
 from folder_checks import check_completed
 from mpi4py import MPI
-from robustness_cases import TINY
+from shared_cases import TINY
 
 from femli.config import parse_case
 from femli.outputs.files import atomic_write_json, clean_stale, recover_dir, replace_dir

@@ -20,7 +20,7 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mpi4py import MPI
-from robustness_cases import TINY
+from shared_cases import TINY
 
 from femli.cli import classify
 from femli.config import ConfigError, parse_case

@@ -17,7 +17,7 @@ import pytest
 import tomli_w
 from folder_checks import check_after_kill, check_completed, check_csv, check_folder
 from mpi4py import MPI
-from robustness_cases import GROWTH, TINY
+from shared_cases import GROWTH, TINY
 
 pytestmark = pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="serial: kills its processes")
 

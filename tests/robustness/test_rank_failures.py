@@ -7,7 +7,7 @@ import json
 
 import pytest
 from mpi4py import MPI
-from robustness_cases import TINY
+from shared_cases import TINY
 
 from femli.cli import classify
 from femli.config import parse_case

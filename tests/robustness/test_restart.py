@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from folder_checks import check_completed, check_csv
 from mpi4py import MPI
-from robustness_cases import GROWTH, TINY
+from shared_cases import GROWTH, TINY
 
 from femli.config import ConfigError, parse_case
 from femli.run import run_case

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from folder_checks import check_csv, check_folder
 from mpi4py import MPI
-from robustness_cases import GROWTH, TINY
+from shared_cases import GROWTH, TINY
 
 from femli.cli import classify
 from femli.config import load_case, parse_case

@@ -1,4 +1,4 @@
-"""Small cases shared by the robustness tests (coarse meshes, pictures and fields off)."""
+"""Small cases shared by the CLI and robustness tests (coarse meshes, pictures and fields off)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ TINY = {
 }
 
 #: Deposition on one asperity (supporting electrolyte, 20 mA/cm2), 7 steps to 6 s with
-#: one remesh (after step 5); as in tests/cli/test_run_case.py. About 1-2 s.
+#: one remesh (after step 5). About 1-2 s.
 GROWTH = """
 name = "grow"
 [geometry]
