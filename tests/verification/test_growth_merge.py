@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mpi4py import MPI
+from shared_cases import two_nuclei as two_nuclei_setup
 
 from femli.geometry.merge import deposit_seeds, fuse, loop_arrays
 from femli.geometry.remesh import Polyline, signed_area
-from femli.mesh import build_domain
-from femli.physics.conditions import Bulk, Electrode
+from femli.physics.conditions import Bulk
 from femli.physics.electrolyte import binary
-from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 from femli.solve.motion import MeshMotionError
@@ -52,17 +50,7 @@ def test_two_touching_caps_fuse_and_the_pocket_is_trapped():
 def two_nuclei(merge_gap: float | None, t_end: float) -> GrowthSolver:
     """Two 0.5 um nuclei in a 1.5 um box at -50 mV (secondary): they meet the walls (their
     mirror images) near 8 s and each other near 10 s."""
-    domain, _ = build_domain(
-        "nucleus_array",
-        MPI.COMM_WORLD,
-        dim=2,
-        width=1.5,
-        height=1.5,
-        diameter=0.5,
-        count=2,
-        placement="lattice",
-    )
-    electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, potential=-0.05)
+    domain, electrode = two_nuclei_setup()
     model = CellModel(
         domain, binary(1000.0, 5e-10, 5e-10, model="secondary"), [electrode], [Bulk(("bulk",))]
     )

@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 from scipy.special import erf
+from shared_cases import two_nuclei
 
 from femli.mesh import build_domain, from_mesh
 from femli.physics.conditions import Bulk, Electrode
@@ -197,17 +198,7 @@ def test_potentiostatic_transient_growth_on_two_ranks_equals_serial():
 def test_transient_growth_goes_on_through_merges_and_remeshes():
     """Two nuclei grow together (tertiary): the concentrations go over to every new mesh
     (merges and remeshes) and Faraday still holds (measured 0.016 %)."""
-    domain, _ = build_domain(
-        "nucleus_array",
-        MPI.COMM_WORLD,
-        dim=2,
-        width=1.5,
-        height=1.5,
-        diameter=0.5,
-        count=2,
-        placement="lattice",
-    )
-    electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, potential=-0.05)
+    domain, electrode = two_nuclei()
     model = CellModel(domain, binary(C0, 5e-10, 5e-10), [electrode], [Bulk(("bulk",))])
     growth = transient_growth(
         model, 18.0, max_displacement=0.02e-6, min_quality=0.3, merge_gap=0.05e-6
