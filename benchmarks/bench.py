@@ -235,6 +235,10 @@ def main() -> None:
         quick_dir.mkdir(exist_ok=True)
         args.output = str((quick_dir if args.quick else HERE) / "results.json")
     refinements = QUICK_REFINEMENTS if args.quick else REFINEMENTS
+    # the code measured: HEAD when the run starts (later commits do not change it)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     runs = []
     for refinement in refinements:
         for ranks in map(int, args.ranks.split(",")):
@@ -244,9 +248,6 @@ def main() -> None:
                 run = {"refinement": refinement, "ranks": ranks, "error": "timeout"}
             print(f"[bench] {json.dumps(run)}", flush=True)
             runs.append(run)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
     meta = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}",
