@@ -33,6 +33,21 @@ def solved_problems(mesh) -> list:
     return [nonlinear, linear]
 
 
+def flushed(comm: MPI.Comm) -> int:
+    """Free what earlier tests left (cycles, problems freed everywhere) on every rank;
+    returns this rank's count of problems still kept aside (the baseline)."""
+    gc.collect()
+    release(comm)
+    return pending(comm)
+
+
+def on_all_ranks(comm: MPI.Comm, ok: bool, what: str) -> None:
+    """Assert on every rank at once, so that no rank fails alone and leaves the others
+    waiting in the next collective."""
+    verdicts = comm.allgather(bool(ok))
+    assert all(verdicts), f"{what}: ranks {[r for r, v in enumerate(verdicts) if not v]}"
+
+
 def in_step(comm: MPI.Comm, capture, seconds: float = 60.0) -> None:
     """Barrier that aborts the job (instead of hanging) when a rank does not arrive."""
     request, start = comm.Ibarrier(), time.monotonic()
@@ -48,6 +63,7 @@ def in_step(comm: MPI.Comm, capture, seconds: float = 60.0) -> None:
 def test_a_problem_freed_by_one_rank_alone_waits_for_the_others(capfd):
     comm = MPI.COMM_WORLD
     mesh = dolfinx.mesh.create_unit_square(comm, 8, 8)
+    base = flushed(comm)
     problems = solved_problems(mesh)
     for p in problems:
         p.cycle = p  # only the garbage collector frees these
@@ -58,12 +74,15 @@ def test_a_problem_freed_by_one_rank_alone_waits_for_the_others(capfd):
             gc.collect()  # rank 0 alone, as an automatic collection would
         in_step(comm, capfd)
         expected = 2 if comm.size > 1 and comm.rank == 0 else 0
-        assert pending(comm) == expected  # kept aside on rank 0, destroyed on one process
-        assert release(comm) == 0  # not freed on the other ranks yet: nothing destroyed
+        # kept aside on rank 0 (destroyed at once on one process)
+        on_all_ranks(comm, pending(comm) - base == expected, "kept aside after rank 0's gc")
+        released = release(comm)  # not freed on the other ranks yet: nothing destroyed
+        on_all_ranks(comm, released == 0, "release before the others freed them")
         gc.collect()
-        assert pending(comm) == (2 if comm.size > 1 else 0)
-        assert release(comm) == (2 if comm.size > 1 else 0)
-        assert pending(comm) == 0
+        both = 2 if comm.size > 1 else 0
+        on_all_ranks(comm, pending(comm) - base == both, "kept aside after every rank's gc")
+        on_all_ranks(comm, release(comm) == both, "released once freed everywhere")
+        on_all_ranks(comm, pending(comm) == base, "nothing left")
     finally:
         gc.enable()
 
@@ -72,9 +91,11 @@ def test_a_problem_freed_by_one_rank_alone_waits_for_the_others(capfd):
 def test_creating_a_problem_destroys_the_ones_freed_before():
     comm = MPI.COMM_WORLD
     mesh = dolfinx.mesh.create_unit_square(comm, 8, 8)
+    base = flushed(comm)
     del solved_problems(mesh)[:]  # freed at once (no cycle)
-    assert pending(comm) == (2 if comm.size > 1 else 0)
+    freed = pending(comm) - base
+    on_all_ranks(comm, freed == (2 if comm.size > 1 else 0), f"kept aside: {freed}")
     problems = solved_problems(mesh)
-    assert pending(comm) == 0
+    on_all_ranks(comm, pending(comm) <= base, "destroyed at the next problem creation")
     del problems
     release(comm)
