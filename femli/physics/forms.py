@@ -38,12 +38,9 @@ def storage(c, c_history, bdf: tuple, porosity):
 def species_residual(flux, rate, v, dx, electrode_sources: Sequence[tuple]):
     """Weak form of ``rate + div N = 0`` with electrode fluxes ``N.n = -i_loc/(z F)``.
 
-    ``electrode_sources`` holds ``(i_loc / (z F), ds)`` pairs for the reacting species;
-    ``rate`` None leaves the volume rate out (stationary form, no quadrature for it).
+    ``electrode_sources`` holds ``(i_loc / (z F), ds)`` pairs for the reacting species.
     """
-    form = -ufl.inner(flux, ufl.grad(v)) * dx
-    if rate is not None:
-        form = rate * v * dx + form
+    form = rate * v * dx - ufl.inner(flux, ufl.grad(v)) * dx
     for source, ds in electrode_sources:
         form -= source * v * ds
     return form

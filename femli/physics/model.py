@@ -57,9 +57,6 @@ class CellModel:
         self.history = [dolfinx.fem.Function(self.space) for _ in self.species_unknowns]
         self.set_initial_state()
         self.residual = self._residual()
-        # the same rows without the storage term: a zero rate coefficient still costs
-        # quadrature (the mass term raises the species rows' degree) in stationary solves
-        self.stationary_residual = self._residual(storage=False)
         self.bcs, self._dirichlet_values = self._boundary_conditions()
 
     # -- set-up ---------------------------------------------------------------
@@ -211,8 +208,7 @@ class CellModel:
         c_ref = self.electrolyte.reacting_species.concentration
         return length ** (2 - self.domain.dim) / (d_ref * c_ref)
 
-    def _residual(self, storage: bool = True) -> list:
-        """Species rows then the charge row; ``storage=False`` leaves out the time term."""
+    def _residual(self) -> list:
         dx = self.domain.dx()
         scale = self.residual_scale = self._scale()
         sources = self.electrode_terms()
@@ -221,7 +217,7 @@ class CellModel:
         residual = []
         for k, s in enumerate(self.species_unknowns):
             c = self.unknowns[k]
-            rate = porosity * (self.rate_coefficient * c + self.history[k]) if storage else None
+            rate = porosity * (self.rate_coefficient * c + self.history[k])
             react = (
                 [(i / (s.charge * FARADAY), ds) for i, ds in sources]
                 if s.name == self.electrolyte.reacting
@@ -281,7 +277,6 @@ class CellModel:
             raise ModelError(f"no equation {equation!r}; solved: {[*names, 'charge']}")
         test = ufl.TestFunction(self.unknowns[k].function_space)
         self.residual[k] -= self.residual_scale * rate * test * measure
-        self.stationary_residual[k] -= self.residual_scale * rate * test * measure
 
     # -- state ----------------------------------------------------------------
     def set_potential(self, electrode: Electrode, value: float) -> None:
@@ -296,13 +291,6 @@ class CellModel:
         for k, s in enumerate(self.species_unknowns):
             self.unknowns[k].x.array[:] = s.concentration
         self.phi.x.array[:] = 0.0
-
-    def is_stationary(self) -> bool:
-        """True when the time terms vanish (rate coefficient and history zero). Collective."""
-        if self.rate_coefficient.value.item() != 0.0:
-            return False
-        local = all(not h.x.array.any() for h in self.history)
-        return bool(self.domain.comm.allreduce(local, op=MPI.LAND))
 
     @property
     def has_fixed_concentration(self) -> bool:

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from dolfinx.fem import bcs_by_block
-from dolfinx.fem import form as compile_form
-from dolfinx.fem.forms import derivative_block
 from dolfinx.fem.petsc import assemble_matrix, assemble_vector, assign, set_bc
 from dolfinx.la.petsc import _ghost_update, _zero_vector
 from mpi4py import MPI
@@ -180,19 +178,8 @@ class Newton:
             self._set_fieldsplit()
         self.stats = SolveStats()
         self.reference_norm = 0.0
-        self._stationary_forms = self._compile_stationary(model, nfields)
-        self._use_stationary = False
         self._install_callbacks(nest=split)
         self.stats.setup_seconds = time.perf_counter() - start
-
-    @staticmethod
-    def _compile_stationary(model, nfields: int) -> tuple | None:
-        """Residual and Jacobian forms without the storage term (None if the model has
-        none): used while the model is stationary, where that term is zero anyway."""
-        residual = getattr(model, "stationary_residual", None)
-        if residual is None or nfields < 2 or not getattr(model, "history", None):
-            return None
-        return compile_form(residual), compile_form(derivative_block(residual, model.unknowns))
 
     def _install_callbacks(self, nest: bool = False) -> None:
         """Monitor, and the residual and Jacobian callbacks wrapped to time assembly.
@@ -211,7 +198,6 @@ class Newton:
             problem, bcs = self.problem, self.model.bcs
             residual, r_args, r_kwargs = nest_residual, (problem.u, problem.F, bcs), {}
             jacobian, j_args, j_kwargs = nest_jacobian, (problem.u, problem.J, bcs), {}
-        stationary_args = self._stationary_arguments(nest, r_args, r_kwargs, j_args, j_kwargs)
 
         def monitor(_snes, iteration: int, fnorm: float) -> None:
             newton = owner()
@@ -219,22 +205,16 @@ class Newton:
                 # the largest initial residual norm: the problem's own residual scale
                 newton.reference_norm = max(newton.reference_norm, fnorm)
 
-        def timed_residual(snes, x, b, *args, **kwargs):
+        def timed_residual(*args, **kwargs):
             start = time.perf_counter()
-            newton = owner()
-            if newton is not None and newton._use_stationary:
-                args, kwargs = stationary_args[0]
-            residual(snes, x, b, *args, **kwargs)
+            residual(*args, **kwargs)
             if (newton := owner()) is not None:
                 newton.stats.assembly_seconds += time.perf_counter() - start
                 newton.stats.residual_evaluations += 1
 
-        def timed_jacobian(snes, x, a, p, *args, **kwargs):
+        def timed_jacobian(*args, **kwargs):
             start = time.perf_counter()
-            newton = owner()
-            if newton is not None and newton._use_stationary:
-                args, kwargs = stationary_args[1]
-            jacobian(snes, x, a, p, *args, **kwargs)
+            jacobian(*args, **kwargs)
             if (newton := owner()) is not None:
                 newton.stats.assembly_seconds += time.perf_counter() - start
                 newton.stats.jacobian_evaluations += 1
@@ -242,16 +222,6 @@ class Newton:
         snes.setMonitor(monitor)
         snes.setFunction(timed_residual, b, args=r_args, kargs=r_kwargs)
         snes.setJacobian(timed_jacobian, a, p, args=j_args, kargs=j_kwargs)
-
-    def _stationary_arguments(self, nest: bool, r_args, r_kwargs, j_args, j_kwargs):
-        """The callbacks' (args, kwargs) with the stationary forms, residual then Jacobian."""
-        if self._stationary_forms is None:
-            return None
-        f, j = self._stationary_forms
-        if nest:
-            return ((r_args[0], f, r_args[2]), {}), ((j_args[0], j, j_args[2]), {})
-        r_kw = {**r_kwargs, "residual": f, "jacobian": j}
-        return (r_args, r_kw), (j_args, {**j_kwargs, "jacobian": j})
 
     def _update_tolerances(self) -> None:
         """Absolute tolerance relative to the largest residual seen (the round-off floor
@@ -291,8 +261,6 @@ class Newton:
         same state with the preconditioner rebuilt on every Newton step.
         """
         state = self.snapshot()
-        stationary = self._stationary_forms is not None and self.model.is_stationary()
-        self._use_stationary = stationary
         if self.problem.A.getType() == "nest":
             self._impose_dirichlet()
         self._update_tolerances()
