@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 
 import dolfinx_solver  # noqa: F401
@@ -29,8 +31,32 @@ def mpi_tmp_path(request, tmp_path_factory) -> Path:
     return Path(path)
 
 
+#: Seconds a rank waits at the end of a test for the others before aborting the job.
+STEP_TIMEOUT = float(os.environ.get("FEMLI_TEST_STEP_TIMEOUT", "300"))
+
+
 @pytest.fixture(autouse=True)
-def _ranks_in_step():
-    """Barrier after every test so a failing rank cannot leave others mid-collective."""
+def _ranks_in_step(request):
+    """Barrier after every test so a failing rank cannot leave others mid-collective.
+
+    A rank that finished a test (typically by failing alone) and whose partners do not
+    arrive within ``STEP_TIMEOUT`` s aborts the job with the test's name, instead of
+    hanging until the CI guard kills it without a word."""
     yield
-    MPI.COMM_WORLD.barrier()
+    comm = MPI.COMM_WORLD
+    if comm.size == 1:
+        return
+    request_ = comm.Ibarrier()
+    start = time.monotonic()
+    while not request_.Test():
+        if time.monotonic() - start > STEP_TIMEOUT:
+            capture = request.config.pluginmanager.getplugin("capturemanager")
+            with capture.global_and_fixture_disabled():
+                sys.stderr.write(
+                    f"\nrank {comm.rank}: the other ranks did not finish {request.node.nodeid}"
+                    f" within {STEP_TIMEOUT:g} s (one rank failed or left a collective);"
+                    " aborting\n"
+                )
+                sys.stderr.flush()
+            comm.Abort(1)
+        time.sleep(0.005)
