@@ -68,3 +68,18 @@ def two_nuclei() -> tuple[Domain, Electrode]:
     )
     electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, potential=-0.05)
     return domain, electrode
+
+
+def ridge_domain() -> Domain:
+    """One 1 um x 2 um asperity on a 2D Li electrode (h 0.2 um there, 1 um far away)."""
+    domain, _ = build_domain(
+        "box",
+        MPI.COMM_WORLD,
+        surface="asperities",
+        count=1,
+        asperity_height=1.0,
+        asperity_width=2.0,
+        h_electrode=0.2,
+        h_far=1.0,
+    )
+    return domain

@@ -12,8 +12,9 @@ import dolfinx
 import numpy as np
 import pytest
 from mpi4py import MPI
+from shared_cases import ridge_domain
 
-from femli.mesh import build_domain, from_mesh
+from femli.mesh import from_mesh
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer, Linear
@@ -59,16 +60,7 @@ def test_planar_electrode_grows_at_the_faraday_velocity():
 
 
 def ridge_growth(potential: float | None, t_end: float):
-    domain, _ = build_domain(
-        "box",
-        MPI.COMM_WORLD,
-        surface="asperities",
-        count=1,
-        asperity_height=1.0,
-        asperity_width=2.0,
-        h_electrode=0.2,
-        h_far=1.0,
-    )
+    domain = ridge_domain()
     control = {"potential": potential} if potential is not None else {"current_density": -200.0}
     electrode = Electrode("li", {"electrode": ButlerVolmer(5.9, 0.5, 0.5)}, **control)
     electrolyte = binary(1000.0, 5e-10, 5e-10, model="supporting", conductivity=7.68e-3)

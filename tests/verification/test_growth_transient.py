@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 from scipy.special import erf
-from shared_cases import two_nuclei
+from shared_cases import ridge_domain, two_nuclei
 
-from femli.mesh import build_domain, from_mesh
+from femli.mesh import from_mesh
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
@@ -150,16 +150,7 @@ def test_mesh_motion_leaves_a_steady_profile_unchanged(ale):
 
 @pytest.mark.mpi
 def test_faraday_consistency_through_remeshing():
-    domain, _ = build_domain(
-        "box",
-        MPI.COMM_WORLD,
-        surface="asperities",
-        count=1,
-        asperity_height=1.0,
-        asperity_width=2.0,
-        h_electrode=0.2,
-        h_far=1.0,
-    )
+    domain = ridge_domain()
     electrode = Electrode("li", {"electrode": BV}, current_density=-200.0)
     electrolyte = binary(C0, 5e-10, 5e-10, model="supporting", conductivity=7.68e-3)
     model = CellModel(domain, electrolyte, [electrode], [Bulk(("bulk",))])
