@@ -53,6 +53,26 @@ snapshots = [3.0]
 """
 
 
+#: Ridge case for the sweep tests (seed 000 ridge preset, coarse, no pictures).
+RIDGE_CASE = """
+name = "ridge"
+[geometry]
+preset = "seed000_ridge"
+h_far = 2.0
+h_electrode = 0.5
+[[electrodes]]
+name = "li"
+current_density = -50.0
+[electrodes.kinetics.electrode]
+exchange_current = 30.0
+alpha_a = 1.5
+alpha_c = 0.5
+[output]
+renders = false
+fields = false
+"""
+
+
 def two_nuclei() -> tuple[Domain, Electrode]:
     """Two 0.5 um nuclei (2D, lattice) in a 1.5 um box, held at -50 mV: they meet the walls
     (their mirror images) near 8 s and each other near 10 s at the growth tests' rates."""

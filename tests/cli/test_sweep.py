@@ -11,28 +11,13 @@ from pathlib import Path
 
 import pytest
 from mpi4py import MPI
+from shared_cases import RIDGE_CASE
 from typer.testing import CliRunner
 
 from femli.cli import app
 from femli.study import aggregate, expand_study, run_study
 
-CASE = """
-name = "ridge"
-[geometry]
-preset = "seed000_ridge"
-h_far = 2.0
-h_electrode = 0.5
-[[electrodes]]
-name = "li"
-current_density = -50.0
-[electrodes.kinetics.electrode]
-exchange_current = 30.0
-alpha_a = 1.5
-alpha_c = 0.5
-[output]
-renders = false
-fields = false
-"""
+CASE = RIDGE_CASE
 
 STUDY = """
 name = "ridge_sweep"

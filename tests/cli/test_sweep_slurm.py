@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from mpi4py import MPI
+from shared_cases import RIDGE_CASE
 from typer.testing import CliRunner
 
 from femli.cli import app
@@ -25,21 +26,7 @@ from femli.study import (
     task_count,
 )
 
-CASE = """
-name = "ridge"
-[geometry]
-preset = "seed000_ridge"
-h_far = 2.0
-h_electrode = 0.5
-[[electrodes]]
-name = "li"
-current_density = -50.0
-[electrodes.kinetics.electrode]
-exchange_current = 30.0
-[output]
-renders = false
-fields = false
-"""
+CASE = RIDGE_CASE
 
 STUDY = """
 name = "heights"
