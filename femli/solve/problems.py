@@ -64,6 +64,11 @@ class _Collective:
 
     _petsc_names: tuple[str, ...] = ()
 
+    def __init__(self, *args, **kwargs) -> None:
+        """The DOLFINx problem's own arguments; then :meth:`_register`. Collective."""
+        super().__init__(*args, **kwargs)
+        self._register()
+
     def _register(self) -> None:
         """Number the problem on its communicator; release earlier ones. Collective."""
         u = self._u[0] if isinstance(self._u, Sequence) else self._u
@@ -93,10 +98,6 @@ class NonlinearProblem(_Collective, dolfinx.fem.petsc.NonlinearProblem):
 
     _petsc_names = ("_snes", "_A", "_b", "_x", "_P_mat")
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._register()
-
 
 class LinearProblem(_Collective, dolfinx.fem.petsc.LinearProblem):
     """:class:`dolfinx.fem.petsc.LinearProblem` that any rank may free at any time.
@@ -104,7 +105,3 @@ class LinearProblem(_Collective, dolfinx.fem.petsc.LinearProblem):
     Creation is collective; it also destroys the problems freed before (:func:`release`)."""
 
     _petsc_names = ("_solver", "_A", "_b", "_x", "_P_mat")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._register()
