@@ -6,6 +6,7 @@ Everything here works in micrometres (um) on the Gmsh API; nothing imports DOLFI
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,3 +230,15 @@ def place_discs(
         else:
             return None
     return centres
+
+
+def spread_angles(rng: np.random.Generator, k: int, min_sep: float) -> np.ndarray:
+    """``k`` random angles on the circle at least ``min_sep`` apart (fewer if no room)."""
+    got: list[float] = []
+    for _ in range(50 * k):
+        if len(got) == k:
+            break
+        a = rng.uniform(0, 2 * math.pi)
+        if all(abs((a - b + math.pi) % (2 * math.pi) - math.pi) >= min_sep for b in got):
+            got.append(a)
+    return np.array(got)

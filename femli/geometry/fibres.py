@@ -25,6 +25,7 @@ from femli.geometry.core import (
     require,
     require_choice,
     require_positive,
+    spread_angles,
 )
 from femli.geometry.sizing import graded_field, set_background
 
@@ -205,25 +206,13 @@ class FibreMatParams:
         for axis, s, z in self.layout():
             if axis == 2:
                 k = round(self.silver_density * 2 * math.pi * r)
-                ang = _spread_angles(rng, k, 2 * math.asin(min(1.0, (ra + 0.02) / rc)))
+                ang = spread_angles(rng, k, 2 * math.asin(min(1.0, (ra + 0.02) / rc)))
                 out.append(np.column_stack([s + rc * np.cos(ang), z + rc * np.sin(ang)]))
                 continue
             length = self.width if axis == 0 else self.depth
             k = round(self.silver_density * 2 * math.pi * r * length)
             out.append(_sites_on_cylinder(rng, k, axis, s, z, rc, length, ra))
         return out
-
-
-def _spread_angles(rng: np.random.Generator, k: int, min_sep: float) -> np.ndarray:
-    """``k`` random angles on the circle at least ``min_sep`` apart (fewer if no room)."""
-    got: list[float] = []
-    for _ in range(50 * k):
-        if len(got) == k:
-            break
-        a = rng.uniform(0, 2 * math.pi)
-        if all(abs((a - b + math.pi) % (2 * math.pi) - math.pi) >= min_sep for b in got):
-            got.append(a)
-    return np.array(got)
 
 
 def _sites_on_cylinder(

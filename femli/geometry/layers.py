@@ -36,6 +36,7 @@ from femli.geometry.core import (
     require,
     require_choice,
     require_positive,
+    spread_angles,
 )
 from femli.geometry.sizing import graded_field, set_background
 
@@ -244,17 +245,7 @@ class LayeredStackParams:
         rng = np.random.default_rng(self.seed + 1)
         r, ra, k = self.carbon_diameter / 2, self.silver_diameter / 2, self.silver_per_carbon()
         min_sep = 2 * math.asin(min(1.0, (ra + self.min_gap / 2) / r))
-        out = []
-        for _ in self.carbon_centres():
-            angles: list[float] = []
-            for _ in range(50 * k):
-                if len(angles) == k:
-                    break
-                a = rng.uniform(0, 2 * math.pi)
-                if all(abs((a - b + math.pi) % (2 * math.pi) - math.pi) >= min_sep for b in angles):
-                    angles.append(a)
-            out.append(angles)
-        return out
+        return [spread_angles(rng, k, min_sep).tolist() for _ in self.carbon_centres()]
 
     def silver_centres(self) -> np.ndarray:
         """(m, 2) Ag particle centres (um) on the carbon rims."""
