@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 from mpi4py import MPI
 
 from femli.mesh import Domain, build_domain
@@ -73,18 +77,20 @@ fields = false
 """
 
 
-def two_nuclei() -> tuple[Domain, Electrode]:
-    """Two 0.5 um nuclei (2D, lattice) in a 1.5 um box, held at -50 mV: they meet the walls
-    (their mirror images) near 8 s and each other near 10 s at the growth tests' rates."""
+def two_nuclei(dim: int = 2, **sizes: float) -> tuple[Domain, Electrode]:
+    """Two 0.5 um nuclei (lattice) in a 1.5 um box (square or cube), held at -50 mV; `sizes`
+    are mesh sizes in um (h_nucleus, ...). In 2D they meet the walls (their mirror images)
+    near 8 s and each other near 10 s at the growth tests' rates."""
+    box = {"width": 1.5, "height": 1.5} | ({"depth": 1.5} if dim == 3 else {})
     domain, _ = build_domain(
         "nucleus_array",
         MPI.COMM_WORLD,
-        dim=2,
-        width=1.5,
-        height=1.5,
+        dim=dim,
         diameter=0.5,
         count=2,
         placement="lattice",
+        **box,
+        **sizes,
     )
     electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, potential=-0.05)
     return domain, electrode
@@ -103,3 +109,17 @@ def ridge_domain() -> Domain:
         h_far=1.0,
     )
     return domain
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load_example(folder: str, name: str) -> ModuleType:
+    """The module ``examples/<folder>/<name>.py`` (scripts whose closed forms and fits the
+    tests share), loaded without running its ``main``."""
+    spec = importlib.util.spec_from_file_location(
+        f"{folder}_{name}", EXAMPLES / folder / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

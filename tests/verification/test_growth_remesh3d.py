@@ -5,33 +5,17 @@ and the total current, and a growth run through remeshes stays Faraday-consisten
 from __future__ import annotations
 
 import pytest
-from mpi4py import MPI
+from shared_cases import two_nuclei
 
-from femli.mesh import build_domain
-from femli.physics.conditions import Bulk, Electrode
+from femli.physics.conditions import Bulk
 from femli.physics.electrolyte import binary
-from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 
 
 def nuclei_growth(t_end: float, min_quality: float) -> GrowthSolver:
     """Two hemispherical 0.5 um nuclei in a 1.5 um box, secondary model, -50 mV."""
-    domain, _ = build_domain(
-        "nucleus_array",
-        MPI.COMM_WORLD,
-        dim=3,
-        width=1.5,
-        depth=1.5,
-        height=1.5,
-        diameter=0.5,
-        count=2,
-        placement="lattice",
-        h_nucleus=0.08,
-        h_substrate=0.15,
-        h_far=0.4,
-    )
-    electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, potential=-0.05)
+    domain, electrode = two_nuclei(dim=3, h_nucleus=0.08, h_substrate=0.15, h_far=0.4)
     model = CellModel(
         domain, binary(1000.0, 5e-10, 5e-10, model="secondary"), [electrode], [Bulk(("bulk",))]
     )
