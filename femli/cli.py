@@ -238,7 +238,7 @@ def sweep(
         else:
             _sweep_run(cases, output, ranks_per_case, task_id, cases_per_task or 1, dry_run)
     except StudyError as err:
-        _fail(f"{err.source}: {len(err.problems)} problem(s)\n  " + "\n  ".join(err.problems))
+        _fail(_problems(err.source, err.problems))
 
 
 def _sweep_flags(given: dict) -> None:
