@@ -268,7 +268,7 @@ def _sweep_run(cases, output, ranks_per_case, task_id, cases_per_task, dry_run) 
     """The whole study, or one array task's cases (``task_id``) without the summary."""
     from mpi4py import MPI
 
-    from femli.study import plan, run_study
+    from femli.study import plan
     from femli.study.slurm import parse_task_id, task_cases, task_count
 
     rank0 = MPI.COMM_WORLD.rank == 0
@@ -283,18 +283,25 @@ def _sweep_run(cases, output, ranks_per_case, task_id, cases_per_task, dry_run) 
             if task is not None:
                 typer.echo(f"(task {task} of {tasks}: {len(selected)} case(s); no summary)")
         raise typer.Exit(0)
-    if rank0 and task is None:  # temporary files of a killed sweep (not while tasks run)
-        from femli.outputs.files import clean_stale
-
-        clean_stale(output)
-    result = _guarded(
-        lambda: run_study(
-            cases, output, MPI.COMM_WORLD, ranks_per_case, cases=selected, summarize=task is None
-        )
-    )
+    result = _guarded(lambda: _run_cases(cases, output, ranks_per_case, selected, task))
     if rank0:
         typer.echo(result.describe())
     raise typer.Exit(min(result.failed, 100))
+
+
+def _run_cases(cases, output: Path, ranks_per_case: int, selected, task: int | None):
+    """Clean a killed sweep's temporary files (rank 0; not while array tasks run), then
+    run the cases; a failure on rank 0 reaches every rank. Collective."""
+    from mpi4py import MPI
+
+    from femli.outputs.files import clean_stale
+    from femli.parallel import on_root
+    from femli.study import run_study
+
+    comm = MPI.COMM_WORLD
+    if task is None:
+        on_root(comm, lambda: clean_stale(output))
+    return run_study(cases, output, comm, ranks_per_case, cases=selected, summarize=task is None)
 
 
 def _sweep_summarize(cases, output: Path) -> None:
