@@ -141,8 +141,6 @@ def touching_error(growth, failure: str) -> MeshMotionError:
             f"{failure} at t = {t:.4g} s; deposits that touch cannot merge in 3D, so the run "
             "ends there"
         )
-    if growth.sizes is None:
-        growth.sizes = growth._remesh_sizes()
     found = closest_contact(domain, growth.depositing, growth.sizes[0], growth.seeds)
     if found is None:
         return MeshMotionError(f"{failure} at t = {t:.4g} s")
