@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from femli.outputs.files import atomic_write_bytes
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
@@ -219,7 +221,7 @@ def update_readme(path: Path, runs: list[dict], result: dict, meta: dict) -> Non
     )
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
-    path.write_text(head + block + tail)
+    atomic_write_bytes(path, (head + block + tail).encode())
 
 
 def main() -> None:
@@ -257,7 +259,8 @@ def main() -> None:
     }
     result = evaluate(runs)
     output = Path(args.output)
-    output.write_text(json.dumps({"meta": meta, "targets": result, "runs": runs}, indent=1) + "\n")
+    record = {"meta": meta, "targets": result, "runs": runs}
+    atomic_write_bytes(output, (json.dumps(record, indent=1) + "\n").encode())
     plot(runs, output.with_name("time_vs_dofs.png"))
     if not args.quick:
         update_readme(HERE / "README.md", runs, result, meta)

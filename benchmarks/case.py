@@ -34,6 +34,7 @@ import dolfinx_solver  # noqa: F401  (before dolfinx/petsc4py)
 import problem
 from mpi4py import MPI
 
+from femli.outputs.files import atomic_write_bytes
 from femli.solve.newton import peak_memory, reset_peak_memory
 from femli.solve.stationary import StationaryOptions, StationarySolver
 
@@ -166,7 +167,7 @@ def main() -> None:
             "skipped": f"{model.num_dofs()} unknowns > --mumps-max-dofs {args.mumps_max_dofs}"
         }
     if COMM.rank == 0:
-        Path(args.output).write_text(json.dumps(record, indent=1) + "\n")
+        atomic_write_bytes(args.output, (json.dumps(record, indent=1) + "\n").encode())
         print(json.dumps(record), flush=True)
 
 

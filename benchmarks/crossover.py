@@ -23,6 +23,7 @@ import dolfinx_solver  # noqa: F401  (before dolfinx/petsc4py)
 import problem
 from mpi4py import MPI
 
+from femli.outputs.files import atomic_write_bytes
 from femli.solve.newton import peak_memory, reset_peak_memory
 from femli.solve.stationary import StationaryOptions, StationarySolver
 
@@ -70,7 +71,7 @@ def main() -> None:
             )
             print(json.dumps(row), flush=True)
             rows.append(row)
-    Path(args.output).write_text(json.dumps(rows, indent=1) + "\n")
+    atomic_write_bytes(args.output, (json.dumps(rows, indent=1) + "\n").encode())
 
 
 if __name__ == "__main__":
