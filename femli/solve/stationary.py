@@ -184,7 +184,8 @@ class StationarySolver:
             if not self._set_and_solve(es, shifted):
                 return None
             jac[:, k] = (self.control_residual(load) - r) / -delta
-        self._set_and_solve(es, e_vec)
+        if not self._set_and_solve(es, e_vec):  # back to the unshifted state
+            return None
         return jac
 
     def _set_and_solve(self, es, e_vec) -> bool:
