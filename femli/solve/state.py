@@ -41,24 +41,41 @@ def _set_potentials(model, values: dict[str, float]) -> None:
         model.set_potential(e, float(values[e.name]))
 
 
+def bdf_history(march) -> tuple[dict, dict[str, list[np.ndarray]]]:
+    """The BDF history and step-size control of a
+    :class:`~femli.solve.transient.TransientSolver`: past times (s), next step (s), the
+    Broyden Jacobian of the galvanostatic control; ``past_k`` arrays."""
+    jacobian = march.control.jacobian
+    meta = {
+        "past_times": [t for t, _ in march._past],
+        "next_step": march._next_step,
+        "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
+    }
+    return meta, {f"past_{k}": values for k, (_, values) in enumerate(march._past)}
+
+
+def restore_bdf_history(march, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+    """Put back what :func:`bdf_history` returned (after the unknowns and potentials)."""
+    march._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
+    march._next_step = float(meta["next_step"])
+    march._accepted = march._snapshot()
+    if meta["jacobian"] is not None:
+        march.control.jacobian = np.array(meta["jacobian"], dtype=float)
+
+
 def transient_state(solver) -> tuple[dict, dict[str, list[np.ndarray]]]:
     """State of a :class:`~femli.solve.transient.TransientSolver` between steps."""
-    jacobian = solver.control.jacobian
+    history, past = bdf_history(solver)
     meta = {
         "t": solver.t,
         "records": solver.records,
-        "next_step": solver._next_step,
         "depletion_time": solver.depletion_time,
         "stop_reason": solver.stop_reason,
-        "past_times": [t for t, _ in solver._past],
         "potentials": potentials(solver.model),
-        "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
         "newton": newton_state(solver.newton),
+        **history,
     }
-    arrays = {"unknowns": solver.newton.snapshot()}
-    for k, (_, values) in enumerate(solver._past):
-        arrays[f"past_{k}"] = values
-    return meta, arrays
+    return meta, {"unknowns": solver.newton.snapshot(), **past}
 
 
 def restore_transient(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
@@ -67,13 +84,9 @@ def restore_transient(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -
     _set_potentials(solver.model, meta["potentials"])
     solver.t = float(meta["t"])
     solver.records = list(meta["records"])
-    solver._next_step = float(meta["next_step"])
     solver.depletion_time = meta["depletion_time"]
     solver.stop_reason = meta["stop_reason"]
-    solver._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
-    solver._accepted = solver._snapshot()
-    if meta["jacobian"] is not None:
-        solver.control.jacobian = np.array(meta["jacobian"], dtype=float)
+    restore_bdf_history(solver, meta, arrays)
     restore_newton(solver.newton, meta["newton"])
 
 
@@ -96,15 +109,8 @@ def growth_state(solver) -> tuple[dict, dict[str, list[np.ndarray]]]:
     arrays = {"unknowns": solver.newton.snapshot()}
     velocity = getattr(solver.chemistry, "velocity", None)
     if velocity is not None:  # transient electrochemistry: BDF and mesh-motion history
-        march = solver.chemistry.solver
-        jacobian = march.control.jacobian
-        meta["transient"] = {
-            "past_times": [t for t, _ in march._past],
-            "next_step": march._next_step,
-            "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
-        }
-        for k, (_, values) in enumerate(march._past):
-            arrays[f"past_{k}"] = values
+        meta["transient"], past = bdf_history(solver.chemistry.solver)
+        arrays |= past
         last = velocity.last.reshape(-1, solver.mover.gdim)
         arrays["mesh_step"] = [last[:, j].copy() for j in range(last.shape[1])]
     return meta, arrays
@@ -137,11 +143,6 @@ def _restore_merges(solver, meta: dict) -> None:
 
 def _restore_growth_history(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
     """The BDF history and the last mesh step of transient electrochemistry."""
-    march, velocity = solver.chemistry.solver, solver.chemistry.velocity
-    march.t = solver.t
-    march._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
-    march._next_step = float(meta["next_step"])
-    march._accepted = march._snapshot()
-    if meta["jacobian"] is not None:
-        march.control.jacobian = np.array(meta["jacobian"], dtype=float)
-    velocity.last[:] = np.stack(arrays["mesh_step"], axis=1).ravel()
+    solver.chemistry.solver.t = solver.t
+    restore_bdf_history(solver.chemistry.solver, meta, arrays)
+    solver.chemistry.velocity.last[:] = np.stack(arrays["mesh_step"], axis=1).ravel()
