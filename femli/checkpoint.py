@@ -32,6 +32,7 @@ from mpi4py import MPI
 
 from femli.mesh import Domain, read_msh
 from femli.outputs.files import atomic_write_json, replace_dir
+from femli.solve.remesh import add_empty_regions
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +189,7 @@ class Checkpoint:
         without facets (covered by merged deposits) come back as empty regions.
         Collective."""
         domain = read_msh(self.folder / "mesh.msh", comm, length_unit=1.0)
-        free = max([*domain.facet_names.values(), 0]) + 1
-        for name in self.meta.get("facet_names", []):
-            if name not in domain.facet_names:
-                domain.facet_names[name] = free
-                free += 1
-        return domain
+        return add_empty_regions(domain, self.meta.get("facet_names", []))
 
     def arrays(self, space, comm: MPI.Comm) -> dict[str, list[np.ndarray]]:
         """The saved nodal arrays, local to this rank's part of ``space``. Collective."""

@@ -11,6 +11,7 @@ handed to Gmsh are in um.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 import dolfinx
 import gmsh
@@ -128,14 +129,21 @@ def remesh_domain(domain: Domain, moving: list[str], h_moving: float, h_far: flo
 
 
 def keep_names(new: Domain, old: Domain) -> Domain:
-    """Give ``new`` every boundary name of ``old`` it lacks, as an empty region (a tag
-    value no facet carries), so conditions naming it integrate to zero."""
-    free = max([*new.facet_names.values(), *old.facet_names.values(), 0]) + 1
-    for name in old.facet_names:
-        if name not in new.facet_names:
-            new.facet_names[name] = free
+    """Give ``new`` every boundary name of ``old`` it lacks (:func:`add_empty_regions`,
+    tag values above both meshes' own)."""
+    return add_empty_regions(new, old.facet_names, max([*old.facet_names.values(), 0]))
+
+
+def add_empty_regions(domain: Domain, names: Iterable[str], floor: int = 0) -> Domain:
+    """Give ``domain`` each boundary name in ``names`` it lacks, as an empty region (a tag
+    value above ``floor`` and its own that no facet carries), so conditions naming it
+    integrate to zero."""
+    free = max([*domain.facet_names.values(), floor]) + 1
+    for name in names:
+        if name not in domain.facet_names:
+            domain.facet_names[name] = free
             free += 1
-    return new
+    return domain
 
 
 def transfer(source: dolfinx.fem.Function, target: dolfinx.fem.Function) -> None:
