@@ -16,6 +16,7 @@ from femli.geometry import gmsh_session
 from femli.geometry.merge import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
 from femli.geometry.remesh import build_from_loops
 from femli.mesh import Domain, from_gmsh_model
+from femli.parallel import on_root
 from femli.solve.motion import MeshMotionError
 from femli.solve.remesh import boundary_edges, boundary_loops, keep_names
 from femli.units import MESH_UNIT
@@ -50,30 +51,22 @@ def merge_remesh(
     if domain.dim != 2:
         raise NotImplementedError("merging deposits is implemented for 2D domains")
     edges = boundary_edges(domain)
-    loops, events, error = [], [], None
-    if domain.comm.rank == 0:
-        try:
-            for loop in boundary_loops(edges):
-                fused, found = fuse(loop, moving, anchors, gap, seeds)
-                loops.append(fused)
-                events += found
-        except Exception as err:  # reported on every rank below
-            error = err
-    events, error = domain.comm.bcast((events, error), root=0)
-    if error is not None:
-        raise error
+    loops: list = []  # the fused loops, on rank 0
+
+    def fuse_loops() -> list[dict]:
+        events = []
+        for loop in boundary_loops(edges):
+            fused, found = fuse(loop, moving, anchors, gap, seeds)
+            loops.append(fused)
+            events += found
+        return events
+
+    events = on_root(domain.comm, fuse_loops)  # rank 0's error raised on every rank
     if not events:
         return None
     cell_name = next(iter(domain.cell_names), "electrolyte")
     with gmsh_session():
-        if domain.comm.rank == 0:
-            try:
-                build_from_loops(loops, moving, cell_name, *sizes)
-            except Exception as err:
-                error = err
-        error = domain.comm.bcast(error, root=0)
-        if error is not None:
-            raise error
+        on_root(domain.comm, lambda: build_from_loops(loops, moving, cell_name, *sizes))
         new = keep_names(from_gmsh_model(gmsh.model, domain.comm, 2), domain)
     return new, [_si(e) for e in events]
 

@@ -20,6 +20,7 @@ import numpy as np
 from femli.geometry import gmsh_session
 from femli.geometry.remesh import Polyline, build_from_loops
 from femli.mesh import Domain, from_gmsh_model
+from femli.parallel import on_root
 from femli.solve.remesh3d import remesh_domain_3d
 from femli.units import MESH_UNIT
 
@@ -115,16 +116,11 @@ def remesh_domain(domain: Domain, moving: list[str], h_moving: float, h_far: flo
         return keep_names(remesh_domain_3d(domain, moving, h_moving, h_far), domain)
     edges = boundary_edges(domain)
     cell_name = next(iter(domain.cell_names), "electrolyte")
-    error = None
-    with gmsh_session():
-        if domain.comm.rank == 0:
-            try:
-                build_from_loops(boundary_loops(edges), moving, cell_name, h_moving, h_far)
-            except Exception as err:  # reported on every rank below
-                error = err
-        error = domain.comm.bcast(error, root=0)
-        if error is not None:
-            raise error
+    with gmsh_session():  # Gmsh on rank 0; its error raised on every rank
+        on_root(
+            domain.comm,
+            lambda: build_from_loops(boundary_loops(edges), moving, cell_name, h_moving, h_far),
+        )
         return keep_names(from_gmsh_model(gmsh.model, domain.comm, 2), domain)
 
 

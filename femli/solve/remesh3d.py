@@ -15,6 +15,7 @@ import numpy as np
 from femli.geometry import gmsh_session
 from femli.geometry.remesh3d import build_from_surfaces
 from femli.mesh import Domain, from_gmsh_model
+from femli.parallel import on_root
 from femli.units import MESH_UNIT
 
 
@@ -70,17 +71,11 @@ def remesh_domain_3d(
     surfaces = boundary_surfaces(domain)
     volume = domain.measure(boundary=False) / MESH_UNIT**3
     cell_name = next(iter(domain.cell_names), "electrolyte")
-    error = None
-    with gmsh_session():
-        if domain.comm.rank == 0:
-            try:
-                nodes, triangles = surfaces
-                build_from_surfaces(
-                    nodes, triangles, moving, cell_name, h_moving, h_far, volume=volume
-                )
-            except Exception as err:  # reported on every rank below
-                error = err
-        error = domain.comm.bcast(error, root=0)
-        if error is not None:
-            raise error
+    with gmsh_session():  # Gmsh on rank 0; its error raised on every rank
+        on_root(
+            domain.comm,
+            lambda: build_from_surfaces(
+                *surfaces, moving, cell_name, h_moving, h_far, volume=volume
+            ),
+        )
         return from_gmsh_model(gmsh.model, domain.comm, 3)
