@@ -18,7 +18,7 @@ import gmsh
 import numpy as np
 
 from femli.geometry import gmsh_session
-from femli.geometry.remesh import Polyline, build_from_loops
+from femli.geometry.remesh import Polyline, build_from_loops, signed_area
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
 from femli.solve.remesh3d import remesh_domain_3d
@@ -68,7 +68,7 @@ def boundary_loops(edges: list[tuple[np.ndarray, np.ndarray, str]]) -> list[list
     for start in range(len(edges)):
         if not used[start]:
             loops.append(_walk(edges, adjacency, coords, used, start))
-    loops.sort(key=lambda loop: -abs(_area([p for line in loop for p in line.points])))
+    loops.sort(key=lambda loop: -abs(signed_area(np.concatenate([x.points for x in loop]))))
     return loops
 
 
@@ -103,11 +103,6 @@ def _runs(points: list, names: list[str]) -> list[Polyline]:
             runs.append(Polyline(names[begin], np.array(pts[begin : k + 1])))
             begin = k
     return runs
-
-
-def _area(points: list) -> float:
-    p = np.asarray(points)
-    return 0.5 * float(np.sum(p[:-1, 0] * p[1:, 1] - p[1:, 0] * p[:-1, 1]))
 
 
 def remesh_domain(domain: Domain, moving: list[str], h_moving: float, h_far: float) -> Domain:
