@@ -29,6 +29,7 @@ import math
 
 import pytest
 from mpi4py import MPI
+from shared_cases import load_example
 
 from femli.mesh import build_domain
 from femli.physics.conditions import Bulk, Electrode
@@ -42,16 +43,8 @@ VOLTS = 0.01
 D_UM = 2.0  # contact diameter, um
 
 
-def psi(eps: float) -> float:
-    """Roess's constriction factor of an isothermal circular contact in a flux tube."""
-    return (
-        1
-        - 1.40925 * eps
-        + 0.29591 * eps**3
-        + 0.05254 * eps**5
-        + 0.02105 * eps**7
-        + (0.01107 * eps**9)
-    )
+#: Roess's constriction factor (the series in the module docstring).
+psi = load_example("seed004_voids", "constriction").psi
 
 
 def single_contact_resistance(width_um: float, height_um: float) -> float:

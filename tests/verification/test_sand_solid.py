@@ -16,26 +16,18 @@ c0 F) or a wrong sign of the sink moves D_eff by far more than 3 %.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
+from shared_cases import EXAMPLES, load_example
 
 from femli.study.runner import run_study
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed004_voids"
-
-
-def _fit_module():
-    spec = importlib.util.spec_from_file_location("seed004_sand_fit", EXAMPLE / "sand_fit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+EXAMPLE = EXAMPLES / "seed004_voids"
 
 
 def test_sand_fit_recovers_d_eff(mpi_tmp_path):
-    sand = _fit_module()
+    sand = load_example("seed004_voids", "sand_fit")
     result = run_study(EXAMPLE / "sand_study.toml", mpi_tmp_path / "sand")
     assert [o.action for o in result.outcomes] == ["ran"] * 12
     fitted = sand.sand_fit(mpi_tmp_path / "sand")
