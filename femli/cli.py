@@ -232,7 +232,7 @@ def sweep(
         cases = expand_study(study, plots=plot or ())
         output = output or Path("results") / cases.name
         if emit_slurm:
-            _sweep_emit(cases, study, output, given)
+            _guarded(lambda: _sweep_emit(cases, study, output, given))  # OSError: exit 2
         elif summarize_only:
             _sweep_summarize(cases, output)
         else:

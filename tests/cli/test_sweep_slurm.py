@@ -208,3 +208,12 @@ def test_one_task_on_all_ranks_then_a_collective_summary(mpi_tmp_path):
         assert [p.name for p in plots] == ["hotspot_index_vs_asperity_height.png"]
     else:
         assert table is None and plots == ()
+
+
+def test_a_script_that_cannot_be_written_is_one_message_and_exit_2(tmp_path):
+    path = write_study(tmp_path)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    code, _, err = sweep(path, "-o", tmp_path / "out", "--emit-slurm", "--script", blocker / "s.sh")
+    assert code == 2
+    assert err.startswith("error: ") and "Traceback" not in err
