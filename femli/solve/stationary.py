@@ -244,6 +244,7 @@ class StationarySolver:
         return self.newton.snapshot(), potentials
 
     def _put_back(self, kept: tuple[list[np.ndarray], dict[str, float]]) -> None:
+        """Restore unknowns and electrode potentials saved by :meth:`_keep`."""
         self.newton.restore(kept[0])
         for e in self.model.electrodes:
             self.model.set_potential(e, kept[1][e.name])
