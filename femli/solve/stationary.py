@@ -161,7 +161,12 @@ class StationarySolver:
         for _ in range(self.options.max_control_iterations):
             if np.max(np.abs(r)) <= self.options.current_rtol * scale:
                 return True
-            step = -np.linalg.solve(jac, r)
+            try:
+                step = -np.linalg.solve(jac, r)
+            except np.linalg.LinAlgError:  # the current stopped responding to the potential
+                return False  # (e.g. beyond the limiting current): no solution this way
+            if not np.isfinite(step).all():
+                return False
             step = np.clip(step, -0.25, 0.25)
             for _ in range(8):
                 if self._set_and_solve(es, e_vec + step):
