@@ -180,6 +180,41 @@ class Electrolyte:
             * sum(s.charge**2 * s.diffusivity * s.concentration for s in self.species)
         )
 
+    def salt_diffusivities(self) -> dict[str | None, tuple[float, float]] | None:
+        """Binary tertiary salt: region -> (t, ambipolar D in m^2/s); key ``None``: bulk.
+
+        ``t = z1 D1 / (z1 D1 - z2 D2)`` is the transference number of the solved (first)
+        species, ``D_amb = (z1 - z2) D1 D2 / (z1 D1 - z2 D2)`` (scaled by the region's
+        porosity/tortuosity). With them ``N1 - (t/z1) i/F = -D_amb grad c1``: the salt
+        balance has no migration term. ``None`` unless the model is ``tertiary`` with
+        two species of opposite charge and ``t`` is the same in every region.
+        """
+        if self.model != "tertiary" or len(self.species) != 2:
+            return None
+        first, second = self.species
+        if first.charge * second.charge > 0:
+            return None
+        values: dict[str | None, tuple[float, float]] = {}
+        for r in (None, *self.regions):
+            d1 = (
+                first.diffusivity if r is None else r.diffusivity.get(first.name, first.diffusivity)
+            )
+            d2 = (
+                second.diffusivity
+                if r is None
+                else r.diffusivity.get(second.name, second.diffusivity)
+            )
+            den = first.charge * d1 - second.charge * d2
+            d_amb = (first.charge - second.charge) * d1 * d2 / den
+            values[None if r is None else r.region] = (
+                first.charge * d1 / den,
+                d_amb * (1.0 if r is None else r.factor),
+            )
+        t_bulk = values[None][0]
+        if any(abs(t - t_bulk) > 1e-12 * abs(t_bulk) for t, _ in values.values()):
+            return None
+        return values
+
     def region(self, name: str) -> RegionProperties | None:
         """Properties of region ``name`` or ``None``."""
         return next((r for r in self.regions if r.region == name), None)

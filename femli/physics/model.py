@@ -31,7 +31,11 @@ class ModelError(ValueError):
 
 
 class CellModel:
-    """Residual and unknowns of one transport model on a domain (SI units)."""
+    """Residual and unknowns of one transport model on a domain (SI units).
+
+    ``salt_balance``: for a binary tertiary electrolyte, write the species row as the
+    salt balance (see :meth:`_salt_balance`; the same solution, a cheaper Jacobian).
+    """
 
     def __init__(
         self,
@@ -40,6 +44,7 @@ class CellModel:
         electrodes: Sequence[Electrode],
         bulk: Sequence[Bulk] = (),
         degree: int = 1,
+        salt_balance: bool = True,
     ) -> None:
         self.domain, self.electrolyte = domain, electrolyte
         self.electrodes, self.bulk = tuple(electrodes), tuple(bulk)
@@ -54,6 +59,7 @@ class CellModel:
             e.name: dolfinx.fem.Constant(domain.mesh, scalar(0.0)) for e in self.electrodes
         }
         self.rate_coefficient = dolfinx.fem.Constant(domain.mesh, scalar(0.0))
+        self.salt = self._salt_balance() if salt_balance else None
         self.history = [dolfinx.fem.Function(self.space) for _ in self.species_unknowns]
         self.set_initial_state()
         self.residual = self._residual()
@@ -85,6 +91,21 @@ class CellModel:
         if self.model == "supporting":
             return (self.electrolyte.reacting_species,)
         return ()
+
+    def _salt_balance(self) -> tuple[float, object] | None:
+        """``(t, D_amb)`` when the species row is written as the binary salt balance.
+
+        For a binary tertiary electrolyte with a uniform transference number ``t`` the
+        species row minus ``t/z`` times the charge row is ``div(D_amb grad c)`` plus
+        the storage and electrode terms: the same discrete equations (an invertible
+        row combination), but the Jacobian's concentration row couples to the
+        potential only on electrodes, and its volume part does not change in Newton.
+        """
+        values = self.electrolyte.salt_diffusivities()
+        if values is None:
+            return None
+        t, d_bulk = values.pop(None)
+        return t, self.region_field({r: d for r, (_, d) in values.items()}, d_bulk)
 
     @property
     def phi(self) -> dolfinx.fem.Function:
@@ -223,9 +244,11 @@ class CellModel:
                 if s.name == self.electrolyte.reacting
                 else []
             )
-            residual.append(
-                scale * forms.species_residual(self.flux(s.name), rate, tests[k], dx, react)
-            )
+            flux = self.flux(s.name)
+            if self.salt is not None:  # the salt balance: this row minus (t/z) x charge row
+                flux = -self.salt[1] * ufl.grad(c)
+                react = [((1.0 - self.salt[0]) * source, ds) for source, ds in react]
+            residual.append(scale * forms.species_residual(flux, rate, tests[k], dx, react))
         i_over_f = self.current_density() / FARADAY
         residual.append(scale * forms.charge_residual(i_over_f, tests[-1], dx, sources))
         return residual
@@ -277,6 +300,11 @@ class CellModel:
             raise ModelError(f"no equation {equation!r}; solved: {[*names, 'charge']}")
         test = ufl.TestFunction(self.unknowns[k].function_space)
         self.residual[k] -= self.residual_scale * rate * test * measure
+        if equation == "charge" and self.salt is not None:  # the salt row holds -t/z x charge
+            first = self.species_unknowns[0]
+            test = ufl.TestFunction(self.unknowns[0].function_space)
+            lam = self.salt[0] / first.charge
+            self.residual[0] += lam * self.residual_scale * rate * test * measure
 
     # -- state ----------------------------------------------------------------
     def set_potential(self, electrode: Electrode, value: float) -> None:
