@@ -162,6 +162,8 @@ class Newton:
         opts = presets.petsc_options(self.preset, nfields, overrides)
         self._base_atol = float(opts["snes_atol"])
         self._lag = int(opts.get("snes_lag_preconditioner", 1))
+        self._lag_now = self._lag  # 1 while a failed linear solve is retried
+        self._blocks_reused = False  # the field split's blocks keep their preconditioners
         self.prefix = f"femli_{next(_counter)}_"
         # the field split works on a nested (block) matrix: its blocks are the split's
         # operators as they are (no sub-matrix copies, no monolithic matrix)
@@ -216,12 +218,30 @@ class Newton:
             start = time.perf_counter()
             jacobian(*args, **kwargs)
             if (newton := owner()) is not None:
+                if nest:
+                    newton._lag_blocks()
                 newton.stats.assembly_seconds += time.perf_counter() - start
                 newton.stats.jacobian_evaluations += 1
 
         snes.setMonitor(monitor)
         snes.setFunction(timed_residual, b, args=r_args, kargs=r_kwargs)
         snes.setJacobian(timed_jacobian, a, p, args=j_args, kargs=j_kwargs)
+
+    def _lag_blocks(self) -> None:
+        """Make the field split's block preconditioners follow SNES's lag.
+
+        SNES keeps the outer preconditioner on a lagged step, but each block's
+        multigrid sees its matrix changed and would be rebuilt anyway. The blocks are
+        looked up each time (no references kept beyond this call): they exist once the
+        split has been set up, i.e. after the first step of a solve.
+        """
+        snes = self.problem.solver
+        reuse = self._lag_now > 1 and snes.getIterationNumber() % self._lag_now != 0
+        if reuse == self._blocks_reused:
+            return
+        for block in snes.getKSP().getPC().getFieldSplitSubKSP():
+            block.getPC().setReusePreconditioner(reuse)
+        self._blocks_reused = reuse
 
     def _update_tolerances(self) -> None:
         """Absolute tolerance relative to the largest residual seen (the round-off floor
@@ -269,10 +289,12 @@ class Newton:
             self.restore(state)
             snes = self.problem.solver
             snes.setLagPreconditioner(1)
+            self._lag_now = 1
             try:
                 converged, reason = self._attempt()
             finally:
                 snes.setLagPreconditioner(self._lag)
+                self._lag_now = self._lag
         if not converged:
             self.stats.failures += 1
             self.restore(state)
