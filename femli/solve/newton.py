@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from dolfinx.fem import bcs_by_block
-from dolfinx.fem.petsc import assemble_matrix, assemble_vector, assign, set_bc
+from dolfinx.fem.petsc import assemble_vector, assign, set_bc
 from dolfinx.la.petsc import _ghost_update, _zero_vector
 from mpi4py import MPI
 from petsc4py import PETSc
 
 from femli.physics.model import CellModel
 from femli.solve import options as presets
+from femli.solve.jacobian import NestJacobian
 from femli.solve.problems import NonlinearProblem
 
 _counter = itertools.count()
@@ -187,7 +188,8 @@ class Newton:
         """Monitor, and the residual and Jacobian callbacks wrapped to time assembly.
 
         Monolithic matrices use DOLFINx's callbacks, nested ones :func:`nest_residual`
-        and :func:`nest_jacobian`. The callbacks reach this object through a weak
+        and :class:`~femli.solve.jacobian.NestJacobian`. The callbacks reach this object
+        through a weak
         reference: PETSc keeps them on the SNES, and a strong reference would make a
         cycle through a PETSc object that Python's garbage collector cannot break
         (every Newton, with its matrices and factorisations, would then live until the
@@ -199,7 +201,8 @@ class Newton:
         if nest:
             problem, bcs = self.problem, self.model.bcs
             residual, r_args, r_kwargs = nest_residual, (problem.u, problem.F, bcs), {}
-            jacobian, j_args, j_kwargs = nest_jacobian, (problem.u, problem.J, bcs), {}
+            jacobian = NestJacobian(self.model.residual, problem.u, bcs)
+            j_args, j_kwargs = (), {}
 
         def monitor(_snes, iteration: int, fnorm: float) -> None:
             newton = owner()
@@ -344,16 +347,3 @@ def nest_residual(_snes, x, b, u, residual, bcs) -> None:
     spaces = [form.function_spaces[0] for form in residual]
     set_bc(b, bcs_by_block(spaces, bcs), x0=x, alpha=-1.0)
     _ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-
-
-def nest_jacobian(_snes, x, A, _P, u, jacobian, bcs) -> None:
-    """Jacobian at ``x`` into the nested matrix ``A``, one block (and its packed
-    coefficients) at a time; Dirichlet rows and columns zeroed, 1 on the diagonal."""
-    _ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-    assign(x, u)
-    A.zeroEntries()
-    for i, row in enumerate(jacobian):
-        for j, form in enumerate(row):
-            if form is not None:
-                assemble_matrix(A.getNestSubMatrix(i, j), form, bcs, diag=1.0)
-    A.assemble()
