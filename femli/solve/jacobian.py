@@ -19,6 +19,7 @@ import numpy as np
 import ufl
 from dolfinx.fem.petsc import assemble_matrix, assign
 from dolfinx.la.petsc import _ghost_update
+from mpi4py import MPI
 from petsc4py import PETSc
 from ufl.algorithms import expand_derivatives
 from ufl.algorithms.analysis import extract_coefficients, extract_constants
@@ -61,10 +62,13 @@ class _KeptBlock:
         return [*values, self.mesh.geometry.x]
 
     def _stale(self, inputs: list[np.ndarray]) -> bool:
-        return any(
+        """Whether any rank's inputs changed (collective: reassembly is collective, and
+        a moving boundary may move only one rank's nodes)."""
+        changed = any(
             a.shape != b.shape or not np.array_equal(a, b)
             for a, b in zip(inputs, self._built_from, strict=True)
         )
+        return self.mesh.comm.allreduce(changed, op=MPI.LOR)
 
     def assemble(self, block: PETSc.Mat, bcs: list) -> None:
         """Put this part into ``block`` (zeroed), reassembling it first if stale."""
