@@ -77,13 +77,14 @@ class _KeptBlock:
             assemble_matrix(block, self.form, bcs, diag=1.0)
             block.assemble()
             self.matrix = block.duplicate(copy=True)
-        else:
-            if self._stale(inputs):
-                self.matrix.zeroEntries()
-                assemble_matrix(self.matrix, self.form, bcs, diag=1.0)
-                self.matrix.assemble()
-            self.matrix.copy(block, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
-        self._built_from = [a.copy() for a in inputs]
+            self._built_from = [a.copy() for a in inputs]
+            return
+        if self._stale(inputs):
+            self.matrix.zeroEntries()
+            assemble_matrix(self.matrix, self.form, bcs, diag=1.0)
+            self.matrix.assemble()
+            self._built_from = [a.copy() for a in inputs]  # copied only when they change
+        self.matrix.copy(block, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
 
 
 def _whole_mesh_volume(form: ufl.Form | None) -> bool:
