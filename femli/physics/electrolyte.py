@@ -195,21 +195,14 @@ class Electrolyte:
         if first.charge * second.charge > 0:
             return None
         values: dict[str | None, tuple[float, float]] = {}
-        for r in (None, *self.regions):
-            d1 = (
-                first.diffusivity if r is None else r.diffusivity.get(first.name, first.diffusivity)
-            )
-            d2 = (
-                second.diffusivity
-                if r is None
-                else r.diffusivity.get(second.name, second.diffusivity)
-            )
+        # (region, diffusivities given there, porosity/tortuosity); None is the bulk
+        places = [(None, {}, 1.0)] + [(r.region, r.diffusivity, r.factor) for r in self.regions]
+        for region, given, factor in places:
+            d1 = given.get(first.name, first.diffusivity)
+            d2 = given.get(second.name, second.diffusivity)
             den = first.charge * d1 - second.charge * d2
             d_amb = (first.charge - second.charge) * d1 * d2 / den
-            values[None if r is None else r.region] = (
-                first.charge * d1 / den,
-                d_amb * (1.0 if r is None else r.factor),
-            )
+            values[region] = (first.charge * d1 / den, d_amb * factor)
         t_bulk = values[None][0]
         if any(abs(t - t_bulk) > 1e-12 * abs(t_bulk) for t, _ in values.values()):
             return None

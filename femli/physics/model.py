@@ -244,8 +244,9 @@ class CellModel:
                 if s.name == self.electrolyte.reacting
                 else []
             )
-            flux = self.flux(s.name)
-            if self.salt is not None:  # the salt balance: this row minus (t/z) x charge row
+            if self.salt is None:
+                flux = self.flux(s.name)
+            else:  # the salt balance: this row minus (t/z) x the charge row
                 flux = -self.salt[1] * ufl.grad(c)
                 react = [((1.0 - self.salt[0]) * source, ds) for source, ds in react]
             residual.append(scale * forms.species_residual(flux, rate, tests[k], dx, react))

@@ -189,11 +189,10 @@ class Newton:
 
         Monolithic matrices use DOLFINx's callbacks, nested ones :func:`nest_residual`
         and :class:`~femli.solve.jacobian.NestJacobian`. The callbacks reach this object
-        through a weak
-        reference: PETSc keeps them on the SNES, and a strong reference would make a
-        cycle through a PETSc object that Python's garbage collector cannot break
-        (every Newton, with its matrices and factorisations, would then live until the
-        process ends).
+        through a weak reference: PETSc keeps them on the SNES, and a strong reference
+        would make a cycle through a PETSc object that Python's garbage collector cannot
+        break (every Newton, with its matrices and factorisations, would then live until
+        the process ends).
         """
         snes, owner = self.problem.solver, weakref.ref(self)
         b, (residual, r_args, r_kwargs) = snes.getFunction()
