@@ -32,6 +32,9 @@ class ConfigError(ValueError):
         self.problems, self.source = problems, source
         super().__init__(f"{source}: " + "; ".join(problems))
 
+    def __reduce__(self):  # pickled with its problems (sent between MPI ranks)
+        return type(self), (self.problems, self.source)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -30,27 +30,32 @@ class RankError(RuntimeError):
 
 
 def _portable(err: BaseException, rank: int) -> BaseException:
-    """``err`` itself if it survives pickling, else a :class:`RankError` with its text."""
+    """``err`` itself if it survives pickling with its message intact, else a
+    :class:`RankError` with its text (an exception whose ``__init__`` takes other
+    arguments than its message can unpickle into a different message)."""
     try:
-        pickle.loads(pickle.dumps(err))
+        intact = str(pickle.loads(pickle.dumps(err))) == str(err)
     except Exception:
-        return RankError(f"rank {rank}: {type(err).__name__}: {err}")
-    return err
+        intact = False
+    return err if intact else RankError(f"rank {rank}: {type(err).__name__}: {err}")
 
 
-def on_root[T](comm: MPI.Comm, job: Callable[[], T]) -> T:
-    """Run ``job`` on rank 0 while the others wait; its result on every rank, or its
-    exception (any :class:`Exception`) raised on every rank. Collective."""
+def on_root[T](comm: MPI.Comm, job: Callable[[], T], share: bool = True) -> T | None:
+    """Run ``job`` on rank 0 while the others wait; its exception (any
+    :class:`Exception`) is raised on every rank. Collective.
+
+    Returns the job's result on every rank, or with ``share=False`` on rank 0 only
+    (None elsewhere: a large result, e.g. a table, is not sent)."""
     result, error = None, None
     if comm.rank == 0:
         try:
             result = job()
         except Exception as err:
             error = _portable(err, 0)
-    result, error = comm.bcast((result, error), root=0)
-    if error is not None:
-        raise error
-    return result
+    shared = comm.bcast((result if share else None, error), root=0)
+    if shared[1] is not None:
+        raise shared[1]
+    return shared[0] if share else result  # result: None off rank 0
 
 
 @contextmanager

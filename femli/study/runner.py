@@ -34,6 +34,7 @@ import tomli_w
 from mpi4py import MPI
 
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
+from femli.parallel import on_root
 from femli.study.expand import Study, StudyCase, expand_study
 from femli.study.plots import plot_summary
 from femli.study.spec import PlotSpec, StudyError
@@ -127,7 +128,7 @@ def run_study(
     output = Path(output)
     clock = time.perf_counter()
     selected = tuple(study.cases if cases is None else cases)
-    _on_root(comm, lambda: write_index(study, output))
+    on_root(comm, lambda: write_index(study, output))
     color = comm.rank // ranks_per_case
     group = comm.Split(color=color, key=comm.rank)
     mine = selected[color::groups]
@@ -139,7 +140,7 @@ def run_study(
     outcomes = _in_order(gathered, selected) if comm.rank == 0 else None
     table, paths = (None, ())
     if summarize:
-        table, paths = _on_root(comm, lambda: _summarise(study, output)) or (None, ())
+        table, paths = on_root(comm, lambda: _summarise(study, output), share=False) or (None, ())
     outcomes = comm.bcast(outcomes, root=0)
     seconds = comm.bcast(time.perf_counter() - clock, root=0)
     return StudyResult(
@@ -161,7 +162,7 @@ def summarize_study(
         write_index(study, output)
         return _summarise(study, output)
 
-    table, paths = _on_root(comm, job) or (None, ())
+    table, paths = on_root(comm, job, share=False) or (None, ())
     return table, tuple(paths)
 
 
@@ -176,25 +177,6 @@ def _summarise(study: Study, output: Path) -> tuple[Any, list[Path]]:
     table = aggregate(output)
     params = [a.name for a in study.axes]
     return table, plot_summary(table, study.plots, params, output / "plots")
-
-
-def _on_root(comm: MPI.Comm, job: Callable[[], Any]) -> Any:
-    """Run ``job`` on rank 0; a failure there is raised on every rank (none left waiting).
-
-    Rank 0 re-raises the original exception, the others a :class:`StudyError` with its text.
-    """
-    result, error, text = None, None, None
-    if comm.rank == 0:
-        try:
-            result = job()
-        except Exception as err:
-            error, text = err, f"{type(err).__name__}: {err}"
-    text = comm.bcast(text, root=0)
-    if error is not None:
-        raise error
-    if text is not None:
-        raise StudyError([f"on rank 0: {text}"])
-    return result
 
 
 def write_index(study: Study, output: Path) -> Path:

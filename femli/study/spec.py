@@ -51,6 +51,9 @@ class StudyError(ValueError):
         self.source = source
         super().__init__(f"{source}: " + "; ".join(problems))
 
+    def __reduce__(self):  # pickled with its problems (sent between MPI ranks)
+        return type(self), (self.problems, self.source)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
