@@ -132,7 +132,7 @@ class TransientChemistry:
         self.solver.t = t
         self.solver.before_solve = self.velocity
         if first_step is not None:
-            self.solver._next_step = max(first_step, options.dt_min)
+            self.solver.next_step = max(first_step, options.dt_min)
         self.newton, self.currents = self.solver.newton, self.solver.currents
 
     def start(self) -> None:
@@ -142,7 +142,7 @@ class TransientChemistry:
 
     def next_step(self) -> float:
         """The step the error control proposes (s)."""
-        return self.solver._next_step
+        return self.solver.next_step
 
     def advance(self, dt: float, displacement: np.ndarray) -> tuple[bool, float]:
         """The BDF step ``t -> t + dt`` on the moved mesh (``displacement``: the mesh
@@ -162,7 +162,6 @@ class TransientChemistry:
                 f"converge (last SNES reason {self.newton.stats.last_reason})"
             )
         if status == "accepted":
-            self.solver._next_step = step
             self.velocity.accept()
         return status == "accepted", step
 

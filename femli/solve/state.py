@@ -48,7 +48,7 @@ def bdf_history(march) -> tuple[dict, dict[str, list[np.ndarray]]]:
     jacobian = march.control.jacobian
     meta = {
         "past_times": [t for t, _ in march._past],
-        "next_step": march._next_step,
+        "next_step": march.next_step,
         "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
     }
     return meta, {f"past_{k}": values for k, (_, values) in enumerate(march._past)}
@@ -57,7 +57,7 @@ def bdf_history(march) -> tuple[dict, dict[str, list[np.ndarray]]]:
 def restore_bdf_history(march, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
     """Put back what :func:`bdf_history` returned (after the unknowns and potentials)."""
     march._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
-    march._next_step = float(meta["next_step"])
+    march.next_step = float(meta["next_step"])
     march._accepted = march._snapshot()
     if meta["jacobian"] is not None:
         march.control.jacobian = np.array(meta["jacobian"], dtype=float)

@@ -128,7 +128,8 @@ class TransientSolver:
         self.stop_reason: str | None = None
         self._past: list[tuple[float, list[np.ndarray]]] = []  # newest first, <= 3
         self._accepted: tuple[list[np.ndarray], dict[str, float]] = ([], {})
-        self._next_step = options.dt_initial
+        #: the step (s) the error control proposes next (set by each accepted step)
+        self.next_step = options.dt_initial
         #: ``before_solve(h, (a0, a1, a2))`` before each step's solve (mesh velocity, ALE)
         self.before_solve: Callable[[float, tuple[float, float, float]], None] | None = None
 
@@ -260,7 +261,8 @@ class TransientSolver:
     def try_step(self, h: float) -> tuple[str, float]:
         """One attempt at the step ``t -> t + h``. Collective.
 
-        Returns ``("accepted", next step)`` with :attr:`t` and the history advanced,
+        Returns ``("accepted", next step)`` with :attr:`t`, the history and
+        :attr:`next_step` advanced,
         ``("rejected", smaller step)`` when the error estimate or the change is too large,
         or ``("failed", h / 2)`` when Newton failed; a step not accepted leaves the last
         accepted state in the model.
@@ -279,7 +281,8 @@ class TransientSolver:
         self.t += h
         self._past = [(self.t, self._concentrations()), *self._past[:2]]
         self._accepted = self._snapshot()
-        return "accepted", max(h * factor, opts.dt_min)
+        self.next_step = max(h * factor, opts.dt_min)
+        return "accepted", self.next_step
 
     def _advance(self, h: float) -> tuple[float, float, int]:
         """One accepted step from ``self.t``; returns (step, next step, rejections)."""
@@ -369,11 +372,11 @@ class TransientSolver:
                 self._record(0.0, self.start(), 0)
                 if self._stop(callback):
                     return self.records
-            h = self._next_step
+            h = self.next_step
             while self.t < opts.t_end * (1.0 - 1.0e-12):
                 its = self.newton.stats.newton_iterations
                 used, h, rejected = self._advance(self._limit(h))
-                self._next_step = h
+                self.next_step = h
                 self._record(used, self.newton.stats.newton_iterations - its, rejected)
                 if self._stop(callback):
                     break

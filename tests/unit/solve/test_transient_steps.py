@@ -119,3 +119,26 @@ def test_failed_step_raises_and_keeps_the_last_converged_state():
     assert solver.electrode_minimum() == solver.records[-1]["c_min"]
     assert 0 < solver.records[-1]["c_min"]["li"] < 1e-2 * c0
     assert model.rate_coefficient.value == 0.0
+
+
+def test_an_accepted_step_sets_the_next_step_and_a_rejected_one_keeps_it():
+    """``next_step`` is what a caller marching step by step (the ALE growth) continues
+    with: the proposal of the last accepted step, untouched by rejections."""
+    mesh = dolfinx.mesh.create_interval(MPI.COMM_WORLD, 40, [0.0, 1e-4])
+    domain = from_mesh(
+        mesh,
+        {"electrode": lambda x: np.isclose(x[0], 0.0), "bulk": lambda x: np.isclose(x[0], 1e-4)},
+    )
+    kinetics = ButlerVolmer(10.0, 0.5, 0.5, concentration_dependent=True)
+    electrode = Electrode("li", {"electrode": kinetics}, current_density=-20.0)
+    model = CellModel(domain, binary(1000.0, 1e-10, 3e-10), [electrode], [Bulk(("bulk",))])
+    solver = TransientSolver(model, TransientOptions(t_end=100.0, dt_initial=0.1, dt_min=1e-3))
+    solver.start()
+    assert solver.next_step == 0.1
+    status, proposed = solver.try_step(0.1)
+    assert status == "accepted"
+    assert solver.next_step == proposed
+    status, smaller = solver.try_step(50.0)  # far beyond the allowed change
+    assert status == "rejected"
+    assert smaller < 50.0
+    assert solver.next_step == proposed
