@@ -179,6 +179,11 @@ class Newton:
         )
         if split:
             self._set_fieldsplit()
+        # PETSc keeps options until the process ends (DOLFINx's tidy-up misses prefixed
+        # ones): drop this problem's when it is freed, so that a study's many problems
+        # do not pile up and PETSc does not warn at exit about those never read (a solve
+        # that converged before any linear solve)
+        weakref.finalize(self, _forget_options, self.prefix)
         self.stats = SolveStats()
         self.reference_norm = 0.0
         self._install_callbacks(nest=split)
@@ -328,6 +333,13 @@ class Newton:
         stats.history.append(snes.getIterationNumber())
         stats.krylov_history.append(snes.getLinearSolveIterations())
         return bool(converged), reason
+
+
+def _forget_options(prefix: str) -> None:
+    """Remove every PETSc option that starts with ``prefix`` from the global database."""
+    opts = PETSc.Options()
+    for name in [k for k in opts.getAll() if k.startswith(prefix)]:
+        opts.delValue(name)
 
 
 def nest_residual(_snes, x, b, u, residual, bcs) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import dolfinx
 import numpy as np
 import pytest
 from mpi4py import MPI
+from petsc4py import PETSc
 
 from femli.mesh import from_mesh
 from femli.physics.conditions import Bulk, Electrode
@@ -13,7 +16,7 @@ from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 from femli.solve import options
-from femli.solve.newton import SolverError
+from femli.solve.newton import Newton, SolverError
 from femli.solve.stationary import StationaryOptions, StationarySolver
 
 
@@ -64,3 +67,16 @@ def test_current_beyond_the_limit_fails_cleanly():
     solver = StationarySolver(model, StationaryOptions(max_continuation_steps=6))
     with pytest.raises(SolverError, match=r"did not converge.*continuation"):
         solver.solve()
+
+
+@pytest.mark.mpi
+def test_a_freed_solver_takes_its_petsc_options_with_it():
+    """PETSc options outlive their solvers: a study builds many, so each Newton drops
+    its own when freed (and PETSc does not warn at exit about options never read)."""
+    model, _ = square_model(-50.0)
+    newton = Newton(model, "iterative")
+    prefix, petsc = newton.prefix, PETSc.Options()
+    assert {f"{prefix}pc_type", f"{prefix}fieldsplit_1_pc_type"} <= set(petsc.getAll())
+    del newton
+    gc.collect()
+    assert not [k for k in petsc.getAll() if k.startswith(prefix)]
