@@ -375,8 +375,7 @@ class TransientSolver:
             h = self.next_step
             while self.t < opts.t_end * (1.0 - 1.0e-12):
                 its = self.newton.stats.newton_iterations
-                used, h, rejected = self._advance(self._limit(h))
-                self.next_step = h
+                used, h, rejected = self._advance(self._limit(h))  # h: self.next_step
                 self._record(used, self.newton.stats.newton_iterations - its, rejected)
                 if self._stop(callback):
                     break
