@@ -20,20 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
-from femli.validation import describe
+from femli.validation import ProblemsError, describe
 
 Positive = Annotated[float, Field(gt=0)]
 
 
-class ConfigError(ValueError):
+class ConfigError(ProblemsError):
     """Invalid case file; ``problems`` holds one message per bad key."""
 
     def __init__(self, problems: list[str], source: str = "config") -> None:
-        self.problems, self.source = problems, source
-        super().__init__(f"{source}: " + "; ".join(problems))
-
-    def __reduce__(self):  # pickled with its problems (sent between MPI ranks)
-        return type(self), (self.problems, self.source)
+        super().__init__(problems, source)
 
 
 class Strict(BaseModel):

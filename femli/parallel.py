@@ -52,10 +52,10 @@ def on_root[T](comm: MPI.Comm, job: Callable[[], T], share: bool = True) -> T | 
             result = job()
         except Exception as err:
             error = _portable(err, 0)
-    shared = comm.bcast((result if share else None, error), root=0)
-    if shared[1] is not None:
-        raise shared[1]
-    return shared[0] if share else result  # result: None off rank 0
+    sent, error = comm.bcast((result if share else None, error), root=0)
+    if error is not None:
+        raise error
+    return sent if share else result  # result: None off rank 0
 
 
 @contextmanager

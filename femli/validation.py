@@ -11,6 +11,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
+
+class ProblemsError(ValueError):
+    """Invalid input; ``problems`` holds one message per problem, ``source`` names the
+    file (or command) they were found in. Pickled with both (sent between MPI ranks)."""
+
+    def __init__(self, problems: list[str], source: str) -> None:
+        self.problems, self.source = problems, source
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+    def __reduce__(self):
+        return type(self), (self.problems, self.source)
+
+
 #: Union-member tags pydantic adds to error locations; they are not user keys.
 _TAGS = ("str", "list[str]")
 

@@ -40,19 +40,14 @@ from pydantic import (
     model_validator,
 )
 
-from femli.validation import describe
+from femli.validation import ProblemsError, describe
 
 
-class StudyError(ValueError):
+class StudyError(ProblemsError):
     """An invalid study; ``problems`` holds one message per problem."""
 
     def __init__(self, problems: list[str], source: str = "study") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__(f"{source}: " + "; ".join(problems))
-
-    def __reduce__(self):  # pickled with its problems (sent between MPI ranks)
-        return type(self), (self.problems, self.source)
+        super().__init__(problems, source)
 
 
 class _Strict(BaseModel):
