@@ -35,8 +35,8 @@ import problem
 from mpi4py import MPI
 
 from femli.outputs.files import atomic_write_bytes
-from femli.solve.newton import peak_memory, reset_peak_memory
 from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.stats import peak_memory, reset_peak_memory
 
 COMM = MPI.COMM_WORLD
 

@@ -24,8 +24,8 @@ import problem
 from mpi4py import MPI
 
 from femli.outputs.files import atomic_write_bytes
-from femli.solve.newton import peak_memory, reset_peak_memory
 from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.stats import peak_memory, reset_peak_memory
 
 REFINEMENTS = {2: [4, 8, 12, 16, 24, 32], 3: [1.0, 1.5, 2.0, 2.5, 3.0]}
 

@@ -38,8 +38,9 @@ from femli.physics.model import CellModel
 from femli.preflight import check_case, geometry_params
 from femli.solve.growth import GrowthSolver
 from femli.solve.motion import MeshMotionError
-from femli.solve.newton import SolverError, measure_stage
+from femli.solve.newton import SolverError
 from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.stats import measure_stage
 from femli.solve.transient import TransientSolver
 from femli.stepping import growth_options, restore, run_growth, run_transient, time_series_csv
 

@@ -326,6 +326,11 @@ class CellModel:
         """True when some boundary fixes the concentrations (else the salt is conserved)."""
         return bool(self.bulk) or not self.species_unknowns
 
+    def unknown_scales(self) -> list[float]:
+        """The natural size of each unknown: the species' bulk concentration (mol/m^3),
+        the thermal voltage RT/F for the potential (V). Newton steps are judged in these."""
+        return [s.concentration for s in self.species_unknowns] + [1.0 / self.f]
+
     def num_dofs(self) -> int:
         """Global number of unknowns."""
         imap = self.space.dofmap.index_map

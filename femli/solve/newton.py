@@ -6,23 +6,17 @@ without recompilation or new PETSc objects (the matrix, vectors, KSP, field spli
 multigrid hierarchy are kept). A diverged solve restores the previous state and reports
 failure; it is never returned as a result.
 
-:class:`SolveStats` times the set-up, the assembly (residual and Jacobian callbacks)
-and the rest of the solve (linear solver set-up and iterations); :func:`peak_memory`
-reports the peak resident memory over the ranks, :func:`reset_peak_memory` starts a
-new measurement window (Linux) so that stages can be measured separately, and
-:func:`measure_stage` does both for a ``with`` block (time and memory per stage).
+When a solve has converged is :mod:`femli.solve.convergence`'s question, whether its
+state is a result :mod:`femli.solve.admissible`'s; :mod:`femli.solve.stats` counts and
+times the work.
 """
 
 from __future__ import annotations
 
 import itertools
-import resource
-import sys
+import logging
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import numpy as np
 from dolfinx.fem import bcs_by_block
@@ -33,13 +27,14 @@ from petsc4py import PETSc
 
 from femli.physics.model import CellModel
 from femli.solve import options as presets
+from femli.solve.admissible import StateCheck
+from femli.solve.convergence import StepTest
 from femli.solve.jacobian import NestJacobian
 from femli.solve.problems import NonlinearProblem
+from femli.solve.stats import SolveStats
 
 _counter = itertools.count()
-
-#: Absolute residual tolerance as a fraction of the largest initial residual seen.
-RELATIVE_FLOOR = 1.0e-10
+log = logging.getLogger(__name__)
 
 
 class SolverError(RuntimeError):
@@ -48,121 +43,39 @@ class SolverError(RuntimeError):
 
 #: SNES reason of a Newton step whose linear solve failed (SNES_DIVERGED_LINEAR_SOLVE).
 DIVERGED_LINEAR_SOLVE = -3
-
-
-@dataclass(slots=True)
-class SolveStats:
-    """Accumulated solver statistics (this rank's clock; the work is collective).
-
-    ``seconds`` is the wall time inside :meth:`Newton.solve`; ``assembly_seconds`` the
-    part of it spent in residual and Jacobian assembly, the rest is the linear solver
-    (preconditioner set-up and Krylov iterations) and vector work. ``setup_seconds`` is
-    the construction of the :class:`Newton` (form compilation, matrix and solver set-up).
-    """
-
-    newton_iterations: int = 0
-    krylov_iterations: int = 0
-    solves: int = 0
-    failures: int = 0
-    seconds: float = 0.0
-    setup_seconds: float = 0.0
-    assembly_seconds: float = 0.0
-    residual_evaluations: int = 0
-    jacobian_evaluations: int = 0
-    last_reason: int = 0
-    history: list[int] = field(default_factory=list)
-    krylov_history: list[int] = field(default_factory=list)
-
-    @property
-    def krylov_per_newton(self) -> float:
-        """Mean Krylov iterations per Newton step (0 without Newton steps)."""
-        return self.krylov_iterations / self.newton_iterations if self.newton_iterations else 0.0
-
-    def as_dict(self) -> dict:
-        """Plain-data view for metrics files."""
-        return {
-            "newton_iterations": self.newton_iterations,
-            "krylov_iterations": self.krylov_iterations,
-            "krylov_per_newton": round(self.krylov_per_newton, 2),
-            "nonlinear_solves": self.solves,
-            "failed_solves": self.failures,
-            "jacobian_evaluations": self.jacobian_evaluations,
-            "residual_evaluations": self.residual_evaluations,
-            "setup_seconds": round(self.setup_seconds, 4),
-            "solve_seconds": round(self.seconds, 4),
-            "assembly_seconds": round(self.assembly_seconds, 4),
-            "linear_solver_seconds": round(max(self.seconds - self.assembly_seconds, 0.0), 4),
-        }
-
-
-def peak_memory(comm: MPI.Comm | None = None) -> dict[str, float]:
-    """Peak resident memory (MiB) of this process and over the ranks of ``comm``. Collective.
-
-    From ``resource.getrusage`` (``ru_maxrss``: KiB on Linux, bytes on macOS). Returns
-    ``peak_rss_mb`` (this rank), ``peak_rss_mb_max`` (largest rank) and
-    ``peak_rss_mb_total`` (sum over ranks: the job's footprint if all peaks coincide).
-    """
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    mb = rss / 2**20 if sys.platform == "darwin" else rss / 2**10
-    comm = comm or MPI.COMM_SELF
-    return {
-        "peak_rss_mb": round(mb, 1),
-        "peak_rss_mb_max": round(comm.allreduce(mb, op=MPI.MAX), 1),
-        "peak_rss_mb_total": round(comm.allreduce(mb, op=MPI.SUM), 1),
-    }
-
-
-def reset_peak_memory() -> bool:
-    """Start a new peak-memory window: later :func:`peak_memory` calls report the peak since.
-
-    Linux only (writes 5 to ``/proc/self/clear_refs``, which resets the high-water mark
-    that ``getrusage`` reports); returns False where that is not possible.
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-@contextmanager
-def measure_stage(record: dict, name: str, comm: MPI.Comm | None = None) -> Iterator[None]:
-    """Time a stage and its peak memory into ``record[name]``. Collective.
-
-    ``record[name] = {"seconds", "peak_rss_mb_max", "peak_rss_mb_total"}``: wall time
-    (largest over the ranks) and peak resident memory since the stage started (largest
-    rank, sum over ranks), e.g. ``with measure_stage(metrics["stages"], "mesh", comm):``.
-    Where the peak cannot be reset (not Linux) it is the peak since the process started.
-    Recorded only when the block completes: an exception leaves no record and reaches
-    no collective (it may be one rank's).
-    """
-    comm = comm or MPI.COMM_SELF
-    reset_peak_memory()
-    start = time.perf_counter()
-    yield
-    seconds = comm.allreduce(time.perf_counter() - start, op=MPI.MAX)
-    memory = peak_memory(comm)
-    record[name] = {
-        "seconds": round(seconds, 4),
-        "peak_rss_mb_max": memory["peak_rss_mb_max"],
-        "peak_rss_mb_total": memory["peak_rss_mb_total"],
-    }
+#: SNES reason of a line search that failed or stalled (SNES_DIVERGED_LINE_SEARCH).
+DIVERGED_LINE_SEARCH = -6
 
 
 class Newton:
-    """SNES over the model's unknowns, with a solver preset as data."""
+    """SNES over the model's unknowns, with a solver preset as data.
+
+    A solve counts as converged when the Newton step says so in the unknowns' own
+    scales (:class:`~femli.solve.convergence.StepTest`) and the state passes
+    :class:`~femli.solve.admissible.StateCheck`. ``guess=True`` keeps PETSc's relative
+    residual test and no check, for initial guesses that are never a result (loose
+    ``snes_rtol`` overrides apply to them). Recoveries inside a solve: a
+    failed linear solve is retried with the preconditioner rebuilt at every step, then
+    (iterative preset, up to :data:`~femli.solve.options.DIRECT_FALLBACK_LIMIT`
+    unknowns) with a direct solver. :attr:`failure` says why the last solve failed.
+    """
 
     def __init__(
-        self, model: CellModel, preset: str = "auto", overrides: dict | None = None
+        self,
+        model: CellModel,
+        preset: str = "auto",
+        overrides: dict | None = None,
+        guess: bool = False,
     ) -> None:
         start = time.perf_counter()
         self.model = model
         self.preset = presets.resolve(preset, model.num_dofs(), model.domain.dim)
+        self._overrides = overrides
         nfields = len(model.unknowns)
         opts = presets.petsc_options(self.preset, nfields, overrides)
-        self._base_atol = float(opts["snes_atol"])
-        self._lag = int(opts.get("snes_lag_preconditioner", 1))
+        # the preconditioner lag is applied here (petsc4py cannot change PETSc's own
+        # between solves, and a failed linear solve is retried without it)
+        self._lag = int(opts.pop("snes_lag_preconditioner", 1))
         self._lag_now = self._lag  # 1 while a failed linear solve is retried
         self._blocks_reused = False  # the field split's blocks keep their preconditioners
         self.prefix = f"femli_{next(_counter)}_"
@@ -185,12 +98,36 @@ class Newton:
         # that converged before any linear solve)
         weakref.finalize(self, _forget_options, self.prefix)
         self.stats = SolveStats()
-        self.reference_norm = 0.0
+        self.check = None if guess else self._state_check()
+        self.test = None if guess else self._step_test(opts)
+        #: why the last solve failed ("" after a converged one)
+        self.failure = ""
+        self._direct: Newton | None = None  # the fallback for failed linear solves
         self._install_callbacks(nest=split)
         self.stats.setup_seconds = time.perf_counter() - start
 
+    def _step_test(self, opts: dict) -> StepTest:
+        """The convergence test on the scaled Newton step, installed on the SNES."""
+        rtol, max_it = float(opts["snes_rtol"]), int(opts["snes_max_it"])
+        sizes = [
+            u.function_space.dofmap.index_map.size_local * u.function_space.dofmap.index_map_bs
+            for u in self.model.unknowns
+        ]
+        comm = self.model.domain.comm
+        scales = self.model.unknown_scales()
+        test = StepTest(sizes, scales, comm, rtol=rtol, max_it=max_it, closed=self.check.closed)
+        self.problem.solver.setConvergenceTest(test)
+        return test
+
+    def _state_check(self) -> StateCheck:
+        """The admissibility check of the solved equations (a view's cell model's)."""
+        forms = self.problem.F
+        forms = list(forms) if isinstance(forms, list | tuple) else [forms]
+        cell = getattr(self.model, "cell_model", self.model)
+        return StateCheck(cell, forms, self.model.unknowns, self.model.bcs)
+
     def _install_callbacks(self, nest: bool = False) -> None:
-        """Monitor, and the residual and Jacobian callbacks wrapped to time assembly.
+        """The residual and Jacobian callbacks wrapped to time assembly (and lag).
 
         Monolithic matrices use DOLFINx's callbacks, nested ones :func:`nest_residual`
         and :class:`~femli.solve.jacobian.NestJacobian`. The callbacks reach this object
@@ -208,12 +145,6 @@ class Newton:
             jacobian = NestJacobian(self.model.residual, problem.u, bcs)
             j_args, j_kwargs = (), {}
 
-        def monitor(_snes, iteration: int, fnorm: float) -> None:
-            newton = owner()
-            if newton is not None and iteration == 0:
-                # the largest initial residual norm: the problem's own residual scale
-                newton.reference_norm = max(newton.reference_norm, fnorm)
-
         def timed_residual(*args, **kwargs):
             start = time.perf_counter()
             residual(*args, **kwargs)
@@ -225,37 +156,29 @@ class Newton:
             start = time.perf_counter()
             jacobian(*args, **kwargs)
             if (newton := owner()) is not None:
-                if nest:
-                    newton._lag_blocks()
+                newton._apply_lag(nest)
                 newton.stats.assembly_seconds += time.perf_counter() - start
                 newton.stats.jacobian_evaluations += 1
 
-        snes.setMonitor(monitor)
         snes.setFunction(timed_residual, b, args=r_args, kargs=r_kwargs)
         snes.setJacobian(timed_jacobian, a, p, args=j_args, kargs=j_kwargs)
 
-    def _lag_blocks(self) -> None:
-        """Make the field split's block preconditioners follow SNES's lag.
+    def _apply_lag(self, nest: bool) -> None:
+        """Keep or rebuild the preconditioner at this Newton step (every :attr:`_lag_now`).
 
-        SNES keeps the outer preconditioner on a lagged step, but each block's
-        multigrid sees its matrix changed and would be rebuilt anyway. The blocks are
-        looked up each time (no references kept beyond this call): they exist once the
-        split has been set up, i.e. after the first step of a solve.
+        The outer preconditioner and, for the field split, each block's multigrid (which
+        sees its matrix changed and would be rebuilt anyway) are kept together. The
+        blocks are looked up each time (no references kept beyond this call): they exist
+        once the split has been set up, i.e. after the first step of a solve.
         """
         snes = self.problem.solver
         reuse = self._lag_now > 1 and snes.getIterationNumber() % self._lag_now != 0
-        if reuse == self._blocks_reused:
+        snes.getKSP().getPC().setReusePreconditioner(reuse)
+        if not nest or reuse == self._blocks_reused:
             return
         for block in snes.getKSP().getPC().getFieldSplitSubKSP():
             block.getPC().setReusePreconditioner(reuse)
         self._blocks_reused = reuse
-
-    def _update_tolerances(self) -> None:
-        """Absolute tolerance relative to the largest residual seen (the round-off floor
-        sits ~1e-14 below it), so near-converged restarts are not chased below it."""
-        snes = self.problem.solver
-        floor = RELATIVE_FLOOR * self.reference_norm
-        snes.setTolerances(atol=max(self._base_atol, floor))
 
     def _set_fieldsplit(self) -> None:
         """One split per field: the row index sets of the nested (block) matrix."""
@@ -284,28 +207,68 @@ class Newton:
     def solve(self) -> bool:
         """One Newton solve from the current state. Returns convergence; restores on failure.
 
-        A linear solve that fails with a lagged preconditioner is retried once from the
-        same state with the preconditioner rebuilt on every Newton step.
+        A failed linear solve is retried from the same state with the preconditioner
+        rebuilt on every Newton step, then with the direct fallback. A converged state
+        that fails the admissibility check is a failure (:attr:`failure` says why).
         """
         state = self.snapshot()
         if self.problem.A.getType() == "nest":
             self._impose_dirichlet()
-        self._update_tolerances()
         converged, reason = self._attempt()
-        if not converged and reason == DIVERGED_LINEAR_SOLVE and self._lag > 1:
-            self.restore(state)
-            snes = self.problem.solver
-            snes.setLagPreconditioner(1)
-            self._lag_now = 1
-            try:
-                converged, reason = self._attempt()
-            finally:
-                snes.setLagPreconditioner(self._lag)
-                self._lag_now = self._lag
+        if not converged and reason == DIVERGED_LINEAR_SOLVE:
+            converged, reason = self._recover_linear(state)
+        if not converged and reason == DIVERGED_LINE_SEARCH and self.test is not None:
+            converged, reason = self._recover_line_search(state)
+        self.failure = "" if converged else reason_text(reason)
+        if converged and self.check is not None:
+            problem = self.check()
+            if problem is not None:
+                converged = False
+                self.failure = f"Newton converged to an inadmissible state: {problem}"
         if not converged:
             self.stats.failures += 1
             self.restore(state)
         return converged
+
+    def _recover_line_search(self, state: list[np.ndarray]) -> tuple[bool, int]:
+        """After a stalled backtracking line search: the same solve with Deuflhard's
+        error-oriented damping (PETSc ``nleqerr``; one more linear solve per step, but
+        blind to the residual's scaling, which exponential kinetics make extreme)."""
+        self.restore(state)
+        self.stats.line_search_retries += 1
+        search = self.problem.solver.getLineSearch()
+        kind = search.getType()
+        search.setType("nleqerr")
+        try:
+            return self._attempt()
+        finally:
+            search.setType(kind)
+
+    def _recover_linear(self, state: list[np.ndarray]) -> tuple[bool, int]:
+        """After a failed linear solve: rebuild the preconditioner at every step, then
+        fall back to a direct solver (iterative preset, small enough problems)."""
+        reason = DIVERGED_LINEAR_SOLVE
+        if self._lag > 1:
+            self.restore(state)
+            self.stats.rebuild_retries += 1
+            self._lag_now = 1
+            try:
+                converged, reason = self._attempt()
+            finally:
+                self._lag_now = self._lag
+            if converged or reason != DIVERGED_LINEAR_SOLVE:
+                return converged, reason
+        if self.preset != "iterative" or self.model.num_dofs() > presets.DIRECT_FALLBACK_LIMIT:
+            return False, reason
+        self.restore(state)
+        self.stats.direct_fallbacks += 1
+        log.info("linear solver failed: this solve is retried with the direct solver")
+        if self._direct is None:
+            overrides = presets.direct_overrides(self._overrides)
+            self._direct = Newton(self.model, "direct", overrides)
+        converged, reason = self._direct._attempt()
+        self.stats.newton_iterations += self._direct.stats.history[-1]
+        return converged, reason
 
     def _attempt(self) -> tuple[bool, int]:
         """One SNES solve; (converged on every rank, the SNES reason agreed by the ranks).
@@ -333,6 +296,22 @@ class Newton:
         stats.history.append(snes.getIterationNumber())
         stats.krylov_history.append(snes.getLinearSolveIterations())
         return bool(converged), reason
+
+
+def reason_text(reason: int) -> str:
+    """What a SNES converged reason (negative: diverged) means, in words."""
+    names = {v: k for k, v in vars(PETSc.SNES.ConvergedReason).items() if isinstance(v, int)}
+    words = {
+        DIVERGED_LINEAR_SOLVE: "the linear solver failed",
+        -4: "the residual became non-finite",
+        -5: "no convergence within the Newton step limit",
+        -6: "the line search found no descent",
+        -100: "PETSc raised an error",
+    }
+    name = names.get(reason, str(reason))
+    return (
+        f"Newton failed: {words.get(reason, name.lower().replace('_', ' '))} (SNES reason {reason})"
+    )
 
 
 def _forget_options(prefix: str) -> None:

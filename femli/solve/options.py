@@ -33,6 +33,12 @@ DIRECT_DOF_LIMIT_2D = 20_000
 #: Rebuild the iterative preconditioner every this many Newton steps within a solve.
 PRECONDITIONER_LAG = 3
 
+#: A Newton solve whose linear solves fail under the iterative preset (after a retry with
+#: the preconditioner rebuilt at every step) is retried with MUMPS up to this many
+#: global unknowns (MUMPS needs about 2 GB at 260 k unknowns in 3D: beyond, the failure
+#: goes to the caller's step cuts and continuation).
+DIRECT_FALLBACK_LIMIT = 300_000
+
 NEWTON: dict[str, object] = {
     "snes_type": "newtonls",
     "snes_linesearch_type": "bt",
@@ -105,6 +111,13 @@ def resolve(preset: str, num_dofs: int, dim: int | None = None) -> str:
     if preset == "auto":
         return "direct" if num_dofs < direct_limit(dim) else "iterative"
     return preset
+
+
+def direct_overrides(overrides: dict | None) -> dict:
+    """The options of ``overrides`` that a direct solve keeps (Newton's, not the Krylov
+    method's or the preconditioner's)."""
+    dropped = ("ksp_", "pc_", "fieldsplit_", "mg_", "snes_lag_")
+    return {k: v for k, v in (overrides or {}).items() if not k.startswith(dropped)}
 
 
 def petsc_options(preset: str, num_fields: int, overrides: dict | None = None) -> dict:

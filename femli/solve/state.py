@@ -15,18 +15,19 @@ import dataclasses
 
 import numpy as np
 
-from femli.solve.newton import Newton, SolveStats
+from femli.solve.newton import Newton
+from femli.solve.stats import SolveStats
 
 
 def newton_state(newton: Newton) -> dict:
-    """Statistics and the residual scale of a :class:`Newton` (its tolerance depends on it)."""
+    """Statistics of a :class:`Newton` (its convergence test keeps nothing between solves)."""
     stats = {f.name: getattr(newton.stats, f.name) for f in dataclasses.fields(SolveStats)}
-    return {"reference_norm": newton.reference_norm, "stats": stats}
+    return {"stats": stats}
 
 
 def restore_newton(newton: Newton, meta: dict) -> None:
-    """Put back what :func:`newton_state` returned (fields unknown to this version skipped)."""
-    newton.reference_norm = float(meta["reference_norm"])
+    """Put back what :func:`newton_state` returned (fields unknown to this version skipped;
+    the ``reference_norm`` of older checkpoints is no longer used)."""
     names = {f.name for f in dataclasses.fields(SolveStats)}
     newton.stats = SolveStats(**{k: v for k, v in meta["stats"].items() if k in names})
 

@@ -44,6 +44,10 @@ from femli.solve.stationary import StationaryOptions, StationarySolver
 
 log = logging.getLogger(__name__)
 
+#: A failed step names depletion as the cause below this share of the bulk concentration
+#: at the electrode (or when the step's state had negative concentrations).
+DEPLETED = 0.1
+
 __all__ = [
     "BDF2_MAX_RATIO",
     "TransientOptions",
@@ -61,12 +65,17 @@ class _ChargeBalance:
     """
 
     def __init__(self, model: CellModel) -> None:
+        self.cell_model = model
         self.domain = model.domain
         self.residual = [model.residual[-1]]
         self.unknowns = [model.phi]
         space = model.phi.function_space._cpp_object
         self.bcs = [bc for bc in model.bcs if bc.function_space == space]
         self._space = model.space
+
+    def unknown_scales(self) -> list[float]:
+        """The potential's scale, RT/F (V)."""
+        return self.cell_model.unknown_scales()[-1:]
 
     def num_dofs(self) -> int:
         """Global number of potential unknowns."""
@@ -298,14 +307,16 @@ class TransientSolver:
     def _failure_message(self, first: float, h: float) -> str:
         """What was tried, and a depleted electrode named as the likely cause. Collective."""
         control = " and the galvanostatic control" if self.control.galvanostatic else ""
+        why = self.newton.failure or "the control did not reach the applied current"
         text = (
             f"time step from t = {self.t:.6g} s did not converge: Newton{control} failed "
-            f"for dt = {first:.3g} s and every halving down to dt_min = {h:.3g} s (last SNES "
-            f"reason {self.newton.stats.last_reason}); the state at t = {self.t:.6g} s is kept"
+            f"for dt = {first:.3g} s and every halving down to dt_min = {h:.3g} s ({why}); "
+            f"the state at t = {self.t:.6g} s is kept"
         )
         c_min = min(self.electrode_minimum().values())
         bulk = self.model.electrolyte.reacting_species.concentration
-        if self.reacting is not None and c_min < 0.01 * bulk:
+        negative = "concentration is negative" in self.newton.failure
+        if self.reacting is not None and (c_min < DEPLETED * bulk or negative):
             text += (
                 f"; the reacting species is depleted at the electrode (c_min = {c_min:.3g} "
                 f"of {bulk:.3g} mol/m^3): the current exceeds what transport can carry "

@@ -13,8 +13,9 @@ from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 from femli.solve import options
-from femli.solve.newton import Newton, measure_stage, peak_memory, reset_peak_memory
+from femli.solve.newton import Newton
 from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.stats import measure_stage, peak_memory, reset_peak_memory
 
 #: 2D seed 003 cross-section: two 0.55 um nuclei on a 5 um anode.
 GEOMETRY = {"dim": 2, "width": 5.0, "height": 5.0, "diameter": 0.55, "count": 2, "seed": 3}
