@@ -47,10 +47,12 @@ class ElectrodeCurrents:
         self._totals = {e.name: self._total_form(e) for e in model.electrodes}
         self._weight_form = None
         self._areas: dict[str, float] = {}
+        self._surface_dofs: dict[str, np.ndarray] = {}
         self.refresh()
 
     def refresh(self) -> None:
         """Recompute areas and nodal weights after the mesh moved."""
+        self._surface_dofs = {}
         self._areas = {e.name: self.domain.measure(*e.boundaries) for e in self.model.electrodes}
         self._weights = self._lumped_weights()
 
@@ -102,6 +104,26 @@ class ElectrodeCurrents:
     def applied_density(self, electrode: Electrode) -> float:
         """Current over the area the applied density refers to (A/m^2). Collective."""
         return self.total(electrode) / (electrode.reference_area or self.area(electrode))
+
+    def surface_minimum(self, electrode: Electrode) -> float:
+        """Smallest reacting-species concentration (mol/m^3) on the electrode's nodes.
+
+        The bulk value in models that do not solve it. Collective."""
+        model = self.model
+        reacting = model.electrolyte.reacting
+        names = [s.name for s in model.species_unknowns]
+        if reacting not in names:
+            return float(model.electrolyte.reacting_species.concentration)
+        if electrode.name not in self._surface_dofs:
+            fdim = self.domain.dim - 1
+            facets = self.domain.facets(*electrode.boundaries)
+            self._surface_dofs[electrode.name] = dolfinx.fem.locate_dofs_topological(
+                model.space, fdim, facets
+            )
+        dofs = self._surface_dofs[electrode.name]
+        c = model.unknowns[names.index(reacting)].x.array
+        local = float(c[dofs].min()) if dofs.size else np.inf
+        return self.domain.comm.allreduce(local, op=MPI.MIN)
 
     def nodal(self, electrode: Electrode) -> SurfaceValues:
         """Normal current density and overpotential at this rank's owned electrode nodes."""

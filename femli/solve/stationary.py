@@ -40,6 +40,22 @@ GUESS_PETSC: dict[str, object] = {"snes_rtol": 1.0e-2, "ksp_rtol": 1.0e-6}
 GUESS_PETSC_DIRECT: dict[str, object] = {"snes_rtol": 1.0e-2}
 GUESS_CURRENT_RTOL = 1.0e-4
 
+#: A galvanostatic solve that stalls with the electrode's surface concentration below
+#: this share of the bulk value is transport-limited (the message names the limit).
+DEPLETED = 0.1
+
+#: A result's galvanostatic current may differ from the applied one by this share at most
+#: (or 10 x the control tolerance, whichever is larger).
+CURRENT_TOL = 1.0e-6
+
+#: Continuation gives up when its load step has been halved below this.
+MIN_LOAD_STEP = 1.0e-6
+
+
+def _spaced(value: float) -> str:
+    """A magnitude with thousands separated by spaces (96 485)."""
+    return f"{abs(value):,.0f}".replace(",", " ")
+
 
 @dataclass(slots=True)
 class StationaryOptions:
@@ -52,6 +68,8 @@ class StationaryOptions:
         current_rtol: relative tolerance on galvanostatic currents.
         max_control_iterations: Broyden iterations for galvanostatic control.
         petsc_overrides: extra PETSc options.
+        guess: the solve is an initial guess, never a result (PETSc's relative residual
+            test, no admissibility check; see :class:`~femli.solve.newton.Newton`).
     """
 
     preset: str = "auto"
@@ -60,6 +78,7 @@ class StationaryOptions:
     current_rtol: float = 1.0e-8
     max_control_iterations: int = 40
     petsc_overrides: dict | None = None
+    guess: bool = False
 
     def __post_init__(self) -> None:
         if self.initial_guess not in ("secondary", "uniform"):
@@ -80,7 +99,8 @@ class StationarySolver:
         self.model = model
         self.options = options or StationaryOptions()
         # ``newton``: an inner solver over a subset of the unknowns (transient start)
-        self.newton = newton or Newton(model, self.options.preset, self.options.petsc_overrides)
+        opts = self.options
+        self.newton = newton or Newton(model, opts.preset, opts.petsc_overrides, opts.guess)
         self.currents = ElectrodeCurrents(model)
         self.potentiostatic = [e for e in model.electrodes if not e.galvanostatic]
         self.galvanostatic = [e for e in model.electrodes if e.galvanostatic]
@@ -124,7 +144,7 @@ class StationarySolver:
             for h, c in zip(model.history, old, strict=True):
                 h.x.array[:] = -c / dt
             if not self.newton.solve():
-                model.rate_coefficient.value = 0.0
+                self._steady_terms()
                 self.newton.restore(state)
                 return False
             change = max(
@@ -135,10 +155,24 @@ class StationarySolver:
             dt *= 4.0
             if change < 1.0e-10:
                 break
-        model.rate_coefficient.value = 0.0
-        for h in model.history:
-            h.x.array[:] = 0.0
+        else:
+            self.newton.failure = "the pseudo-transient march found no steady state in 60 steps"
+        self._steady_terms()
+        if not self.newton.failure and self.newton.check is not None:
+            problem = self.newton.check()  # the steady balances, without the storage term
+            self.newton.failure = (
+                f"the steady state is not admissible: {problem}" if problem else ""
+            )
+        if self.newton.failure:
+            self.newton.restore(state)
+            return False
         return True
+
+    def _steady_terms(self) -> None:
+        """No storage term: the model is stationary again."""
+        self.model.rate_coefficient.value = 0.0
+        for h in self.model.history:
+            h.x.array[:] = 0.0
 
     def solve_at(self, load: float) -> bool:
         """Solve with the driving force scaled by ``load`` (galvanostatic loop inside)."""
@@ -206,36 +240,83 @@ class StationarySolver:
             "supporting",
         ):
             self._secondary_guess()
-        if self.solve_at(1.0):
-            return
-        log.info("direct solve failed; continuation in the applied driving force")
-        if not self._continuation():
-            raise SolverError(
-                "stationary solve did not converge: tried Newton from the "
-                f"{self.options.initial_guess} initial guess and continuation in the applied "
-                f"{'current' if self.galvanostatic else 'potential'} "
-                f"(reached {self.load:.3g} of the target in {self.continuation_steps} steps; "
-                "the state there is kept); "
-                f"last SNES reason {self.newton.stats.last_reason}"
+        if not self.solve_at(1.0):
+            log.info("direct solve failed; continuation in the applied driving force")
+            if not self._continuation():
+                raise SolverError(self._failure_message())
+        self._check_currents()
+
+    def _check_currents(self) -> None:
+        """Each galvanostatic electrode carries its applied current (a result condition,
+        checked on the final state). Collective."""
+        tol = max(10.0 * self.options.current_rtol, CURRENT_TOL)
+        for e in self.galvanostatic:
+            reached = self.currents.applied_density(e)
+            if abs(reached - e.current_density) > tol * abs(e.current_density):
+                raise SolverError(
+                    f"electrode {e.name!r} carries {reached:.6g} A/m2 instead of the applied "
+                    f"{e.current_density:.6g} A/m2 (tolerance {tol:.1g}); the state is kept"
+                )
+
+    def _failure_message(self) -> str:
+        """What was tried, how far it got and the likely cause. Collective."""
+        text = (
+            "stationary solve did not converge: tried Newton from the "
+            f"{self.options.initial_guess} initial guess and continuation in the applied "
+            f"{'current' if self.galvanostatic else 'potential'} "
+            f"(reached {self.load:.3g} of the target in {self.continuation_steps} steps; "
+            "the state there is kept)"
+        )
+        limited = self._limiting_electrode()
+        if limited is not None:
+            e, reached = limited
+            return (
+                f"the applied current {_spaced(e.current_density)} A/m2 on electrode "
+                f"{e.name!r} exceeds the limiting current (about {_spaced(reached)} A/m2 for "
+                f"this cell: the {self.model.electrolyte.reacting} concentration at the "
+                f"electrode falls to zero there); {text}"
             )
+        return f"{text}; {self.newton.failure or 'no admissible state'}"
+
+    def _limiting_electrode(self):
+        """(electrode, estimated limiting current density, A/m^2) of a galvanostatic
+        electrode whose surface is nearly depleted at the state reached, else None.
+
+        The estimate extrapolates the reached current to a depleted surface along the
+        straight line of diffusion-limited transport, ``i / (1 - c_s / c_bulk)`` (exact for
+        a binary salt in 1D). Collective.
+        """
+        el = self.model.electrolyte
+        if not self.galvanostatic or not self.model.species_unknowns or self.load <= 0.0:
+            return None
+        bulk = el.reacting_species.concentration
+        for e in self.galvanostatic:
+            share = max(self.currents.surface_minimum(e), 0.0) / bulk
+            if share < DEPLETED:
+                return e, abs(self.currents.applied_density(e)) / (1.0 - share)
+        return None
 
     def _continuation(self, reset: bool = True) -> bool:
         """Ramp the driving force from equilibrium (from the bulk state if ``reset``).
 
         On failure the model is left at the last converged load (:attr:`load`).
         """
-        if reset:
+        if reset:  # the bulk state at rest: galvanostatic electrodes at equilibrium too
             self.model.set_initial_state()
+            for e in self.galvanostatic:
+                self.model.set_potential(e, e.equilibrium_potential)
+            self.apply_load(0.0)
         load, step, steps = 0.0, 0.125, 0
         kept = self._keep()
-        while load < 1.0 and steps < self.options.max_continuation_steps:
+        while load < 1.0 and steps < self.options.max_continuation_steps and step > MIN_LOAD_STEP:
             target = min(1.0, load + step)
             steps += 1
             if self.solve_at(target):
                 load, step = target, step * 1.5
                 kept = self._keep()
-            else:
+            else:  # back to the last converged state (potentials included) and a shorter step
                 step *= 0.5
+                self._put_back(kept)
                 self.apply_load(load)
         self.continuation_steps = steps
         if load < 1.0:
@@ -272,6 +353,7 @@ class StationarySolver:
             initial_guess="uniform",
             current_rtol=GUESS_CURRENT_RTOL,
             petsc_overrides=GUESS_PETSC if preset == "iterative" else GUESS_PETSC_DIRECT,
+            guess=True,
         )
         guess = StationarySolver(guess_model, options)
         try:
