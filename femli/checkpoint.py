@@ -19,10 +19,10 @@ Only unknowns of degree 1 on affine simplex meshes are supported (what ``run_cas
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +31,16 @@ import numpy as np
 from mpi4py import MPI
 
 from femli.mesh import Domain, read_msh
-from femli.outputs.files import atomic_write_json, replace_dir
+from femli.outputs.files import (
+    NoSpaceError,
+    atomic_write_json,
+    fresh_dir,
+    full_error,
+    is_full,
+    replace_dir,
+    require_space,
+)
+from femli.outputs.manifest import remove
 from femli.solve.remesh import add_empty_regions
 
 log = logging.getLogger(__name__)
@@ -203,35 +212,54 @@ class Checkpoint:
 def write_checkpoint(output: Path, model, meta: dict, arrays: dict) -> bool:
     """Write ``<output>/checkpoint`` for the model's present mesh and state. Collective.
 
-    Returns whether it was written (a failure is logged, and the run goes on).
+    Returns whether it was written (a failure is logged, and the run goes on), except
+    on a full disk: then :class:`~femli.outputs.files.NoSpaceError` is raised on every
+    rank (the previous checkpoint stays; the run should stop cleanly).
     """
     domain = model.domain
     comm = domain.comm
     mesh = gather_mesh(domain)
     keys = mesh["keys"] if comm.rank == 0 else None
     nodal = gather_nodal(model.space, comm.bcast(keys, root=0), arrays)
-    error = None
+    error, full = None, None
     if comm.rank == 0:
         names = {"cells": domain.cell_names, "facets": domain.facet_names}
         try:
             meta = {**meta, "mpi_size": comm.size, "facet_names": sorted(domain.facet_names)}
+            require_space(output, _bytes(mesh, nodal), "a checkpoint")
             _write_folder(Path(output), mesh, names, nodal, meta)
+        except NoSpaceError as err:
+            full = str(err)
         except Exception as err:  # a lost checkpoint must not end the run
             error = f"{type(err).__name__}: {err}"
-    error = comm.bcast(error, root=0)
+    error, full = comm.bcast((error, full), root=0)
+    if full is not None:
+        raise NoSpaceError(full)
     if error is not None:
         log.warning("checkpoint at t = %.6g s not written: %s", meta.get("t", 0.0), error)
     return error is None
 
 
+def _bytes(mesh: dict, nodal: dict) -> int:
+    """About the size of a checkpoint (binary .msh, .npz) of gathered data, bytes."""
+    arrays = [mesh["x"], mesh["keys"], mesh["cells"], mesh["facets"], *nodal.values()]
+    return int(sum(a.nbytes for a in arrays)) + 64 * 1024
+
+
 def _write_folder(output: Path, mesh: dict, names: dict, nodal: dict, meta: dict) -> None:
-    tmp = output / f"{FOLDER}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    write_msh(mesh, names, tmp / "mesh.msh")
-    with open(tmp / "state.npz", "wb") as fh:
-        np.savez(fh, **nodal)
-    atomic_write_json(tmp / MARKER, meta)
+    tmp = fresh_dir(output / f"{FOLDER}.tmp")
+    try:
+        write_msh(mesh, names, tmp / "mesh.msh")
+        if (tmp / "mesh.msh").stat().st_size < 24 * mesh["keys"].size:  # Gmsh says nothing
+            raise OSError(errno.ENOSPC, "mesh.msh cut short")  # when the disk is full
+        with open(tmp / "state.npz", "wb") as fh:
+            np.savez(fh, **nodal)
+        atomic_write_json(tmp / MARKER, meta)
+    except BaseException as err:
+        remove(tmp)
+        if is_full(err):
+            raise full_error(output / FOLDER) from None
+        raise
     replace_dir(tmp, output / FOLDER)
 
 
@@ -251,6 +279,6 @@ def read_checkpoint(output: Path, comm: MPI.Comm) -> Checkpoint | None:
 
 
 def remove_checkpoint(output: Path) -> None:
-    """Delete a previous run's checkpoint folders (rank 0)."""
+    """Delete a previous run's checkpoint folders (rank 0; only folders femli wrote)."""
     for name in (FOLDER, f"{FOLDER}.tmp", f"{FOLDER}.old"):
-        shutil.rmtree(Path(output) / name, ignore_errors=True)
+        remove(Path(output) / name)

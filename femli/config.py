@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
-from femli.validation import ProblemsError, describe
+from femli.validation import FolderName, ProblemsError, describe
 
 Positive = Annotated[float, Field(gt=0)]
 
@@ -186,7 +186,7 @@ class OutputConfig(Strict):
 
 
 class CaseConfig(Strict):
-    name: str = "case"
+    name: FolderName = "case"  # the default results folder: results/<name>
     description: str = ""
     geometry: GeometryConfig
     electrolyte: ElectrolyteConfig = Field(default_factory=ElectrolyteConfig)

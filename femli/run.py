@@ -5,8 +5,13 @@ parameter-study script calls; all three give identical results. Collective: ever
 rank calls it; rank 0 writes shared files.
 
 Robustness, in order: the case is checked against its geometry, mesh file and output
-folder before any mesh (:mod:`femli.preflight`); stale temporary files of a killed run
-are cleaned; ``provenance.json`` records the run (:mod:`femli.outputs.status`). A
+folder before any mesh (:mod:`femli.preflight`); the folder is locked for the run
+(:mod:`femli.outputs.lock`); a folder holding files of femli's names that femli did not
+write is refused, and stale temporary files of a killed run are cleaned (only what the
+folder's manifest says femli wrote, :mod:`femli.outputs.manifest`); ``provenance.json``
+records the run (:mod:`femli.outputs.status`). Writes check the free space first
+(fields: before the solve too) and a full disk ends the run with
+:class:`~femli.outputs.files.NoSpaceError`. A
 solve that fails after every recovery leaves its last converged state (``fields/``,
 the time series so far) and ``status.json``; ``[time]`` and ``[growth]`` runs write
 checkpoints when ``[output]`` asks for them, and ``restart=True`` continues from the
@@ -15,6 +20,7 @@ last one (:mod:`femli.checkpoint`, :mod:`femli.stepping`).
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 from collections.abc import Callable
@@ -25,12 +31,15 @@ from mpi4py import MPI
 
 from femli import config as cfg
 from femli import interrupt
-from femli.checkpoint import MARKER, Checkpoint, CheckpointError, physics_digest
+from femli.checkpoint import FOLDER, MARKER, Checkpoint, CheckpointError, physics_digest
 from femli.checkpoint import read_checkpoint as _read_checkpoint
 from femli.mesh import Domain, build_domain, read_msh
 from femli.outputs.features import footprint_area
-from femli.outputs.fields import write_fields
-from femli.outputs.files import atomic_write_bytes, clean_stale
+from femli.outputs.fields import check_space, write_fields
+from femli.outputs.files import NoSpaceError, atomic_write_bytes, clean_stale
+from femli.outputs.lock import folder_lock
+from femli.outputs.manifest import of as manifest_of
+from femli.outputs.manifest import refuse_foreign, remove, tracking
 from femli.outputs.report import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
@@ -104,30 +113,46 @@ def run_case(
     *,
     restart: bool = False,
     callback: Callable | None = None,
+    clear: bool = False,
 ) -> dict:
     """Run a validated case into ``output``; returns the metrics written to metrics.json.
+
+    The folder is locked for the whole run (:mod:`femli.outputs.lock`) and every path
+    femli writes in it is recorded in its manifest (:mod:`femli.outputs.manifest`):
+    cleanup removes only recorded paths.
 
     Args:
         restart: continue a ``[time]``/``[growth]`` run from ``output/checkpoint``
             (from the start if there is none; a completed run is not redone).
         callback: ``callback(solver, record)`` after every step of a ``[time]`` or
             ``[growth]`` run, on every rank (a transient run stops when it returns True).
+        clear: first delete everything femli wrote in ``output`` (a clean start, for a
+            study's stale or failed case); the user's own files stay.
 
     Raises:
         ConfigError: the case does not fit its geometry, mesh file or output folder, or
             the checkpoint belongs to another case (before any mesh).
+        FolderError: another run holds the folder (:class:`FolderBusyError`), the folder
+            holds a file or folder of femli's names that femli did not write (before
+            anything is touched), or lacks the room for a write (:class:`NoSpaceError`).
         SolverError, MeshMotionError: the solve failed after every recovery; the last
             converged state and ``status.json`` are in ``output``.
     """
     output = Path(output)
     check_case(config, base, output, comm)
     interrupt.check(comm)
-    on_root(comm, lambda: clean_stale(output, {"fields": None, "checkpoint": MARKER}))
-    if restart:
-        done = _finished(output, config, comm)
-        if done is not None:
-            log.info("%s: finished before; nothing to do", output)
-            return done
+    with folder_lock(output, comm, config.name), tracking(output, comm.rank == 0):
+        on_root(comm, lambda: _prepare(config, output, restart, clear))
+        if restart:
+            done = _finished(output, config, comm)
+            if done is not None:
+                log.info("%s: finished before; nothing to do", output)
+                return done
+        return _start(config, output, comm, base, restart, callback)
+
+
+def _start(config, output: Path, comm: MPI.Comm, base: Path, restart: bool, callback) -> dict:
+    """Checkpoint (restart), status, configuration, then the run (in a locked folder)."""
     checkpoint = _checkpoint(config, output, comm) if restart else None
     status = RunStatus(output, config, comm)
     if checkpoint is None:
@@ -145,12 +170,46 @@ def run_case(
         raise
 
 
+def output_names(config: cfg.CaseConfig, restart: bool = False) -> list[str]:
+    """Glob patterns of what a run of ``config`` may write (or, restarting, read) in
+    its folder: femli refuses to start where one of them exists and it did not write it."""
+    names = ["config.toml", "provenance.json", "status.json", "metrics.json"]
+    names += ["fields", "fields.tmp", "fields.old"]  # also the last state of a failed solve
+    electrodes = [glob.escape(e.name) for e in config.electrodes]
+    names += [f"surface_current_{e}.csv" for e in electrodes]
+    if config.output.renders:
+        names += ["concentration_flux.png", "current_density.png"]
+        names += [f"{k}_{e}.png" for e in electrodes for k in ("electrode", "surface_current")]
+    if config.growth is not None:
+        names += ["growth_series.csv", "growth_series.png"]
+        names += ["growth_fields/growth_*.bp"] if config.output.fields else []
+        names += [f"morphology_{e}_t*.png" for e in electrodes] if config.output.renders else []
+    elif config.time is not None:
+        names.append("time_series.csv")
+    out = config.output
+    stepping = config.growth is not None or config.time is not None
+    if restart or (stepping and (out.checkpoint_interval or out.checkpoint_period)):
+        names += [FOLDER, f"{FOLDER}.tmp", f"{FOLDER}.old"]
+    return names
+
+
+def _prepare(config: cfg.CaseConfig, output: Path, restart: bool, clear: bool) -> None:
+    """Rank 0, in the locked folder, before anything is written: refuse files of femli's
+    names that femli did not write; remove a killed run's temporary files (``clear``:
+    everything femli wrote)."""
+    refuse_foreign(output, output_names(config, restart))
+    clean_stale(output, {"fields": None, "checkpoint": MARKER})
+    if clear:
+        manifest_of(output).remove_all()
+
+
 def _forget(output: Path) -> None:
-    """A fresh run: the previous run's completion marker, status and checkpoint go."""
+    """A fresh run: the previous run's completion marker, status and checkpoint go
+    (only files femli wrote)."""
     from femli.checkpoint import remove_checkpoint
 
     for name in ("metrics.json", "status.json"):
-        (output / name).unlink(missing_ok=True)
+        remove(output / name)
     remove_checkpoint(output)
 
 
@@ -216,6 +275,8 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
         solver = make_solver(config, model)
         if checkpoint is not None:
             restore(solver, checkpoint, comm)
+        if config.output.fields:  # stop before a solve whose fields would not fit
+            check_space(model, output)
     timings["setup"] = stages["setup"]["seconds"]
     try:
         segments = checkpoint.meta.get("segments", 0) if checkpoint else 0
@@ -254,10 +315,15 @@ def save_last_state(config: cfg.CaseConfig, solver, output: Path) -> dict:
     else:
         details["t_reached"] = float(solver.t)
         details["steps_done"] = max(len(solver.records) - 1, 0)
-    if isinstance(solver, TransientSolver) and solver.records:
-        csv = time_series_csv(solver.records).encode()
-        on_root(comm, lambda: atomic_write_bytes(output / "time_series.csv", csv))
-    write_fields(solver.model, output)
+    try:
+        if isinstance(solver, TransientSolver) and solver.records:
+            csv = time_series_csv(solver.records).encode()
+            on_root(comm, lambda: atomic_write_bytes(output / "time_series.csv", csv))
+        write_fields(solver.model, output)
+    except NoSpaceError as err:  # the solve's failure stays the error to report
+        details["last_state"] = None
+        log.warning("last converged state not saved: %s", err)
+        return details
     details["last_state"] = "fields/"
     log.warning("last converged state saved in %s", output / "fields")
     return details
@@ -276,6 +342,14 @@ def write_outputs(
     """Effective config, fields, metrics, tables and pictures; metrics.json last (after
     ``before_metrics``, on rank 0). Collective."""
     comm = solver.model.domain.comm
+    with tracking(output, comm.rank == 0):  # record what is written (also when called alone)
+        args = (config, solver, output, timings, summary, started, more, before_metrics)
+        return _write_outputs(*args)
+
+
+def _write_outputs(config, solver, output, timings, summary, started, more, before) -> dict:
+    """:func:`write_outputs` in a folder being recorded. Collective."""
+    comm = solver.model.domain.comm
     on_root(comm, lambda: _write_config(config, output))
     stages = more.setdefault("stages", {})
     with measure_stage(stages, "output", comm):  # the fields (pictures follow in metrics)
@@ -292,7 +366,7 @@ def write_outputs(
         **more,
     }
     metrics = write_stationary_outputs(
-        solver, output, timings, extra, config.output.renders, before_metrics
+        solver, output, timings, extra, config.output.renders, before
     )
     log.info("results in %s", output)
     return metrics

@@ -7,9 +7,10 @@ what is allowed; unknown keys get a did-you-mean and the keys allowed there.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 
 class ProblemsError(ValueError):
@@ -84,3 +85,23 @@ def describe(error: dict, data: dict, root: type[BaseModel]) -> str:
     if isinstance(value, dict):  # a whole table: name it, do not print it
         return f"{where}: {message}"
     return f"{where} = {value!r}: {message}"
+
+
+#: A name that becomes a folder (``results/<name>``): letters, digits and ``- _ . +``,
+#: not starting with a dot, so never a path, ``.``/``..`` or a hidden folder.
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,99}")
+FOLDER_NAME_RULE = (
+    "must be a plain folder name (results/<name>): 1 to 100 letters, digits or - _ . +, "
+    "not starting with a dot"
+)
+
+
+def folder_name(value: str) -> str:
+    """``value`` if it is a plain folder name (:data:`FOLDER_NAME_RULE`), else ValueError."""
+    if not _FOLDER_NAME.fullmatch(value):
+        raise ValueError(FOLDER_NAME_RULE)
+    return value
+
+
+#: A string field checked with :func:`folder_name`.
+FolderName = Annotated[str, AfterValidator(folder_name)]

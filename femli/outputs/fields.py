@@ -10,18 +10,20 @@ between its two renames is undone at the start of the next run). Formats:
   vectors (exact copies of the cell-wise constant P1 gradients);
 - ``solution.xdmf`` + ``.h5``: the same scalars, and the vectors as DG0 cell data.
 
-Mesh coordinates are written in metres (SI) as in the solver.
+Mesh coordinates are written in metres (SI) as in the solver. ADIOS2 and HDF5 abort
+the process on a full disk, so the free space is checked against an estimate of the
+files' size first (:func:`fields_bytes`; :class:`~femli.outputs.files.NoSpaceError`).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dolfinx
 import dolfinx.io
 
-from femli.outputs.files import replace_dir
+from femli.outputs.files import fresh_dir, replace_dir, require_space
+from femli.outputs.manifest import remove
 from femli.parallel import on_root
 
 
@@ -48,27 +50,53 @@ def solution_fields(model) -> tuple[list, list, list]:
     return scalars, v1, v0
 
 
+def fields_bytes(model) -> int:
+    """About how many bytes :func:`write_fields` writes for ``model`` (all ranks'
+    parts): VTX points (3 components) with their ids, cells, the P1 scalars and the DG1
+    vectors on their own points; XDMF/HDF5 points, cells, scalars and DG0 vectors."""
+    mesh = model.domain.mesh
+    tdim, gdim = mesh.topology.dim, mesh.geometry.dim
+    nodes = mesh.geometry.index_map().size_global
+    cells = mesh.topology.index_map(tdim).size_global
+    scalars = len(model.electrolyte.species) + 1
+    vtk_cells = cells * (8 * (tdim + 2) + 1)  # connectivity, offsets, cell types
+    p1 = nodes * (32 + 8 * scalars) + vtk_cells
+    dg1 = cells * (tdim + 1) * (32 + 2 * 24) + vtk_cells
+    hdf5 = nodes * 8 * (gdim + scalars) + cells * (8 * (tdim + 1) + 2 * 24)
+    return p1 + dg1 + hdf5
+
+
+def check_space(model, output: Path) -> None:
+    """:class:`~femli.outputs.files.NoSpaceError` on every rank unless ``output`` has
+    room for the fields. Collective."""
+    need = fields_bytes(model)
+    on_root(model.domain.comm, lambda: require_space(output, need, "fields"))
+
+
 def write_fields(model, output: Path) -> Path:
-    """Write VTX and XDMF files of the solved state into ``output/fields``. Collective."""
+    """Write VTX and XDMF files of the solved state into ``output/fields``. Collective.
+
+    Raises :class:`~femli.outputs.files.NoSpaceError` (nothing written) when the
+    folder lacks the room; a write that fails leaves no ``fields.tmp``."""
     comm = model.domain.comm
     final = Path(output) / "fields"
     tmp = Path(output) / "fields.tmp"
-    on_root(comm, lambda: _fresh(tmp))
-    scalars, v1, v0 = solution_fields(model)
-    with dolfinx.io.VTXWriter(comm, tmp / "solution.bp", scalars, engine="BP4") as vtx:
-        vtx.write(0.0)
-    with dolfinx.io.VTXWriter(comm, tmp / "vectors.bp", v1, engine="BP4") as vtx:
-        vtx.write(0.0)
-    with dolfinx.io.XDMFFile(comm, tmp / "solution.xdmf", "w") as xdmf:
-        xdmf.write_mesh(model.domain.mesh)
-        for f in scalars + v0:
-            xdmf.write_function(f, 0.0)
+    check_space(model, output)
+    on_root(comm, lambda: fresh_dir(tmp))
+    try:
+        scalars, v1, v0 = solution_fields(model)
+        with dolfinx.io.VTXWriter(comm, tmp / "solution.bp", scalars, engine="BP4") as vtx:
+            vtx.write(0.0)
+        with dolfinx.io.VTXWriter(comm, tmp / "vectors.bp", v1, engine="BP4") as vtx:
+            vtx.write(0.0)
+        with dolfinx.io.XDMFFile(comm, tmp / "solution.xdmf", "w") as xdmf:
+            xdmf.write_mesh(model.domain.mesh)
+            for f in scalars + v0:
+                xdmf.write_function(f, 0.0)
+    except BaseException:
+        if comm.rank == 0:
+            remove(tmp)
+        raise
     comm.barrier()
     on_root(comm, lambda: replace_dir(tmp, final))
     return final
-
-
-def _fresh(folder: Path) -> None:
-    """An empty ``folder`` (rank 0)."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)

@@ -1,17 +1,79 @@
-"""Atomic file writing: a result file is either the old complete one or the new one."""
+"""Atomic file writing: a result file is either the old complete one or the new one.
+
+Every name written into an output folder is first recorded in the folder's manifest
+(:mod:`femli.outputs.manifest`), and everything here that deletes or replaces checks
+the manifest first: femli deletes only what it wrote. A write that finds the disk full
+removes its temporary file and raises :class:`NoSpaceError` (one line naming the folder
+and the free space); :func:`require_space` checks before the writers that cannot fail
+cleanly (ADIOS2 and HDF5 abort the process on a full disk).
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: Bytes kept free besides an estimated write (status, provenance, metrics, pictures).
+RESERVE = 8 * 2**20
+#: Factor on estimated sizes (metadata, format overheads).
+MARGIN = 1.25
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+
+class FolderError(OSError):
+    """An output folder femli cannot use as asked (one line: the folder and why)."""
+
+
+class NoSpaceError(FolderError):
+    """Not enough free space for a write (checked before, or found by the write)."""
+
+
+def free_bytes(folder: str | Path) -> int:
+    """Free bytes for this user on the file system holding ``folder`` (or its parent)."""
+    folder = Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def require_space(folder: str | Path, need: float, what: str) -> None:
+    """Raise :class:`NoSpaceError` unless ``folder`` has ``need`` bytes (times
+    :data:`MARGIN`) plus :data:`RESERVE` free."""
+    free = free_bytes(folder)
+    if free < MARGIN * need + RESERVE:
+        raise NoSpaceError(
+            f"not enough free space in {folder}: {what} need about {_mb(MARGIN * need)} "
+            f"plus {_mb(RESERVE)} kept in reserve, {_mb(free)} free"
+        )
+
+
+def is_full(err: BaseException) -> bool:
+    """Whether ``err`` is a full disk or an exceeded quota."""
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def full_error(path: str | Path) -> NoSpaceError:
+    """The error for a write of ``path`` that found the disk full."""
+    folder = Path(path).parent
+    return NoSpaceError(
+        f"not enough free space in {folder}: writing {Path(path).name} failed "
+        f"(disk full, {_mb(free_bytes(folder))} free)"
+    )
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary ``.<name>.XXXX.tmp`` and a rename
+    (nothing recorded; :func:`atomic_write_bytes` records the name first)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -22,10 +84,20 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if is_full(err):
+            raise full_error(path) from None
         raise
     return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Record ``path`` in its folder's manifest, then write it atomically."""
+    from femli.outputs.manifest import claim
+
+    claim(path)
+    return write_bytes_atomic(path, data)
 
 
 def atomic_write_json(path: str | Path, data: Any) -> Path:
@@ -46,6 +118,26 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
 
 
+@contextmanager
+def staged(path: str | Path, suffix: str = ".tmp.png") -> Iterator[Path]:
+    """A temporary name ``.<name><suffix>`` for a writer that takes a file name (a
+    picture); renamed to ``path`` when the block ends, removed if it raises."""
+    from femli.outputs.manifest import claim
+
+    path = Path(path)
+    claim(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if is_full(err):
+            raise full_error(path) from None
+        raise
+
+
 def _fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable (best effort; not every file system allows it)."""
     try:
@@ -60,15 +152,32 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def fresh_dir(folder: str | Path) -> Path:
+    """An empty ``folder`` that femli may fill (a previous one femli wrote is removed;
+    one it did not write raises :class:`FolderError`)."""
+    from femli.outputs.manifest import own
+
+    folder = Path(folder)
+    own(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def replace_dir(tmp: str | Path, final: str | Path) -> Path:
     """Put the complete folder ``tmp`` in place of ``final`` (renames; see :func:`recover_dir`).
 
     A directory cannot replace a non-empty one in one rename: the old folder is first
     renamed to ``<final>.old``, then ``tmp`` to ``final``, then the old one removed. A kill
     between the renames leaves ``<final>.old`` and ``tmp``, which :func:`recover_dir` sorts out.
+    Raises :class:`FolderError` (before any rename) if femli did not write ``final``.
     """
+    from femli.outputs.manifest import own
+
     tmp, final = Path(tmp), Path(final)
     old = final.with_name(f"{final.name}.old")
+    own(final)
+    own(old)
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
@@ -80,37 +189,38 @@ def replace_dir(tmp: str | Path, final: str | Path) -> Path:
 
 def recover_dir(final: str | Path, marker: str | None = None) -> None:
     """Undo a :func:`replace_dir` cut short: keep ``final``, else the complete new folder
-    (``<final>.tmp`` holding ``marker``), else the old one; remove the leftovers."""
+    (``<final>.tmp`` holding ``marker``), else the old one; remove the leftovers. Only
+    folders femli wrote are touched."""
+    from femli.outputs.manifest import claim, owner
+
     final = Path(final)
     tmp, old = final.with_name(f"{final.name}.tmp"), final.with_name(f"{final.name}.old")
+    manifest = owner(final)
     if not final.exists():
-        if marker is not None and (tmp / marker).is_file():
+        if marker is not None and manifest.lists(tmp) and (tmp / marker).is_file():
+            claim(final)
             tmp.rename(final)
-        elif old.is_dir():
+        elif manifest.lists(old) and old.is_dir():
+            claim(final)
             old.rename(final)
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-#: Temporary names left by writers killed mid-write (atomic files, PNGs, probes).
-STALE_PATTERNS = (".*.tmp", ".*.tmp.png", ".femli-probe.*")
+    manifest.remove(tmp)
+    manifest.remove(old)
 
 
 def clean_stale(folder: str | Path, dirs: dict[str, str | None] | None = None) -> list[Path]:
-    """Remove temporary files of killed writers from ``folder`` and its direct subfolders,
-    and recover the folders ``dirs`` (name -> completion marker) replaced with
-    :func:`replace_dir`. Returns the files removed. Never touches anything else."""
+    """Remove the temporary files killed writers left in ``folder`` (those of names its
+    manifest lists), and recover the folders ``dirs`` (name -> completion marker)
+    replaced with :func:`replace_dir`. Returns the files removed. Never touches
+    anything femli did not write."""
+    from femli.outputs.manifest import of
+
     folder = Path(folder)
     if not folder.is_dir():
         return []
     removed = []
-    places = [folder, *(p for p in folder.iterdir() if p.is_dir() and p.suffix != ".bp")]
-    for place in places:
-        for pattern in STALE_PATTERNS:
-            for path in place.glob(pattern):
-                if path.is_file():
-                    path.unlink(missing_ok=True)
-                    removed.append(path)
+    for path in list(of(folder).stale_temps()):
+        path.unlink(missing_ok=True)
+        removed.append(path)
     for name, marker in (dirs or {}).items():
         recover_dir(folder / name, marker)
     return removed

@@ -15,7 +15,6 @@ A run killed between checkpoints may thus leave a damaged last file until it is 
 from __future__ import annotations
 
 import io
-import shutil
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +23,8 @@ import dolfinx.io
 import numpy as np
 
 from femli.outputs import render
-from femli.outputs.files import atomic_write_bytes
+from femli.outputs.files import atomic_write_bytes, require_space, staged
+from femli.outputs.manifest import own, remove
 from femli.outputs.metrics import gather_surface
 from femli.parallel import on_root
 from femli.units import MESH_UNIT
@@ -107,11 +107,28 @@ def plot_series(records: list[dict], path: Path) -> Path:
     for ax in axes[1]:
         ax.set_xlabel("t (s)")
     fig.tight_layout()
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with staged(path) as tmp:
+            fig.savefig(tmp)
+    finally:
+        plt.close(fig)
     return Path(path)
+
+
+def frame_bytes(model) -> int:
+    """About the bytes one frame of the moving-field series adds (points with their
+    ids, cells and the unknowns; all ranks' parts)."""
+    mesh = model.domain.mesh
+    tdim = mesh.topology.dim
+    nodes = mesh.geometry.index_map().size_global
+    cells = mesh.topology.index_map(tdim).size_global
+    return nodes * (32 + 8 * len(model.unknowns)) + cells * (8 * (tdim + 2) + 1)
+
+
+def _new_file(path: Path) -> None:
+    """Record a VTX file about to be started (rank 0; its folder made)."""
+    own(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
 
 
 class GrowthRecorder:
@@ -144,7 +161,7 @@ class GrowthRecorder:
         for path in folder.glob("growth_*.bp"):
             number = path.stem.removeprefix("growth_")
             if number.isdigit() and int(number) >= self._segment:
-                shutil.rmtree(path, ignore_errors=True)
+                remove(path)  # only files femli wrote
 
     def __call__(self, growth, record: dict) -> None:
         if not record["snapshot"]:
@@ -159,16 +176,18 @@ class GrowthRecorder:
         if self._mesh_id != id(model.domain.mesh):  # first frame or after a remesh
             self.close()
             self._mesh_id = id(model.domain.mesh)
-            folder = self.output / "growth_fields"
-            on_root(model.domain.comm, lambda: folder.mkdir(parents=True, exist_ok=True))
+            path = self.output / "growth_fields" / f"growth_{self._segment:03d}.bp"
+            on_root(model.domain.comm, lambda: _new_file(path))
             self._writer = dolfinx.io.VTXWriter(
                 model.domain.comm,
-                folder / f"growth_{self._segment:03d}.bp",
+                path,
                 [model.phi, *model.unknowns[:-1]],
                 engine="BP4",
                 mesh_policy=dolfinx.io.VTXMeshPolicy.update,
             )
             self._segment += 1
+        need = frame_bytes(model)
+        on_root(model.domain.comm, lambda: require_space(self.output, need, "the growth fields"))
         self._writer.write(t)
 
     def _pictures(self, growth, t: float) -> None:

@@ -12,6 +12,7 @@ import dolfinx
 import dolfinx.plot
 import numpy as np
 
+from femli.outputs.files import staged
 from femli.units import MESH_UNIT
 
 
@@ -88,11 +89,11 @@ def render_field(
         plotter.view_isometric()
     plotter.add_text(title, font_size=10)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    plotter.screenshot(str(tmp))
-    plotter.close()
-    tmp.replace(path)
+    try:
+        with staged(path) as tmp:
+            plotter.screenshot(str(tmp))
+    finally:
+        plotter.close()
     return path
 
 
@@ -119,10 +120,11 @@ def plot_surface_current(
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with staged(path) as tmp:
+            fig.savefig(tmp)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -159,8 +161,9 @@ def render_electrode(
     plotter.view_xy() if flat else plotter.view_isometric()
     plotter.add_text(f"{title} (red: top 5 %)", font_size=10)
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    plotter.screenshot(str(tmp))
-    plotter.close()
-    tmp.replace(path)
+    try:
+        with staged(path) as tmp:
+            plotter.screenshot(str(tmp))
+    finally:
+        plotter.close()
     return path

@@ -16,11 +16,14 @@ import numpy as np
 
 from femli.outputs import render
 from femli.outputs.features import footprint_area, part_statistics
-from femli.outputs.files import atomic_write_bytes, atomic_write_json
+from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_space
 from femli.outputs.metrics import gather_surface, surface_statistics
 from femli.outputs.provenance import git_commit, software_versions
 from femli.parallel import on_root
 from femli.units import MESH_UNIT
+
+#: Room kept per picture, bytes (the 900 x 800 PNGs are typically 20-100 kB).
+PICTURE_BYTES = 300_000
 
 
 def electrode_metrics(solver, electrode) -> tuple[dict, object]:
@@ -103,6 +106,9 @@ def write_stationary_outputs(
 
     def files() -> None:
         output.mkdir(parents=True, exist_ok=True)
+        pictures = 2 * len(surfaces) + 2 if renders else 0
+        need = PICTURE_BYTES * pictures + sum(64 * s.values.size for s in surfaces.values())
+        require_space(output, need + 2**16, "pictures, tables and metrics")
         for name, surface in surfaces.items():
             write_surface_csv(surface, output / f"surface_current_{name}.csv")
         if renders:

@@ -21,6 +21,7 @@ Only rank 0 writes; nothing here is collective, so it is safe on an interrupt.
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
 from datetime import UTC, datetime
@@ -29,7 +30,10 @@ from pathlib import Path
 from mpi4py import MPI
 
 from femli.outputs.files import atomic_write_json
+from femli.outputs.manifest import remove
 from femli.outputs.provenance import git_commit, software_versions
+
+log = logging.getLogger(__name__)
 
 
 def now() -> str:
@@ -66,14 +70,26 @@ class RunStatus:
         """Mark the folder as holding a run in progress (removes a stale status.json)."""
         if self.comm.rank != 0:
             return
-        (self.output / "status.json").unlink(missing_ok=True)
+        remove(self.output / "status.json")
         self.record["restarted_from_t"] = restarted_from
         atomic_write_json(self.output / "provenance.json", self.record)
 
     def finish(self, status: str, error: str | None = None) -> None:
-        """Record the end: ``completed``, ``failed`` or ``interrupted`` (with the error)."""
+        """Record the end: ``completed``, ``failed`` or ``interrupted`` (with the error).
+
+        A failed or interrupted end is recorded as well as it can be: a write that fails
+        (a full disk) is logged and does not replace the run's own error."""
         if self.comm.rank != 0:
             return
+        if status == "completed":
+            self._write(status, error)
+            return
+        try:
+            self._write(status, error)
+        except OSError as err:
+            log.info("%s: the run's end not recorded: %s", self.output, err)
+
+    def _write(self, status: str, error: str | None) -> None:
         self.record.update(finished=now(), exit_status=status, error=error, **self.details)
         atomic_write_json(self.output / "provenance.json", self.record)
         if status != "completed":

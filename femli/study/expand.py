@@ -22,6 +22,7 @@ import numpy as np
 from femli.config import CaseConfig, ConfigError, parse_case
 from femli.study.spec import AxisSpec, PlotSpec, StudyError, parse_plot, parse_study, read_study
 from femli.study.summary import RESERVED_COLUMNS, metric_names, resolve_metric, suggest
+from femli.validation import FOLDER_NAME_RULE, folder_name
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 _MAX_ID = 120
@@ -94,6 +95,8 @@ def expand_study(
     cases, problems = _cases(base, axes, combos)
     plot_specs, bad_plots = _extra_plots(spec.plot, plots)
     problems += bad_plots + _plot_problems(plot_specs, axes, cases)
+    if spec.name is None and not _is_folder_name(stem):
+        problems.append(f"name: not given, and the file name {stem!r} {FOLDER_NAME_RULE}; set name")
     if problems:
         raise StudyError(problems, source)
     return Study(
@@ -312,3 +315,11 @@ def _plot_problems(
 def _unknown(name: str, allowed: list[str], what: str) -> str:
     extra = " (short electrode metrics also as '<electrode>.<metric>')" if what == "metric" else ""
     return f"unknown {what} {name!r}.{suggest(name, allowed)} Allowed: {', '.join(allowed)}{extra}"
+
+
+def _is_folder_name(text: str) -> bool:
+    try:
+        folder_name(text)
+    except ValueError:
+        return False
+    return True

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +33,8 @@ import tomli_w
 from mpi4py import MPI
 
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
+from femli.outputs.lock import FolderBusyError
+from femli.outputs.manifest import tracking
 from femli.parallel import on_root
 from femli.study.expand import Study, StudyCase, expand_study
 from femli.study.plots import plot_summary
@@ -174,9 +175,10 @@ def _in_order(
 
 
 def _summarise(study: Study, output: Path) -> tuple[Any, list[Path]]:
-    table = aggregate(output)
-    params = [a.name for a in study.axes]
-    return table, plot_summary(table, study.plots, params, output / "plots")
+    with tracking(output):
+        table = aggregate(output)
+        params = [a.name for a in study.axes]
+        return table, plot_summary(table, study.plots, params, output / "plots")
 
 
 def write_index(study: Study, output: Path) -> Path:
@@ -184,7 +186,8 @@ def write_index(study: Study, output: Path) -> Path:
     import pandas as pd
 
     table = pd.DataFrame(study.rows())
-    return atomic_write_bytes(output / "cases.csv", table.to_csv(index=False).encode())
+    with tracking(output):
+        return atomic_write_bytes(output / "cases.csv", table.to_csv(index=False).encode())
 
 
 def _run_case(
@@ -202,17 +205,13 @@ def _run_case(
     if state == "completed":
         say(case, "skipped (finished before)")
         return CaseOutcome(case.case_id, "skipped", color, started, 0.0)
-    if group.rank == 0:
-        shutil.rmtree(folder, ignore_errors=True)  # stale, failed or half-done: start over
-        folder.mkdir(parents=True)
-    group.barrier()
     clock = time.perf_counter()
-    try:
-        run_case(case.config, folder, group, base)
+    try:  # stale, failed or half-done: start over (clear: what femli wrote there goes)
+        run_case(case.config, folder, group, base, clear=True)
         outcome = CaseOutcome(case.case_id, "ran", color, started, time.perf_counter() - clock)
     except Exception as err:  # recorded; the sweep goes on
         error = f"{type(err).__name__}: {err}"
-        if group.rank == 0:
+        if group.rank == 0 and not isinstance(err, FolderBusyError):  # not another run's
             write_failure(folder, case, error, group.size)
         outcome = CaseOutcome(
             case.case_id, "failed", color, started, time.perf_counter() - clock, error
@@ -224,7 +223,16 @@ def _run_case(
 
 
 def write_failure(folder: Path, case: StudyCase, error: str, ranks: int) -> None:
-    """``status.json`` (and the effective ``config.toml``) of a failed case, atomically."""
+    """``status.json`` (and the effective ``config.toml``) of a failed case, atomically
+    (as well as it can: a folder that cannot take them is logged)."""
+    try:
+        with tracking(folder):
+            _write_failure(folder, case, error, ranks)
+    except OSError as err:
+        log.warning("%s: failure not recorded: %s", folder, err)
+
+
+def _write_failure(folder: Path, case: StudyCase, error: str, ranks: int) -> None:
     if not (folder / "config.toml").is_file():
         text = tomli_w.dumps(case.config.effective())
         atomic_write_bytes(folder / "config.toml", text.encode())

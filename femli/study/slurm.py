@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 import femli
 from femli.outputs.files import atomic_write_bytes
+from femli.outputs.manifest import tracking
 from femli.study.expand import Study, StudyCase
 from femli.study.spec import StudyError
 
@@ -222,6 +223,7 @@ def slurm_script(
 def write_slurm_script(text: str, script: Path, output: Path) -> Path:
     """Write the script (atomically, executable) and create the tasks' log folder."""
     (Path(output) / LOG_FOLDER).mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(script, text.encode())
+    with tracking(output):
+        atomic_write_bytes(script, text.encode())
     os.chmod(script, 0o755)
     return Path(script)

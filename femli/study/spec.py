@@ -40,7 +40,7 @@ from pydantic import (
     model_validator,
 )
 
-from femli.validation import ProblemsError, describe
+from femli.validation import FolderName, ProblemsError, describe
 
 
 class StudyError(ProblemsError):
@@ -126,7 +126,7 @@ class PlotSpec(_Strict):
 class StudySpec(_Strict):
     """The whole study file."""
 
-    name: str | None = Field(None, min_length=1)
+    name: FolderName | None = None  # the default study folder: results/<name>
     description: str = ""
     base: Any
     mode: Literal["cartesian", "zip"] = "cartesian"

@@ -15,6 +15,8 @@ from shared_cases import RIDGE_CASE
 from typer.testing import CliRunner
 
 from femli.cli import app
+from femli.outputs.files import atomic_write_bytes
+from femli.outputs.manifest import tracking
 from femli.study import aggregate, expand_study, run_study
 
 CASE = RIDGE_CASE
@@ -117,13 +119,16 @@ def test_resume_redoes_exactly_the_unfinished_cases(tmp_path):
     (out / ids[1] / "metrics.json").write_text('{"config_sha256": ')  # corrupt
     tampered = metrics_of(out / ids[2]) | {"config_sha256": "0" * 64}  # another config
     (out / ids[2] / "metrics.json").write_text(json.dumps(tampered))
-    (out / ids[2] / "leftover.txt").write_text("stale")
+    with tracking(out / ids[2]):  # a file femli wrote there, and one of the user's
+        atomic_write_bytes(out / ids[2] / "leftover.txt", b"stale")
+    (out / ids[2] / "notes.txt").write_text("mine")
     second = run_study(path, out)
     assert [o.action for o in second.outcomes] == ["ran", "ran", "ran", "skipped"]
     after = mtimes(out, ids)
     assert after[ids[3]] == before[ids[3]]
     assert all(after[i] > before[i] for i in ids[:3])
     assert not (out / ids[2] / "leftover.txt").exists()  # redone from scratch
+    assert (out / ids[2] / "notes.txt").read_text() == "mine"  # femli deletes only its own
     assert list(second.table["status"]) == ["completed"] * 4
     third = run_study(path, out)
     assert [o.action for o in third.outcomes] == ["skipped"] * 4

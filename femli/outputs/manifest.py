@@ -1,0 +1,210 @@
+"""What femli wrote in an output folder: ``.femli-manifest.json``.
+
+Before femli creates a file or folder in an output folder, it records the path
+(relative to the folder) in the folder's manifest, written atomically; a path inside
+a recorded folder counts as recorded. Cleanup (temporary files of a killed run, the
+previous run's status and checkpoint, leftovers of an interrupted folder swap) only
+removes recorded paths, so a user's own files in the folder are never deleted, and
+femli refuses to replace a file or folder it did not write (:class:`FolderError`).
+
+Recording is active inside :func:`tracking` (a run's rank 0 or a study's writer;
+re-entrant), for the folder given and everything below it; elsewhere :func:`claim`
+records nothing and the deleting helpers read the manifest on disk. Only one process
+writes a case folder's manifest (the folder lock, :mod:`femli.outputs.lock`); writers
+of one study folder merge their records with the file on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from femli.outputs.files import FolderError, write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+NAME = ".femli-manifest.json"
+#: Temporary names of femli's writers: ``.<name>.<random>.tmp`` (atomic files, the
+#: random part from :func:`tempfile.mkstemp`) and ``.<name>.tmp.png`` (pictures).
+_TEMP = re.compile(r"^\.(?P<name>.+?)(\.[a-z0-9_]{8}\.tmp|\.tmp\.png)$")
+#: Names only femli uses (its own manifest's temporary files, the output probe of
+#: :mod:`femli.preflight`): removable without a record.
+_OWN_TEMPS = (f".{NAME}.*.tmp", ".femli-probe.*.tmp")
+
+
+def _read(root: Path) -> set[str]:
+    path = root / NAME
+    if not path.is_file():
+        return set()
+    try:
+        data = json.loads(path.read_text())
+        return {str(p) for p in data["written"]}
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        log.warning("%s is damaged (%s): treating the folder as not written by femli", path, err)
+        return set()
+
+
+class Manifest:
+    """The recorded paths of one output folder ``root``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.entries = _read(self.root)
+
+    def relative(self, path: str | Path) -> str | None:
+        """``path`` relative to the folder (POSIX), None outside it or for the folder."""
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root))
+        if rel == "." or rel == ".." or rel.startswith(".." + os.sep):
+            return None
+        return Path(rel).as_posix()
+
+    def lists(self, path: str | Path) -> bool:
+        """Whether femli recorded ``path`` or a folder holding it."""
+        rel = self.relative(path)
+        if rel is None:
+            return False
+        parts = rel.split("/")
+        return any("/".join(parts[: k + 1]) in self.entries for k in range(len(parts)))
+
+    def claim(self, path: str | Path) -> None:
+        """Record ``path`` before it is created; :class:`FolderError` if it exists and
+        femli did not write it."""
+        rel = self.relative(path)
+        if rel is None or self.lists(path):
+            return
+        if os.path.lexists(path):
+            raise _foreign(self.root, [rel])
+        self._save(self.entries | {rel}, merge=True)
+
+    def remove(self, path: str | Path) -> bool:
+        """Delete ``path`` (file or folder) if femli recorded it; returns whether it did."""
+        path = Path(path)
+        if not os.path.lexists(path) or not self.lists(path):
+            return False
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        return True
+
+    def remove_all(self) -> None:
+        """Delete everything recorded (a clean start) and forget it."""
+        for rel in sorted(self.entries):
+            self.remove(self.root / rel)
+        self._save({r for r in self.entries if os.path.lexists(self.root / r)}, merge=False)
+
+    def stale_temps(self) -> Iterator[Path]:
+        """Temporary files of recorded names (left by writers that were killed)."""
+        parents = {os.path.dirname(rel) for rel in self.entries}
+        for parent in sorted(parents):
+            folder = self.root / parent
+            if not folder.is_dir():
+                continue
+            for item in folder.iterdir():
+                match = _TEMP.match(item.name)
+                if match is None or not item.is_file() or item.is_symlink():
+                    continue
+                if "/".join(filter(None, (parent, match["name"]))) in self.entries:
+                    yield item
+        for pattern in _OWN_TEMPS:
+            yield from (p for p in self.root.glob(pattern) if p.is_file())
+
+    def foreign(self, patterns: Iterable[str]) -> list[str]:
+        """Existing paths matching the glob ``patterns`` that femli did not write."""
+        found = {p for pattern in patterns for p in self.root.glob(pattern)}
+        return sorted(self.relative(p) for p in found if not self.lists(p))
+
+    def _save(self, entries: set[str], merge: bool) -> None:
+        """Write ``entries`` (merged with the file's: another writer of the same study
+        folder may have added some), then keep them."""
+        if merge:
+            entries = entries | _read(self.root)
+        data = {"about": "paths femli wrote in this folder", "written": sorted(entries)}
+        write_bytes_atomic(self.root / NAME, (json.dumps(data, indent=1) + "\n").encode())
+        self.entries = entries
+
+
+def _foreign(root: Path, names: list[str]) -> FolderError:
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return FolderError(
+        f"output folder {root} holds {shown}, not written by femli (not in its {NAME}): "
+        "move it away or choose another output folder"
+    )
+
+
+# -- the folders being written by this process -------------------------------------------
+_ACTIVE: dict[str, list] = {}  # absolute folder -> [Manifest, nesting depth]
+
+
+@contextmanager
+def tracking(folder: str | Path, active: bool = True) -> Iterator[Manifest | None]:
+    """Record every path written below ``folder`` in its manifest while the block runs
+    (nothing when ``active`` is False, e.g. on ranks that write no shared files)."""
+    if not active:
+        yield None
+        return
+    key = os.path.abspath(folder)
+    entry = _ACTIVE.setdefault(key, [None, 0])
+    if entry[0] is None:
+        entry[0] = Manifest(folder)
+    entry[1] += 1
+    try:
+        yield entry[0]
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _ACTIVE[key]
+
+
+def _active_for(path: str | Path) -> Manifest | None:
+    target = os.path.abspath(path)
+    roots = [k for k in _ACTIVE if target == k or target.startswith(k.rstrip(os.sep) + os.sep)]
+    return _ACTIVE[max(roots, key=len)][0] if roots else None
+
+
+def of(folder: str | Path) -> Manifest:
+    """The manifest of ``folder`` (the one being recorded, else the file on disk)."""
+    entry = _ACTIVE.get(os.path.abspath(folder))
+    return entry[0] if entry else Manifest(folder)
+
+
+def owner(path: str | Path) -> Manifest:
+    """The manifest deciding about ``path``: the innermost folder being recorded that
+    holds it, else the manifest on disk of the folder ``path`` is in."""
+    return _active_for(path) or of(Path(path).parent)
+
+
+def claim(path: str | Path) -> None:
+    """Record ``path`` (about to be written) if a folder holding it is being recorded."""
+    manifest = _active_for(path)
+    if manifest is not None:
+        manifest.claim(path)
+
+
+def own(path: str | Path) -> None:
+    """Make sure femli may write over or delete ``path``: record it, and raise
+    :class:`FolderError` if it exists and femli did not write it."""
+    manifest = owner(path)
+    if _active_for(path) is not None:
+        manifest.claim(path)
+    elif os.path.lexists(path) and not manifest.lists(path):
+        raise _foreign(manifest.root, [manifest.relative(path) or str(path)])
+
+
+def remove(path: str | Path) -> bool:
+    """Delete ``path`` if femli wrote it (see :meth:`Manifest.remove`)."""
+    return owner(path).remove(path)
+
+
+def refuse_foreign(folder: str | Path, patterns: Iterable[str]) -> None:
+    """:class:`FolderError` naming the paths matching ``patterns`` that femli did not write."""
+    manifest = of(folder)
+    names = manifest.foreign(patterns)
+    if names:
+        raise _foreign(manifest.root, names)
