@@ -38,8 +38,8 @@ from femli.outputs.features import footprint_area
 from femli.outputs.fields import check_space, write_fields
 from femli.outputs.files import NoSpaceError, atomic_write_bytes, clean_stale
 from femli.outputs.lock import folder_lock
+from femli.outputs.manifest import adopt_legacy, refuse_foreign, remove, tracking
 from femli.outputs.manifest import of as manifest_of
-from femli.outputs.manifest import refuse_foreign, remove, tracking
 from femli.outputs.report import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
@@ -197,6 +197,7 @@ def _prepare(config: cfg.CaseConfig, output: Path, restart: bool, clear: bool) -
     """Rank 0, in the locked folder, before anything is written: refuse files of femli's
     names that femli did not write; remove a killed run's temporary files (``clear``:
     everything femli wrote)."""
+    adopt_legacy(output, output_names(config, restart))
     refuse_foreign(output, output_names(config, restart))
     clean_stale(output, {"fields": None, "checkpoint": MARKER})
     if clear:

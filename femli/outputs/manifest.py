@@ -202,6 +202,34 @@ def remove(path: str | Path) -> bool:
     return owner(path).remove(path)
 
 
+#: Keys of the ``provenance.json`` every femli run has written since before manifests.
+_LEGACY_KEYS = ("femli", "software", "config_sha256", "exit_status")
+
+
+def adopt_legacy(folder: str | Path, patterns: Iterable[str]) -> list[str]:
+    """Record the paths matching ``patterns`` in a results folder of a femli version
+    before manifests (no manifest, a ``provenance.json`` femli wrote); returns them.
+
+    Such a folder holds femli's results under femli's names only: without this, every
+    re-run into a folder of an earlier version would be refused. Rank 0, in a folder
+    being recorded (:func:`tracking`).
+    """
+    manifest = of(folder)
+    if manifest.entries or (manifest.root / NAME).exists():
+        return []
+    try:
+        record = json.loads((manifest.root / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(record, dict) or not all(k in record for k in _LEGACY_KEYS):
+        return []
+    found = manifest.foreign([*patterns, "provenance.json"])
+    if found:
+        manifest._save(set(found), merge=True)
+        log.info("%s: results of an earlier femli (%s) adopted", manifest.root, record["femli"])
+    return found
+
+
 def refuse_foreign(folder: str | Path, patterns: Iterable[str]) -> None:
     """:class:`FolderError` naming the paths matching ``patterns`` that femli did not write."""
     manifest = of(folder)

@@ -92,6 +92,25 @@ def test_femli_refuses_to_replace_a_results_name_it_did_not_write(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [".femli.lock", "fields", "metrics.json"]
 
 
+@serial
+def test_results_of_a_femli_before_manifests_are_adopted(tmp_path):
+    """A folder an earlier femli wrote (its provenance.json, no manifest) is re-run into:
+    its results are femli's; a user's file beside them still stays."""
+    out = tmp_path / "old"
+    (out / "fields").mkdir(parents=True)
+    (out / "fields" / "solution.xdmf").write_text("old")
+    (out / "metrics.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    keys = {"femli": "0.1.0", "software": {}, "config_sha256": "0" * 64, "exit_status": "x"}
+    (out / "provenance.json").write_text(json.dumps(keys))
+    code, text = femli("run", case_file(tmp_path, fields=True), "-o", out)
+    assert code == 0, text
+    assert json.loads((out / "metrics.json").read_text())["status"] == "completed"
+    assert (out / "notes.txt").read_text() == "mine"
+    written = json.loads((out / ".femli-manifest.json").read_text())["written"]
+    assert "notes.txt" not in written and "metrics.json" in written
+
+
 # -- case names -----------------------------------------------------------------------------
 BAD_NAMES = ["../../x", "/", "/tmp/elsewhere", "a/b", "..", ".", "", "  ", ".hidden", "a\\b"]
 
