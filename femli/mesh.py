@@ -161,10 +161,11 @@ def from_gmsh_model(
     return _from_meshdata(data, dim, length_unit)
 
 
-def msh_problem(dim: int) -> str | None:
-    """Why the open Gmsh model (of dimension ``dim``, read from a ``.msh`` file) cannot be
-    a femli mesh, or None: no elements, an extent below :data:`MIN_MESH_EXTENT` (the
-    coordinates are in metres, not um), or no physical groups. Rank-local (Gmsh)."""
+def msh_problem(dim: int, length_unit: float = MESH_UNIT) -> str | None:
+    """Why the open Gmsh model (of dimension ``dim``, read from a ``.msh`` file whose
+    coordinates are in ``length_unit`` m) cannot be a femli mesh, or None: no elements,
+    an extent below :data:`MIN_MESH_EXTENT` um (coordinates in metres where um are
+    expected), or no physical groups. Rank-local (Gmsh)."""
     import gmsh
 
     _, coords, _ = gmsh.model.mesh.getNodes()
@@ -172,7 +173,7 @@ def msh_problem(dim: int) -> str | None:
         return "it contains no mesh elements (an empty file, or a geometry without a mesh)"
     xyz = np.asarray(coords).reshape(-1, 3)
     extent = float((xyz.max(axis=0) - xyz.min(axis=0)).max())
-    if extent < MIN_MESH_EXTENT:
+    if extent * length_unit / MESH_UNIT < MIN_MESH_EXTENT:
         return (
             f"its coordinates span only {extent:.3g}; femli reads .msh coordinates in "
             f"micrometres (um), so the mesh would be {extent * 1e3:.3g} nm wide: it looks "
@@ -207,7 +208,7 @@ def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -
                 gmsh.clear()
                 gmsh.open(str(path))
                 dim = gmsh.model.getDimension()
-                error = msh_problem(dim)
+                error = msh_problem(dim, length_unit)
             except Exception as err:  # gmsh raises bare Exceptions
                 error = str(err)
         dim, error = comm.bcast((dim, error), root=0)
