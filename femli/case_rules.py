@@ -144,11 +144,11 @@ def _get(table, key: str):
 
 def _names(items, where: str, key: str, kind: str) -> list[tuple[str, str, str]]:
     """The string names under ``key`` of each table in ``items`` (keys of a table, items
-    of a list, or one string), skipping anything of another type."""
+    of a list, or the one string of a ``region``), skipping anything of another type."""
     out = []
     for k, item in enumerate(items if isinstance(items, list) else ()):
         names = _get(item, key)
-        names = [names] if isinstance(names, str) else names
+        names = [names] if isinstance(names, str) and key == "region" else names
         if isinstance(names, dict | list):
             out += [(where.format(k), kind, n) for n in names if isinstance(n, str)]
     return out

@@ -194,6 +194,8 @@ def describe(error: dict, data: dict, root: type[BaseModel]) -> str:
     if error["type"] == "missing":
         return f"missing required key {where!r}"
     message = error["msg"].removeprefix("Value error, ")
+    if error["type"] in ("model_type", "dict_type"):  # not the class names of the schema
+        message = "expected a table (a [section] or { key = value, ... })"
     value = lookup(data, loc)
     if isinstance(value, bool) and error["type"] in ("float_type", "int_type"):
         message += " (true/false is not a number)"

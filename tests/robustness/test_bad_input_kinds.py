@@ -182,6 +182,15 @@ def test_nesting_too_deep_in_data_given_to_parse_case():
     assert message.startswith("name = [[[[...]]]]") and len(message) < 100
 
 
+def test_a_value_where_a_table_belongs_is_one_problem_in_user_words(tmp_path):
+    path = write_case(tmp_path, _changed(("electrodes", 0, "kinetics"), "abc"))
+    assert check_problems(path) == [
+        "electrodes[0].kinetics = 'abc': expected a table (a [section] or { key = value, ... })"
+    ]
+    (message,) = check_problems(write_case(tmp_path, _changed(("geometry",), 11)))
+    assert message.startswith("geometry = 11: expected a table") and "Config" not in message
+
+
 # -- scale: linear time, bounded messages ------------------------------------------------------
 def test_100000_boundary_names_validate_in_seconds_into_one_line(tmp_path):
     names = [f"b{i}" for i in range(100_000)]
