@@ -335,6 +335,7 @@ def test_cli_check_latin1_and_metres_mesh(tmp_path):
     for args in (["check", str(metres)], ["run", str(metres), "-o", "out"]):
         stderr = assert_clean_error(femli(*args, cwd=tmp_path))
         assert "femli reads .msh coordinates in micrometres" in stderr
+        assert f"error: {metres}: 1 problem(s)" in stderr  # the case file, in both
 
 
 def test_under_mpiexec_one_message_and_exit_2_on_every_rank(tmp_path):
