@@ -83,16 +83,16 @@ def _load(case: Path):
 
 @app.command()
 def check(case: Path = typer.Argument(..., help="Case file (TOML).")) -> None:
-    """Validate a case file, its geometry parameters, region names and mesh file."""
-    config = _load(case)
+    """Validate a case file, its geometry parameters, region names and mesh file: every
+    problem in one pass; exit code 0 if none, 2 if any."""
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
     from femli.config import ConfigError
-    from femli.preflight import check_case
+    from femli.preflight import check_file
 
     try:
-        check_case(config, case.parent, None, MPI.COMM_WORLD, read_mesh=True)
+        config = check_file(case, MPI.COMM_WORLD)
     except ConfigError as err:
         _fail(_problems(case, err.problems))
     if MPI.COMM_WORLD.rank == 0:

@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
-from femli.validation import FolderName, ProblemsError, describe
+from femli.validation import FolderName, ProblemsError, describe_all, read_toml, shorten
 
 Positive = Annotated[float, Field(gt=0)]
+
+#: Largest charge number |z| of a species (and of a deposited ion in [growth]).
+MAX_CHARGE = 10
 
 
 class ConfigError(ProblemsError):
@@ -33,20 +43,26 @@ class ConfigError(ProblemsError):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    """Unknown keys are errors; numbers must be numbers (true/false and "1.0" are not),
+    integers integers, and finite."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class SpeciesConfig(Strict):
     name: str = Field(min_length=1)
-    charge: int = Field(description="charge number z (non-zero)")
+    charge: int = Field(description=f"charge number z (non-zero, |z| <= {MAX_CHARGE})")
     diffusivity: Positive = Field(description="m^2/s")
     concentration: Positive = Field(description="bulk concentration, mol/m^3")
 
-    @model_validator(mode="after")
-    def _charge(self) -> SpeciesConfig:
-        if self.charge == 0:
-            raise ValueError("charge must be a non-zero integer")
-        return self
+    @field_validator("charge")
+    @classmethod
+    def _charge(cls, z: int) -> int:
+        if z == 0 or abs(z) > MAX_CHARGE:
+            raise ValueError(
+                f"the charge number must be a non-zero integer from -{MAX_CHARGE} to {MAX_CHARGE}"
+            )
+        return z
 
 
 class RegionConfig(Strict):
@@ -115,7 +131,7 @@ class BulkConfig(Strict):
 class GeometryConfig(BaseModel):
     """``preset`` and/or ``kind`` plus builder parameters, or a ``mesh`` file."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     preset: str | None = None
     kind: str | None = None
     mesh: str | None = None
@@ -124,6 +140,13 @@ class GeometryConfig(BaseModel):
     def _source(self) -> GeometryConfig:
         if self.mesh is None and self.preset is None and self.kind is None:
             raise ValueError("give a preset, a kind (with parameters) or a mesh file")
+        ignored = [k for k in ("preset", "kind") if getattr(self, k) is not None]
+        ignored += list(self.params)
+        if self.mesh is not None and ignored:
+            raise ValueError(
+                f"mesh = {shorten(self.mesh)} is a whole geometry, so {shorten(ignored)} "
+                "would be ignored: give either mesh or a preset/kind with parameters"
+            )
         return self
 
     @property
@@ -165,7 +188,7 @@ class GrowthConfig(Strict):
     snapshots: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)
     molar_mass: Positive = Field(6.94e-3, description="kg/mol (Li)")
     density: Positive = Field(534.0, description="kg/m^3 (Li)")
-    charge: Annotated[int, Field(ge=1)] = 1
+    charge: Annotated[int, Field(ge=1, le=MAX_CHARGE)] = 1
     merge_gap: Annotated[float, Field(ge=0)] | None = Field(
         None, description="um: deposits closer than this fuse (2D); 0 or absent: no merging"
     )
@@ -196,6 +219,12 @@ class CaseConfig(Strict):
     time: TimeConfig | None = None
     growth: GrowthConfig | None = None
     output: OutputConfig = Field(default_factory=OutputConfig)
+    _source: str = PrivateAttr("config")
+
+    @property
+    def source(self) -> str:
+        """Where the case came from (its file), for messages."""
+        return self._source
 
     def effective(self) -> dict[str, Any]:
         """The configuration with every default filled in (plain data)."""
@@ -208,130 +237,68 @@ class CaseConfig(Strict):
 
 
 def parse_case(data: dict[str, Any], source: str = "config") -> CaseConfig:
-    """Validate a case dictionary; raises :class:`ConfigError` listing every problem."""
-    try:
-        config = CaseConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError([describe(e, data, CaseConfig) for e in err.errors()], source) from None
-    problems = semantic_problems(config)
-    if problems:
+    """Validate a case dictionary; raises :class:`ConfigError` listing every problem
+    (schema and cross-field checks together, see :func:`validate_case`)."""
+    config, _, problems = validate_case(data)
+    if problems or config is None:
         raise ConfigError(problems, source)
+    config._source = source
     return config
 
 
 def load_case(path: str | Path) -> CaseConfig:
     """Read and validate a TOML case file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError([f"case file {str(path)!r} does not exist"], str(path))
+    return parse_case(read_case(path), str(path))
+
+
+def read_case(path: str | Path) -> dict[str, Any]:
+    """The table of a TOML case file; :class:`ConfigError` if it cannot be read (missing,
+    a folder, not UTF-8, not TOML)."""
+    return read_toml(path, ConfigError, "case file")
+
+
+#: Stand-ins for required sections that are invalid, so the other checks can run.
+_STAND_INS: dict[str, Any] = {
+    "geometry": {"mesh": "(invalid)"},
+    "electrodes": [{"potential": 0.0, "kinetics": {"(invalid)": {"type": "inert"}}}],
+}
+
+
+def validate_case(data: Any) -> tuple[CaseConfig | None, frozenset[str], list[str]]:
+    """Every schema and cross-field problem of a case dictionary, in one pass.
+
+    Returns ``(config, bad, problems)``: ``bad`` names the top-level sections with
+    schema problems; in ``config`` those are replaced by their defaults (or stand-ins),
+    so checks of the other sections still run (skipping what needs a bad section).
+    ``config`` is None when not even that can be built (e.g. the top level is no table).
+    """
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError([f"not valid TOML: {err}"], str(path)) from None
-    return parse_case(data, str(path))
-
-
-def semantic_problems(config: CaseConfig) -> list[str]:
-    """Cross-field checks the schema cannot express (built objects validate physics)."""
-    problems = []
+        config = CaseConfig.model_validate(data)
+        return config, frozenset(), semantic_problems(config)
+    except ValidationError as err:
+        errors = err.errors()
+    except RecursionError:
+        return None, frozenset(), ["(top level): values nested too deeply"]
+    problems = describe_all(errors, data, CaseConfig)
+    bad = frozenset(str(e["loc"][0]) for e in errors if e["loc"])
+    if not isinstance(data, dict) or not all(e["loc"] for e in errors):
+        return None, bad, problems
+    kept = {k: v for k, v in data.items() if k not in bad}
+    kept |= {k: v for k, v in _STAND_INS.items() if k in bad}
     try:
-        electrolyte(config)
-    except ValueError as err:
-        problems.append(f"electrolyte: {err}")
-    for k, e in enumerate(config.electrodes):
-        try:
-            electrode(e)
-        except ValueError as err:
-            problems.append(f"electrodes[{k}]: {err}")
-    if config.time is not None:
-        try:
-            transient_options(config)
-        except ValueError as err:
-            problems.append(f"time: {err}")
-    if config.time is not None and config.growth is not None:
-        problems.append(
-            "give [time] (transient, fixed shape) or [growth], not both (a growth run "
-            'advances the concentrations in time with [growth] electrochemistry = "transient")'
-        )
-    names = [e.name for e in config.electrodes]
-    if len(set(names)) != len(names):
-        problems.append(f"electrodes: names must be unique, got {names}")
-    return problems + _condition_problems(config) + _run_kind_problems(config)
+        config = CaseConfig.model_validate(kept)
+    except (ValidationError, RecursionError):
+        return None, bad, problems
+    return config, bad, problems + semantic_problems(config, bad, data)
 
 
-def _condition_problems(config: CaseConfig) -> list[str]:
-    """Boundaries named twice, species names that match no species, no potential reference."""
-    problems = []
-    named = [b for e in config.electrodes for b in e.kinetics]
-    named += [b for bulk in config.bulk for b in bulk.boundaries]
-    twice = sorted({n for n in named if named.count(n) > 1})
-    if twice:
-        problems.append(f"boundaries named by more than one condition: {twice}")
-    species = [s.name for s in config.electrolyte.species]
-    for k, bulk in enumerate(config.bulk):
-        for name in bulk.concentrations:
-            if name not in species:
-                problems.append(f"bulk[{k}].concentrations: no species named {name!r} ({species})")
-    for k, region in enumerate(config.electrolyte.regions):
-        for name in region.diffusivity:
-            if name not in species:
-                problems.append(
-                    f"electrolyte.regions[{k}].diffusivity: no species named {name!r} ({species})"
-                )
-    if not config.bulk and all(e.potential is None for e in config.electrodes):
-        problems.append(
-            "the electrolyte potential has no reference: give a [[bulk]] boundary or "
-            "a potentiostatic electrode (potential in V)"
-        )
-    return problems
+def semantic_problems(
+    config: CaseConfig, bad: frozenset[str] = frozenset(), data: dict | None = None
+) -> list[str]:
+    """Cross-field checks the schema cannot express (:mod:`femli.case_rules`)."""
+    from femli.case_rules import semantic_problems as rules
 
-
-def _run_kind_problems(config: CaseConfig) -> list[str]:
-    """What [growth] needs, and checkpoints only where there are steps."""
-    problems = []
-    if config.growth is not None:
-        if config.electrolyte.model == "primary":
-            problems.append("growth needs electrode kinetics: use the secondary model or above")
-        laws = [k.type for e in config.electrodes for k in e.kinetics.values()]
-        if all(t == "inert" for t in laws):
-            problems.append("growth: no depositing boundary (every electrode part is inert)")
-        problems += _growth_chemistry_problems(config.growth, config.electrolyte.model)
-    out = config.output
-    wants = out.checkpoint_interval is not None or out.checkpoint_period is not None
-    if wants and config.time is None and config.growth is None:
-        problems.append(
-            "output.checkpoint_interval / checkpoint_period apply to [time] and [growth] runs"
-        )
-    return problems
-
-
-def _growth_chemistry_problems(growth: GrowthConfig, model: str) -> list[str]:
-    """Transient growth needs concentrations; its step controls need transient growth."""
-    if growth.electrochemistry == "stationary":
-        given = [k for k in ("tolerance", "dt_initial") if getattr(growth, k) is not None]
-        return [
-            f'growth.{k} applies to electrochemistry = "transient" only (this growth is '
-            '"stationary")'
-            for k in given
-        ]
-    if model in ("primary", "secondary"):
-        return [
-            'growth.electrochemistry = "transient" needs a concentration model: electrolyte.'
-            f'model "tertiary" or "supporting" (got "{model}", which has no concentration)'
-        ]
-    return []
-
-
-def growth_dimension_problems(config: CaseConfig, dim: int | None) -> list[str]:
-    """[growth] keys that need a 2D geometry (``dim``: the geometry's dimension, None if
-    not known before meshing)."""
-    gap = config.growth.merge_gap if config.growth is not None else None
-    if not gap or dim in (None, 2):
-        return []
-    return [
-        f"growth.merge_gap = {gap:g}: merging deposits is implemented for 2D geometries "
-        f"only, and this geometry is {dim}D; allowed in 3D: merge_gap = 0 or no merge_gap"
-    ]
+    return rules(config, bad, data)
 
 
 def electrolyte(config: CaseConfig) -> Electrolyte:

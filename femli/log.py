@@ -1,4 +1,4 @@
-"""Logging that prints on MPI rank 0 only (other ranks keep warnings and errors)."""
+"""Logging that prints on MPI rank 0 only (other ranks keep errors)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from mpi4py import MPI
 
 
 class RankZeroFilter(logging.Filter):
-    """Let INFO/DEBUG records through on rank 0 only; warnings pass on every rank."""
+    """Let records through on rank 0 only; errors pass on every rank.
+
+    femli's warnings are collective (every rank logs the same one, e.g. "last converged
+    state saved"), or made on rank 0 (Gmsh work): printing them once is enough."""
 
     def __init__(self, comm: MPI.Comm = MPI.COMM_WORLD) -> None:
         super().__init__()
         self.rank = comm.rank
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return self.rank == 0 or record.levelno >= logging.WARNING
+        return self.rank == 0 or record.levelno >= logging.ERROR
 
 
 def setup_logging(level: int = logging.INFO) -> None:

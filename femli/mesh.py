@@ -25,6 +25,9 @@ from mpi4py import MPI
 
 from femli.units import MESH_UNIT
 
+#: Smallest extent (um) of a ``.msh`` file: a smaller mesh was written in metres.
+MIN_MESH_EXTENT = 1.0e-3
+
 
 class RegionError(KeyError):
     """A region name that the mesh does not have."""
@@ -158,6 +161,29 @@ def from_gmsh_model(
     return _from_meshdata(data, dim, length_unit)
 
 
+def msh_problem(dim: int, length_unit: float = MESH_UNIT) -> str | None:
+    """Why the open Gmsh model (of dimension ``dim``, read from a ``.msh`` file whose
+    coordinates are in ``length_unit`` m) cannot be a femli mesh, or None: no elements,
+    an extent below :data:`MIN_MESH_EXTENT` um (coordinates in metres where um are
+    expected), or no physical groups. Rank-local (Gmsh)."""
+    import gmsh
+
+    _, coords, _ = gmsh.model.mesh.getNodes()
+    if dim < 1 or len(coords) == 0 or len(gmsh.model.mesh.getElementTypes(dim)) == 0:
+        return "it contains no mesh elements (an empty file, or a geometry without a mesh)"
+    xyz = np.asarray(coords).reshape(-1, 3)
+    extent = float((xyz.max(axis=0) - xyz.min(axis=0)).max())
+    if extent * length_unit / MESH_UNIT < MIN_MESH_EXTENT:
+        return (
+            f"its coordinates span only {extent:.3g}; femli reads .msh coordinates in "
+            f"micrometres (um), so the mesh would be {extent * 1e3:.3g} nm wide: it looks "
+            "written in metres (scale it by 1e6)"
+        )
+    if not gmsh.model.getPhysicalGroups(dim):
+        return "it has no physical groups of its top dimension"
+    return None
+
+
 def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -> Domain:
     """Read a Gmsh ``.msh`` file (lengths in um) with its physical-group names.
 
@@ -165,7 +191,8 @@ def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -
 
     Raises:
         FileNotFoundError: when the file does not exist.
-        ValueError: when the file is not a readable Gmsh mesh with elements.
+        ValueError: when the file is not a readable Gmsh mesh with elements, or its
+            coordinates are in metres (:func:`msh_problem`).
     """
     import gmsh
 
@@ -181,8 +208,7 @@ def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -
                 gmsh.clear()
                 gmsh.open(str(path))
                 dim = gmsh.model.getDimension()
-                if dim < 1 or not gmsh.model.getPhysicalGroups(dim):
-                    error = "it has no physical groups of its top dimension"
+                error = msh_problem(dim, length_unit)
             except Exception as err:  # gmsh raises bare Exceptions
                 error = str(err)
         dim, error = comm.bcast((dim, error), root=0)

@@ -3,9 +3,10 @@
 :func:`femli.config.parse_case` checks a case file on its own; this module checks what
 it refers to: the geometry builder's parameters (types, ranges, nuclei that fit), the
 region names the conditions use against the names the geometry can have, the mesh
-file, and the output folder. ``femli check`` and ``femli run`` call
-:func:`check_case`, and :func:`femli.run.run_case` calls it first, so a bad case stops
-with every problem listed (a :class:`~femli.config.ConfigError`) before any work.
+file, and the output folder. :func:`femli.run.run_case` calls :func:`check_case` first,
+so a bad case stops with every problem listed (a :class:`~femli.config.ConfigError`)
+before any work. ``femli check`` calls :func:`check_file`: every problem of a file in
+one pass, the checks here included for the sections of the case that are valid.
 
 Region names of builder geometries come from :data:`GROUPS` (every name a builder
 may create; a name outside it is certainly wrong). A name inside it that the built
@@ -15,18 +16,19 @@ meshing, before any solve, by :class:`femli.physics.model.CellModel`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import tempfile
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from mpi4py import MPI
 
-from femli.config import CaseConfig, ConfigError, GeometryConfig, growth_dimension_problems
+from femli.case_rules import growth_dimension_problems, used_regions
+from femli.config import CaseConfig, ConfigError, GeometryConfig, read_case, validate_case
+from femli.validation import shorten
 
 _WALLS = ("wall_left", "wall_right")
 _WALLS_3D = ("wall_front", "wall_back")
@@ -66,42 +68,22 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # -- geometry parameters -------------------------------------------------------------
 def geometry_params(geometry: GeometryConfig) -> tuple[str | None, dict[str, Any]]:
     """Builder kind and parameters of a geometry block (preset values overridden); raises
-    :class:`femli.geometry.GeometryError` for an unknown preset."""
-    from femli.geometry import load_preset
+    :class:`femli.geometry.GeometryError` for an unknown preset or a kind that is not the
+    preset's."""
+    from femli.geometry import GeometryError, load_preset
 
     kind, params = geometry.kind, {}
     if geometry.preset is not None:
         kind_preset, params = load_preset(geometry.preset)
-        kind = kind or kind_preset
+        if kind is not None and kind != kind_preset:
+            raise GeometryError(
+                f"kind = {shorten(kind)} is not the kind of preset {geometry.preset!r} "
+                f"({kind_preset!r}), so the preset would be ignored: give the preset alone "
+                "(with parameters to change), or a kind with its parameters"
+            )
+        kind = kind_preset
     params.update(geometry.params)
     return kind, params
-
-
-def _accepts(value: Any, annotation: Any) -> bool:
-    """Whether a TOML value fits a builder parameter annotation (float, int, str, X | None)."""
-    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else ()
-    if options:
-        return any(_accepts(value, a) for a in options)
-    if annotation is type(None):
-        return value is None
-    if isinstance(value, bool):
-        return annotation is bool
-    if annotation is float:
-        return isinstance(value, int | float)
-    return isinstance(value, annotation) if isinstance(annotation, type) else True
-
-
-def _type_problems(kind: str, params: dict[str, Any]) -> list[str]:
-    from femli.geometry import BUILDERS
-
-    hints = typing.get_type_hints(BUILDERS[kind][0])
-    names = {float: "a number", int: "an integer", str: "a string"}
-    out = []
-    for key, value in params.items():
-        if key in hints and not _accepts(value, hints[key]):
-            wanted = " or ".join(names.get(a, "none") for a in typing.get_args(hints[key]))
-            out.append(f"geometry.{key} = {value!r}: expected {wanted or names[hints[key]]}")
-    return out
 
 
 #: Refuse builder parameters whose mesh would surely have more cells than this.
@@ -115,21 +97,24 @@ def size_problems(params: Any) -> list[str]:
     if sizes is None:
         return []
     h = max(sizes()) / getattr(params, "refinement", 1.0)
-    lengths = [getattr(params, "width", h), getattr(params, "height", h)]
-    lengths += [getattr(params, "depth", h)] if params.dim == 3 else []
+    names = [n for n in ("width", "height") if hasattr(params, n)]
+    names += ["depth"] if params.dim == 3 and hasattr(params, "depth") else []
+    lengths = [getattr(params, n) for n in names]
     cells = float(np.prod([max(length / h, 1.0) for length in lengths]))
     if cells <= MAX_CELLS:
         return []
     extents = " x ".join(f"{length:g}" for length in lengths)
     return [
-        f"geometry: a {extents} um domain meshed with elements up to {h:g} um needs more than "
-        f"{cells:.3g} cells (limit {MAX_CELLS:.0e}): check the lengths and sizes (um)"
+        f"geometry.{' x '.join(names)} = {extents} um meshed with elements up to {h:g} um "
+        f"needs more than {cells:.3g} cells (limit {MAX_CELLS:.0e}): check the lengths and "
+        "sizes (um)"
     ]
 
 
 def geometry_problems(config: CaseConfig) -> list[str]:
     """Problems of the builder parameters (none for a mesh file)."""
     from femli.geometry import BUILDERS, GeometryError, make_params
+    from femli.geometry.registry import type_problems
 
     if config.geometry.mesh is not None:
         return []
@@ -137,7 +122,7 @@ def geometry_problems(config: CaseConfig) -> list[str]:
         kind, params = geometry_params(config.geometry)
         if kind not in BUILDERS:
             make_params(kind, **params)  # the unknown-kind message
-        problems = _type_problems(kind, params)
+        problems = [f"geometry.{p}" for p in type_problems(kind, params)]
         if not problems:
             problems = size_problems(make_params(kind, **params))
     except (GeometryError, TypeError, ValueError, OverflowError) as err:
@@ -147,14 +132,21 @@ def geometry_problems(config: CaseConfig) -> list[str]:
 
 # -- region names --------------------------------------------------------------------
 def builder_regions(config: CaseConfig) -> tuple[set[str], set[str]] | None:
-    """(cell names, boundary names) the case's builder may create; None if unknown."""
-    from femli.geometry import make_params
+    """(cell names, boundary names) the case's builder may create; None if unknown (the
+    kind or its dimension is not valid: reported by :func:`geometry_problems`)."""
+    from femli.geometry import BUILDERS, GeometryError
 
-    kind, params = geometry_params(config.geometry)
+    try:
+        kind, params = geometry_params(config.geometry)
+    except GeometryError:
+        return None
     if kind not in GROUPS:
         return None
+    default = {f.name: f.default for f in dataclasses.fields(BUILDERS[kind][0])}["dim"]
+    dim = params.get("dim", default)
+    if isinstance(dim, bool) or dim not in (2, 3):
+        return None
     cells, facets = GROUPS[kind]
-    dim = make_params(kind, **params).dim
     return set(cells), set(facets) | (set(_WALLS_3D) if dim == 3 else set())
 
 
@@ -168,56 +160,53 @@ def mesh_file_regions(path: Path) -> tuple[set[str], set[str]]:
 
 
 def _read_groups(path: Path) -> tuple[int, set[tuple[int, str]]]:
-    """The dimension and the (dim, name) physical groups of a ``.msh`` file (ValueError)."""
+    """The dimension and the (dim, name) physical groups of a ``.msh`` file (ValueError if
+    it cannot be read, has no elements, or its coordinates look like metres)."""
     import gmsh
 
     from femli.geometry import gmsh_session
+    from femli.mesh import msh_problem
 
     with gmsh_session():
         try:
             gmsh.clear()
             gmsh.open(str(path))
             dim = gmsh.model.getDimension()
+            problem = msh_problem(dim)
             groups = gmsh.model.getPhysicalGroups()
             names = {(d, gmsh.model.getPhysicalName(d, t)) for d, t in groups}
         except Exception as err:  # gmsh raises bare Exceptions
             raise ValueError(f"cannot read mesh file {str(path)!r}: {err}") from None
         finally:
             gmsh.clear()
+    if problem is not None:
+        raise ValueError(f"mesh file {str(path)!r}: {problem}")
     return dim, names
 
 
-def used_regions(config: CaseConfig) -> list[tuple[str, str, str]]:
-    """(where, kind, name) of every region name the case uses; kind "boundary" or "cell"."""
-    used = [
-        (f"electrodes[{k}].kinetics", "boundary", name)
-        for k, e in enumerate(config.electrodes)
-        for name in e.kinetics
-    ]
-    used += [
-        (f"bulk[{k}].boundaries", "boundary", name)
-        for k, b in enumerate(config.bulk)
-        for name in b.boundaries
-    ]
-    used += [
-        (f"electrolyte.regions[{k}].region", "cell", r.region)
-        for k, r in enumerate(config.electrolyte.regions)
-    ]
-    return used
-
-
-def region_problems(config: CaseConfig, cells: set[str], facets: set[str]) -> list[str]:
-    """One problem per region name that is not among the available ones."""
+def region_problems(
+    config: CaseConfig,
+    cells: set[str],
+    facets: set[str],
+    bad: frozenset[str] = frozenset(),
+    data: dict | None = None,
+) -> list[str]:
+    """One problem per key whose region names are not among the available ones (all its
+    unknown names in one line; sections in ``bad`` read from ``data``)."""
+    unknown: dict[tuple[str, str], list[str]] = {}
+    for where, kind, name in used_regions(config, bad, data):
+        if name not in (facets if kind == "boundary" else cells):
+            unknown.setdefault((where, kind), []).append(name)
     out = []
-    for where, kind, name in used_regions(config):
-        have = facets if kind == "boundary" else cells
-        if name not in have:
-            hint = difflib.get_close_matches(name, sorted(have), n=1)
-            extra = f" Did you mean {hint[0]!r}?" if hint else ""
-            out.append(
-                f"{where}: the geometry has no {kind} region named {name!r}; "
-                f"it can have {sorted(have)}.{extra}"
-            )
+    for (where, kind), names in unknown.items():
+        have = sorted(facets if kind == "boundary" else cells)
+        hint = difflib.get_close_matches(names[0][:100], have, n=1) if len(have) < 1000 else []
+        one = len(names) == 1
+        extra = f" Did you mean {hint[0]!r}?" if hint and one else ""
+        named = f"region named {shorten(names[0])}" if one else f"regions {shorten(names)}"
+        out.append(
+            f"{where}: the geometry has no {kind} {named}; it can have {shorten(have, 200)}.{extra}"
+        )
     return out
 
 
@@ -229,11 +218,20 @@ def mesh_path(config: CaseConfig, base: Path) -> Path | None:
     return Path(mesh) if Path(mesh).is_absolute() else Path(base) / mesh
 
 
-def names_problems(config: CaseConfig, base: Path, read_mesh: bool) -> list[str]:
-    """Mesh-file and region-name problems (the mesh file is read only if ``read_mesh``)."""
+def names_problems(
+    config: CaseConfig,
+    base: Path,
+    read_mesh: bool,
+    bad: frozenset[str] = frozenset(),
+    data: dict | None = None,
+) -> list[str]:
+    """Mesh-file and region-name problems (the mesh file is read only if ``read_mesh``;
+    ``bad``, ``data``: see :func:`region_problems`)."""
     path = mesh_path(config, base)
     if path is None:
         regions = builder_regions(config)
+    elif path.is_dir():
+        return [f"geometry.mesh: {str(path)!r} is a directory, not a mesh file"]
     elif not path.is_file():
         return [f"geometry.mesh: mesh file {str(path)!r} does not exist"]
     elif not read_mesh:
@@ -243,7 +241,7 @@ def names_problems(config: CaseConfig, base: Path, read_mesh: bool) -> list[str]
             regions = mesh_file_regions(path)
         except ValueError as err:
             return [f"geometry.mesh: {err}"]
-    return [] if regions is None else region_problems(config, *regions)
+    return [] if regions is None else region_problems(config, *regions, bad, data)
 
 
 def case_dim(config: CaseConfig, base: Path) -> int | None:
@@ -279,14 +277,23 @@ def output_problems(output: Path) -> list[str]:
 
 # -- everything ---------------------------------------------------------------------------
 def case_problems(
-    config: CaseConfig, base: Path = Path(), output: Path | None = None, read_mesh: bool = False
+    config: CaseConfig,
+    base: Path = Path(),
+    output: Path | None = None,
+    read_mesh: bool = False,
+    bad: frozenset[str] = frozenset(),
+    data: dict | None = None,
 ) -> list[str]:
-    """Every problem found (one process; no MPI)."""
-    problems = geometry_problems(config)
-    if not problems:  # builder region names need valid parameters (the dimension)
-        problems += names_problems(config, base, read_mesh)
-    if not problems and config.growth is not None and config.growth.merge_gap:
-        problems += growth_dimension_problems(config, case_dim(config, base))
+    """Every problem found (one process; no MPI). ``bad`` names sections with schema
+    problems (skipped; their region names are read from the raw ``data``), see
+    :func:`femli.config.validate_case`."""
+    problems = []
+    if "geometry" not in bad:
+        geometry = geometry_problems(config)
+        problems += geometry + names_problems(config, base, read_mesh, bad, data)
+        merge = "growth" not in bad and config.growth is not None and config.growth.merge_gap
+        if merge and not geometry:
+            problems += growth_dimension_problems(config, case_dim(config, base))
     if output is not None:
         problems += output_problems(output)
     return problems
@@ -298,18 +305,40 @@ def check_case(
     output: Path | None = None,
     comm: MPI.Comm = MPI.COMM_WORLD,
     read_mesh: bool = False,
-    source: str = "config",
+    source: str | None = None,
+    bad: frozenset[str] = frozenset(),
+    data: dict | None = None,
 ) -> None:
-    """Raise :class:`ConfigError` on every rank if :func:`case_problems` finds any.
+    """Raise :class:`ConfigError` on every rank if :func:`case_problems` finds any,
+    labelled ``source`` (default: the case's file, ``config.source``).
 
     Collective: rank 0 looks (files, folders, the mesh file) and tells the others.
     """
     problems = None
     if comm.rank == 0:
         try:
-            problems = case_problems(config, Path(base), output, read_mesh)
+            problems = case_problems(config, Path(base), output, read_mesh, bad, data)
         except Exception as err:  # never leave the other ranks waiting
             problems = [f"{type(err).__name__}: {err}"]
     problems = comm.bcast(problems, root=0)
     if problems:
-        raise ConfigError(problems, source)
+        raise ConfigError(problems, source or config.source)
+
+
+def check_file(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD) -> CaseConfig:
+    """Every problem of a case file in one pass (``femli check``): the file itself, the
+    schema, the cross-field rules and, for the sections that are valid, the geometry
+    parameters, region names and mesh file. Raises :class:`ConfigError` labelled with the
+    path on every rank; returns the case. Collective."""
+    path = Path(path)
+    data = read_case(path)  # unreadable: nothing else can be checked
+    config, bad, problems = validate_case(data)
+    if config is not None:
+        try:
+            check_case(config, path.parent, None, comm, True, str(path), bad, data)
+        except ConfigError as err:
+            problems += err.problems
+    if problems:
+        raise ConfigError(problems, str(path))
+    config._source = str(path)
+    return config

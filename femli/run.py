@@ -74,7 +74,7 @@ def make_domain(config: cfg.CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Dom
         try:
             domain = read_msh(path, comm)
         except ValueError as err:  # malformed file: bad input, not a crash
-            raise cfg.ConfigError([f"geometry.mesh: {err}"], str(path)) from None
+            raise cfg.ConfigError([f"geometry.mesh: {err}"], config.source) from None
         return domain, {"mesh": str(path)}
     kind, params = geometry_params(g)
     return build_domain(kind, comm, **params)

@@ -24,7 +24,9 @@ from femli.geometry.core import (
     new_model,
     require,
     require_choice,
+    require_features,
     require_positive,
+    require_seed,
 )
 from femli.geometry.sizing import graded_field, set_background
 
@@ -70,6 +72,7 @@ class BoxParams:
         require_choice(dim=(self.dim, (2, 3)))
         require_positive(width=self.width, height=self.height, depth=self.depth)
         require_choice(surface=(self.surface, SURFACES))
+        require_seed(self.seed)
         check_sizes(self.refinement, h_far=self.h_far, h_electrode=self.h_electrode)
         if self.surface == "asperities":
             self._check_asperities()
@@ -89,6 +92,7 @@ class BoxParams:
     def _check_asperities(self) -> None:
         require_choice(shape=(self.shape, SHAPES), spacing=(self.spacing, SPACINGS))
         require(self.count >= 0, "count", self.count, "an integer >= 0")
+        require_features(self.count, "count", self.count)
         require_positive(asperity_height=self.asperity_height, asperity_width=self.asperity_width)
         require(self.min_gap > 0, "min_gap", self.min_gap, "must be > 0 (um)")
         require(

@@ -15,8 +15,14 @@ from typing import Any
 import gmsh
 import numpy as np
 
+from femli.validation import shorten
+
 #: Smallest element size (um) a builder will accept; finer sizes mean a parameter is off.
 MIN_ELEMENT_SIZE = 1.0e-3
+#: Smallest length (um) a builder accepts: shorter ones were given in metres by mistake.
+MIN_LENGTH = 1.0e-3
+#: Most features (fibres, nuclei, voids, particles, asperities) a builder will place.
+MAX_FEATURES = 10_000
 
 
 class GeometryError(ValueError):
@@ -55,7 +61,7 @@ class Geometry:
 
 def fail(name: str, value: object, allowed: str) -> GeometryError:
     """Build a :class:`GeometryError` naming the parameter, its value and what is allowed."""
-    return GeometryError(f"{name}={value!r} is not allowed: {allowed}")
+    return GeometryError(f"{name}={shorten(value)} is not allowed: {allowed}")
 
 
 def require(ok: bool, name: str, value: object, allowed: str) -> None:
@@ -71,9 +77,38 @@ def require_choice(**values: tuple[object, Sequence[object]]) -> None:
 
 
 def require_positive(**values: float) -> None:
-    """Every keyword value must be a finite number > 0."""
+    """Every keyword value must be a finite length (um) of at least :data:`MIN_LENGTH`."""
     for name, value in values.items():
         require(bool(np.isfinite(value)) and value > 0, name, value, "must be > 0 (um)")
+        require(value >= MIN_LENGTH, name, value, _in_micrometres(value))
+
+
+def _in_micrometres(value: float) -> str:
+    """What is allowed for a length below :data:`MIN_LENGTH`, and the likely mistake."""
+    metres = value * 1e-6
+    unit, scale = next(
+        ((u, f) for u, f in (("nm", 1e-9), ("pm", 1e-12)) if metres >= f), ("fm", 1e-15)
+    )
+    return (
+        f"must be >= {MIN_LENGTH:g} um; lengths are in micrometres (um), and {value:g} um is "
+        f"{metres / scale:.3g} {unit}: was it given in metres?"
+    )
+
+
+def require_seed(seed: int) -> None:
+    """A random seed: an integer >= 0."""
+    require(seed >= 0, "seed", seed, "an integer >= 0")
+
+
+def require_features(count: float, name: str, value: object, why: str = "") -> None:
+    """At most :data:`MAX_FEATURES` features to place (``name = value`` sets the count)."""
+    require(
+        count <= MAX_FEATURES,
+        name,
+        value,
+        f"{why or 'it'} gives {count:.3g} features; at most {MAX_FEATURES} can be placed"
+        " and meshed",
+    )
 
 
 @contextlib.contextmanager

@@ -24,7 +24,9 @@ from femli.geometry.core import (
     place_discs,
     require,
     require_choice,
+    require_features,
     require_positive,
+    require_seed,
     spread_angles,
 )
 from femli.geometry.sizing import graded_field, set_background
@@ -104,6 +106,10 @@ class FibreMatParams:
         check_sizes(self.refinement, h_fibre=h[0], h_silver=h[1], h_electrode=h[2], h_far=h[3])
         require(h[1] <= self.silver_diameter / 2, "h_silver", h[1], "<= silver_diameter/2")
         require(h[0] <= self.fibre_diameter / 2, "h_fibre", h[0], "<= fibre_diameter/2")
+        require_seed(self.seed)
+        n = self.n_fibres((self.width + self.depth) / 2 if self.dim == 3 else 1.0)
+        given = ("count", self.count) if self.count is not None else ("porosity", self.porosity)
+        require_features(n, *given, f"{given[0]} over a {self.width:g} um wide host")
         self.layout()  # raises GeometryError if the fibres do not fit
 
     @property

@@ -35,7 +35,9 @@ from femli.geometry.core import (
     place_discs,
     require,
     require_choice,
+    require_features,
     require_positive,
+    require_seed,
     spread_angles,
 )
 from femli.geometry.sizing import graded_field, set_background
@@ -127,7 +129,10 @@ class LayeredStackParams:
         )
         for name in ("porous_thickness", "top_thickness"):
             require(getattr(self, name) >= 0, name, getattr(self, name), ">= 0 (0 = no layer)")
+            if getattr(self, name) > 0:
+                require_positive(**{name: getattr(self, name)})
         require(0 <= self.porosity < 1, "porosity", self.porosity, "in [0, 1)")
+        require_seed(self.seed)
         if self.porous_mode == "resolved":
             self._check_resolved()
             return
@@ -179,6 +184,8 @@ class LayeredStackParams:
         check_sizes(self.refinement, h_particle=h, h_far=self.h_far)
         small = min(self.silver_diameter, self.top_thickness or math.inf)
         require(h <= small / 2, "h_particle", h, f"<= half the smallest solid ({small:g} um)")
+        why = f"porosity over a {self.width:g} x {self.porous_thickness:g} um layer"
+        require_features(self.n_carbon(), "porosity", self.porosity, why)
         self.carbon_centres()  # raises if the particles do not fit
 
     def layers(self) -> list[tuple[str, float]]:

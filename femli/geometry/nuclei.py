@@ -23,7 +23,9 @@ from femli.geometry.core import (
     place_discs,
     require,
     require_choice,
+    require_features,
     require_positive,
+    require_seed,
 )
 from femli.geometry.sizing import graded_field, set_background
 
@@ -71,6 +73,9 @@ class NucleusArrayParams:
         require(self.min_gap > 0, "min_gap", self.min_gap, "must be > 0 (um)")
         require_choice(placement=(self.placement, PLACEMENTS))
         require(self.n >= 1, "count", self.count, "at least one nucleus (count or density)")
+        given = ("count", self.count) if self.density is None else ("density", self.density)
+        require_features(self.n, *given)
+        require_seed(self.seed)
         if self.cap_height is None:
             ok = 5.0 <= self.contact_angle <= 150.0
             require(ok, "contact_angle", self.contact_angle, "between 5 and 150 degrees")

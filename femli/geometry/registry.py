@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from femli.geometry.fibres import FibreMatParams, build_fibre_mat
 from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.voids import VoidContactParams, build_void_contact
+from femli.validation import shorten
 
 #: Preset folder: ``<repo>/geometries`` (one ``<name>.toml`` per preset).
 PRESET_DIR = Path(__file__).resolve().parents[2] / "geometries"
@@ -37,18 +41,75 @@ def make_params(kind: str, **params: Any) -> Any:
     """Validated parameter dataclass for ``kind`` (raises :class:`GeometryError`)."""
     if kind not in BUILDERS:
         raise GeometryError(
-            f"unknown geometry kind {kind!r}{_hint(kind, list(BUILDERS))};"
+            f"unknown geometry kind {shorten(kind)}{_hint(str(kind), list(BUILDERS))};"
             f" allowed: {', '.join(sorted(BUILDERS))}"
         )
     cls = BUILDERS[kind][0]
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in params if k not in names]
     if unknown:
-        hints = "; ".join(f"{k!r}{_hint(k, names)}" for k in unknown)
+        hints = "; ".join(f"{shorten(k, 30)}{_hint(k, names)}" for k in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
         raise GeometryError(
-            f"unknown parameter(s) for kind {kind!r}: {hints}; allowed: {', '.join(names)}"
+            f"unknown parameter(s) for kind {kind!r}: {hints}{more}; allowed: {', '.join(names)}"
         )
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+    wrong = type_problems(kind, params)
+    if wrong:
+        raise GeometryError("; ".join(wrong))
+    hints = typing.get_type_hints(cls)
+    return cls(**{k: _coerce(v, hints[k]) for k, v in params.items()})
+
+
+_TYPE_NAMES = {float: "a number", int: "an integer", str: "a string", bool: "true/false"}
+
+
+def type_problems(kind: str, params: dict[str, Any]) -> list[str]:
+    """``name = value: expected ...`` for each parameter of ``kind`` whose value has the
+    wrong type (true/false is not a number, numbers are finite); unknown names are
+    skipped."""
+    hints = typing.get_type_hints(BUILDERS[kind][0])
+    out = []
+    for key, value in params.items():
+        if key in hints and not _accepts(value, hints[key]):
+            options = _options(hints[key])
+            wanted = " or ".join(_TYPE_NAMES.get(a, "none") for a in options)
+            if float in options and isinstance(value, int | float) and not isinstance(value, bool):
+                wanted = "a finite number of float range"  # inf, nan or a huge integer
+            out.append(f"{key} = {shorten(value)}: expected {wanted}")
+    return out
+
+
+def _options(annotation: Any) -> tuple:
+    """The types an annotation allows (``X | None`` -> (X, NoneType))."""
+    if isinstance(annotation, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def _accepts(value: Any, annotation: Any) -> bool:
+    """Whether a TOML value fits a builder parameter annotation (float, int, str, X | None)."""
+    options = _options(annotation)
+    if len(options) > 1:
+        return any(_accepts(value, a) for a in options)
+    if annotation is type(None):
+        return value is None
+    if isinstance(value, bool):
+        return annotation is bool
+    if annotation is float:
+        try:
+            return isinstance(value, int | float) and math.isfinite(float(value))
+        except OverflowError:  # an integer beyond any float
+            return False
+    return isinstance(value, annotation) if isinstance(annotation, type) else True
+
+
+def _coerce(value: Any, annotation: Any) -> Any:
+    """Integers given for numbers become floats; arrays become tuples."""
+    if isinstance(value, list):
+        return tuple(value)
+    if float in _options(annotation) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def build(kind: str, **params: Any) -> Geometry:

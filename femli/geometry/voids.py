@@ -29,6 +29,7 @@ import gmsh
 import numpy as np
 
 from femli.geometry.core import (
+    MAX_FEATURES,
     Geometry,
     GeometryError,
     add_groups,
@@ -40,7 +41,9 @@ from femli.geometry.core import (
     place_discs,
     require,
     require_choice,
+    require_features,
     require_positive,
+    require_seed,
 )
 from femli.geometry.sizing import graded_field, set_background
 
@@ -103,15 +106,18 @@ class VoidContactParams:
             li_thickness=self.li_thickness,
             se_thickness=self.se_thickness,
             void_size=self.void_size,
-            void_aspect=self.void_aspect,
             min_gap=self.min_gap,
         )
+        aspect = self.void_aspect
+        require(math.isfinite(aspect) and aspect > 0, "void_aspect", aspect, "a ratio > 0")
         require(
             self.interlayer_thickness >= 0,
             "interlayer_thickness",
             self.interlayer_thickness,
             ">= 0",
         )
+        if self.interlayer_thickness > 0:
+            require_positive(interlayer_thickness=self.interlayer_thickness)
         require(
             0 < self.contact_fraction <= 1, "contact_fraction", self.contact_fraction, "in (0, 1]"
         )
@@ -122,12 +128,15 @@ class VoidContactParams:
             "< 1 with mode = 'islands' (full contact has no islands: use mode = 'voids')",
         )
         require(self.void_size_cv >= 0, "void_size_cv", self.void_size_cv, ">= 0")
+        require_seed(self.seed)
         require(
             self.count is None or (int(self.count) == self.count and self.count >= 1),
             "count",
             self.count,
             "a whole number >= 1 (or unset)",
         )
+        if self.count is not None:
+            require_features(self.count, "count", self.count)
         metal = self.interlayer_thickness or self.li_thickness
         deepest = self.deepest()
         require(
@@ -174,8 +183,14 @@ class VoidContactParams:
         if self.count is not None:
             sizes = [float(x) for x in rng.lognormal(mu, sigma, int(self.count))]
         else:
-            while sum(measure(s) for s in sizes) < target:
+            why = "contact_fraction with this void_size (and void_size_cv)"
+            require_features(target / measure(self.void_size), "void_size", self.void_size, why)
+            total = 0.0
+            while total < target:
                 sizes.append(float(rng.lognormal(mu, sigma)))
+                total += measure(sizes[-1])
+                if len(sizes) > MAX_FEATURES:  # a wide spread of sizes: many tiny ones
+                    require_features(len(sizes), "void_size_cv", self.void_size_cv, why)
         scale = target / sum(measure(s) for s in sizes)
         return np.sort(np.array(sizes) * (scale if self.dim == 2 else math.sqrt(scale)))[::-1]
 

@@ -11,7 +11,6 @@ import copy
 import itertools
 import json
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 from femli.config import CaseConfig, ConfigError, parse_case
 from femli.study.spec import AxisSpec, PlotSpec, StudyError, parse_plot, parse_study, read_study
 from femli.study.summary import RESERVED_COLUMNS, metric_names, resolve_metric, suggest
-from femli.validation import FOLDER_NAME_RULE, folder_name
+from femli.validation import FOLDER_NAME_RULE, folder_name, read_toml
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 _MAX_ID = 120
@@ -110,12 +109,10 @@ def _base_case(base: str | dict, folder: Path, source: str) -> tuple[dict, Path]
     if isinstance(base, dict):
         return base, folder
     path = folder / base
-    if not path.is_file():
-        raise StudyError([f"base = {base!r}: case file {str(path)!r} does not exist"], source)
     try:
-        return tomllib.loads(path.read_text()), path.parent
-    except tomllib.TOMLDecodeError as err:
-        raise StudyError([f"base = {base!r}: not valid TOML: {err}"], source) from None
+        return read_toml(path, StudyError, "case file"), path.parent
+    except StudyError as err:
+        raise StudyError([f"base = {base!r}: {p}" for p in err.problems], source) from None
 
 
 def _axes(specs: list[AxisSpec], source: str) -> tuple[Axis, ...]:

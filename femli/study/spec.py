@@ -27,7 +27,6 @@ naming each point (e.g. "bare", "bilayer").
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from femli.validation import FolderName, ProblemsError, describe
+from femli.validation import FolderName, ProblemsError, describe_all, read_toml
 
 
 class StudyError(ProblemsError):
@@ -154,16 +153,10 @@ def parse_study(data: dict[str, Any], source: str = "study") -> StudySpec:
     try:
         return StudySpec.model_validate(data)
     except ValidationError as err:
-        problems = [describe(e, data, StudySpec) for e in err.errors()]
+        problems = describe_all(err.errors(), data, StudySpec)
         raise StudyError(list(dict.fromkeys(problems)), source) from None
 
 
 def read_study(path: str | Path) -> dict[str, Any]:
     """The raw dictionary of a TOML study file (clear errors for missing/invalid files)."""
-    path = Path(path)
-    if not path.is_file():
-        raise StudyError([f"study file {str(path)!r} does not exist"], str(path))
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise StudyError([f"not valid TOML: {err}"], str(path)) from None
+    return read_toml(path, StudyError, "study file")

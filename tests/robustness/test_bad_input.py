@@ -49,7 +49,10 @@ def problems(data: dict, tmp_path: Path, read_mesh: bool = False) -> list[str]:
 def test_region_names_are_checked_before_meshing(tmp_path):
     swap = mutated(lambda d: d["bulk"][0].update(boundaries=["electrode"]))
     found = problems(swap, tmp_path)
-    assert found == ["boundaries named by more than one condition: ['electrode']"]
+    assert found == [
+        "electrodes[0].kinetics, bulk[0].boundaries: boundaries named by more than one "
+        "condition: ['electrode']; a boundary takes one condition"
+    ]
 
     typo = mutated(lambda d: d["bulk"][0].update(boundaries=["blk"]))
     (message,) = problems(typo, tmp_path)

@@ -1,0 +1,210 @@
+"""Cross-field rules of a case: what the schema in :mod:`femli.config` cannot express.
+
+Each problem is one line that starts with the key(s) it is about. Checks that read a
+top-level section with schema problems are skipped (``bad``, see
+:func:`femli.config.validate_case`), so one pass reports every problem of a file.
+Linear in the number of names (a case may name 100 000 boundaries).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from femli.config import (
+    CaseConfig,
+    GrowthConfig,
+    electrode,
+    electrolyte,
+    transient_options,
+)
+from femli.validation import shorten
+
+
+def semantic_problems(
+    config: CaseConfig, bad: frozenset[str] = frozenset(), data: dict | None = None
+) -> list[str]:
+    """Cross-field checks the schema cannot express (built objects validate physics);
+    checks that read a section named in ``bad`` (invalid, see :func:`validate_case`) are
+    skipped, except for the region names, read from the raw ``data`` then."""
+
+    def ok(*sections: str) -> bool:
+        return bad.isdisjoint(sections)
+
+    problems = []
+    if ok("electrolyte"):
+        try:
+            electrolyte(config)
+        except ValueError as err:
+            problems.append(f"electrolyte: {err}")
+    if ok("electrodes"):
+        problems += _electrode_problems(config)
+    if config.time is not None and ok("time", "solver"):
+        try:
+            transient_options(config)
+        except ValueError as err:
+            problems.append(f"time: {err}")
+    if config.time is not None and config.growth is not None:
+        problems.append(
+            "[time] and [growth]: give one of them, not both (a growth run advances the "
+            'concentrations in time with [growth] electrochemistry = "transient")'
+        )
+    problems += _named_twice(used_regions(config, bad, data))
+    return problems + _condition_problems(config, ok) + _run_kind_problems(config, ok)
+
+
+def _electrode_problems(config: CaseConfig) -> list[str]:
+    """Each electrode's physics, and unique names."""
+    problems = []
+    for k, e in enumerate(config.electrodes):
+        try:
+            electrode(e)
+        except ValueError as err:
+            problems.append(f"electrodes[{k}]: {err}")
+    twice = [n for n, count in Counter(e.name for e in config.electrodes).items() if count > 1]
+    if twice:
+        problems.append(
+            f"electrodes[*].name: {shorten(twice)} used by more than one electrode; "
+            "names must be unique"
+        )
+    return problems
+
+
+def _condition_problems(config: CaseConfig, ok) -> list[str]:
+    """Species names that match no species, no potential reference (``ok(*sections)``:
+    whether those sections are valid)."""
+    problems = []
+    species = {s.name for s in config.electrolyte.species}
+    known = shorten(sorted(species))
+    if ok("bulk", "electrolyte"):
+        for k, bulk in enumerate(config.bulk):
+            unknown = [name for name in bulk.concentrations if name not in species]
+            if unknown:
+                problems.append(
+                    f"bulk[{k}].concentrations: no species named {shorten(unknown)}"
+                    f" (species: {known})"
+                )
+    if ok("electrolyte"):
+        for k, region in enumerate(config.electrolyte.regions):
+            unknown = [name for name in region.diffusivity if name not in species]
+            if unknown:
+                problems.append(
+                    f"electrolyte.regions[{k}].diffusivity: no species named {shorten(unknown)}"
+                    f" (species: {known})"
+                )
+    floating = all(e.potential is None for e in config.electrodes)
+    if ok("electrodes", "bulk") and not config.bulk and floating:
+        problems.append(
+            "bulk = []: the electrolyte potential has no reference: give a [[bulk]] "
+            "boundary or a potentiostatic electrode (potential in V)"
+        )
+    return problems
+
+
+def _named_twice(used: list[tuple[str, str, str]]) -> list[str]:
+    """Boundaries that more than one condition names (linear in the number of names)."""
+    places: dict[str, list[str]] = {}
+    for where, kind, name in used:
+        if kind == "boundary":
+            places.setdefault(name, []).append(where)
+    twice = {name: where for name, where in places.items() if len(where) > 1}
+    if not twice:
+        return []
+    where = list(dict.fromkeys(w for ws in twice.values() for w in ws))
+    return [
+        f"{', '.join(where[:4])}{', ...' if len(where) > 4 else ''}: boundaries named by more "
+        f"than one condition: {shorten(sorted(twice))}; a boundary takes one condition"
+    ]
+
+
+def used_regions(
+    config: CaseConfig, bad: frozenset[str] = frozenset(), data: dict | None = None
+) -> list[tuple[str, str, str]]:
+    """(where, kind, name) of every region name the case uses; kind "boundary" or "cell".
+
+    A section named in ``bad`` (schema problems) is read from the raw ``data`` instead,
+    keeping every name that is a string, so its names are checked too."""
+    view = {
+        "electrodes": [{"kinetics": e.kinetics} for e in config.electrodes],
+        "bulk": [{"boundaries": b.boundaries} for b in config.bulk],
+        "electrolyte": {"regions": [{"region": r.region} for r in config.electrolyte.regions]},
+    }
+    for section in bad.intersection(view) if data is not None else ():
+        view[section] = data.get(section, view[section] if section != "electrodes" else [])
+    return [
+        *_names(view["electrodes"], "electrodes[{}].kinetics", "kinetics", "boundary"),
+        *_names(view["bulk"], "bulk[{}].boundaries", "boundaries", "boundary"),
+        *_names(_get(view["electrolyte"], "regions"), "electrolyte.regions[{}].region", "region",
+                "cell"),
+    ]  # fmt: skip
+
+
+def _get(table, key: str):
+    return table.get(key) if isinstance(table, dict) else None
+
+
+def _names(items, where: str, key: str, kind: str) -> list[tuple[str, str, str]]:
+    """The string names under ``key`` of each table in ``items`` (keys of a table, items
+    of a list, or the one string of a ``region``), skipping anything of another type."""
+    out = []
+    for k, item in enumerate(items if isinstance(items, list) else ()):
+        names = _get(item, key)
+        names = [names] if isinstance(names, str) and key == "region" else names
+        if isinstance(names, dict | list):
+            out += [(where.format(k), kind, n) for n in names if isinstance(n, str)]
+    return out
+
+
+def _run_kind_problems(config: CaseConfig, ok) -> list[str]:
+    """What [growth] needs, and checkpoints only where there are steps."""
+    problems = []
+    growth, model = config.growth, config.electrolyte.model
+    if growth is not None and ok("growth", "electrolyte"):
+        if model == "primary":
+            problems.append(
+                'electrolyte.model = "primary": [growth] needs electrode kinetics: use '
+                '"secondary" or above'
+            )
+        problems += _growth_chemistry_problems(growth, model)
+    if growth is not None and ok("growth", "electrodes"):
+        laws = [k.type for e in config.electrodes for k in e.kinetics.values()]
+        if all(t == "inert" for t in laws):
+            problems.append(
+                'electrodes[*].kinetics: every type is "inert", so [growth] has no '
+                "depositing boundary"
+            )
+    out = config.output
+    wants = out.checkpoint_interval is not None or out.checkpoint_period is not None
+    if wants and config.time is None and config.growth is None and ok("output", "time", "growth"):
+        problems.append(
+            "output.checkpoint_interval / checkpoint_period apply to [time] and [growth] runs"
+        )
+    return problems
+
+
+def _growth_chemistry_problems(growth: GrowthConfig, model: str) -> list[str]:
+    """Transient growth needs concentrations; its step controls need transient growth."""
+    if growth.electrochemistry == "stationary":
+        given = [k for k in ("tolerance", "dt_initial") if getattr(growth, k) is not None]
+        return [
+            f'growth.{k} applies to electrochemistry = "transient" only (this growth is '
+            '"stationary")'
+            for k in given
+        ]
+    if model in ("primary", "secondary"):
+        return [
+            'growth.electrochemistry = "transient" needs a concentration model: electrolyte.'
+            f'model "tertiary" or "supporting" (got "{model}", which has no concentration)'
+        ]
+    return []
+
+
+def growth_dimension_problems(config: CaseConfig, dim: int | None) -> list[str]:
+    """[growth] keys that need a 2D geometry (``dim``: the geometry's dimension, None if
+    not known before meshing)."""
+    gap = config.growth.merge_gap if config.growth is not None else None
+    if not gap or dim in (None, 2):
+        return []
+    return [
+        f"growth.merge_gap = {gap:g}: merging deposits is implemented for 2D geometries "
+        f"only, and this geometry is {dim}D; allowed in 3D: merge_gap = 0 or no merge_gap"
+    ]
