@@ -28,7 +28,7 @@ from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
-from femli.solve import options as presets
+from femli.solve import presets
 
 PRESET_3D = "seed003_bare_li"
 PRESET_2D = "seed003_bare_li_2d"

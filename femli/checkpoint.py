@@ -30,6 +30,7 @@ import dolfinx
 import numpy as np
 from mpi4py import MPI
 
+from femli.growth.remesh import add_empty_regions
 from femli.mesh import Domain, read_msh
 from femli.outputs.files import (
     NoSpaceError,
@@ -41,7 +42,6 @@ from femli.outputs.files import (
     require_space,
 )
 from femli.outputs.manifest import remove
-from femli.solve.remesh import add_empty_regions
 
 log = logging.getLogger(__name__)
 

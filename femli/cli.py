@@ -73,7 +73,7 @@ def _problems(source, problems: list[str]) -> str:
 
 
 def _load(case: Path):
-    from femli.config import ConfigError, load_case
+    from femli.case.schema import ConfigError, load_case
 
     try:
         return load_case(case)
@@ -88,8 +88,8 @@ def check(case: Path = typer.Argument(..., help="Case file (TOML).")) -> None:
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.config import ConfigError
-    from femli.preflight import check_file
+    from femli.case.preflight import check_file
+    from femli.case.schema import ConfigError
 
     try:
         config = check_file(case, MPI.COMM_WORLD)
@@ -117,7 +117,7 @@ def run(
     from mpi4py import MPI
 
     from femli.demo import describe
-    from femli.run import run_case
+    from femli.pipeline import run_case
 
     output = output or Path("results") / config.name
     metrics = _guarded(
@@ -135,12 +135,12 @@ def classify(err: BaseException) -> tuple[int, str] | None:
     unreadable/unwritable files); 3: a solve that failed after every recovery (the last
     converged state is saved); 130: interrupted (SIGINT, SIGTERM).
     """
+    from femli.case.schema import ConfigError
     from femli.checkpoint import CheckpointError
-    from femli.config import ConfigError
     from femli.geometry import GeometryError
+    from femli.growth.motion import MeshMotionError
     from femli.mesh import RegionError
     from femli.physics.model import ModelError
-    from femli.solve.motion import MeshMotionError
     from femli.solve.newton import SolverError
 
     if isinstance(err, ConfigError):

@@ -7,7 +7,7 @@ asperities (radius 0.5 um), seed 000's bare-Li electrolyte (kappa = 7.68e-5 S/cm
 D(Li+) = 2.5e-10 m^2/s, t+ = 0.47, 1 M) as a supporting-electrolyte model,
 concentration-dependent Butler-Volmer kinetics (i0 = 0.59 mA/cm^2), galvanostatic
 deposition at 20 mA/cm^2 (the paper's high rate), bulk electrolyte on top.
-It is an ordinary case (:data:`DEMO_CASE`), run by :func:`femli.run.run_case`.
+It is an ordinary case (:data:`DEMO_CASE`), run by :func:`femli.pipeline.run_case`.
 
 With the repository's ``examples/`` present, the demo also runs the reduced versions
 of the two seed comparisons (seed 000: bare Li vs bilayer; seed 003: bare Li vs
@@ -21,9 +21,9 @@ from pathlib import Path
 from mpi4py import MPI
 
 import femli
-from femli.config import load_case, parse_case
+from femli.case.schema import load_case, parse_case
 from femli.outputs.compare import compare
-from femli.run import run_case
+from femli.pipeline import run_case
 
 EXAMPLES = Path(femli.__file__).resolve().parents[1] / "examples"
 

@@ -7,7 +7,7 @@ would stop at another place, one of them waiting for ever in a collective.
 
 So ``femli run`` and ``femli sweep`` call :func:`install`: the first SIGTERM or SIGINT
 only records the request; :func:`check`, called at step boundaries and between
-stages of :func:`femli.run.run_case`, raises :class:`KeyboardInterrupt` there, on every
+stages of :func:`femli.pipeline.run_case`, raises :class:`KeyboardInterrupt` there, on every
 rank at once (the request is reduced over the communicator). ``run_case`` then writes
 ``status.json`` ("interrupted"), the CLI exits with 130, and ``--restart`` continues
 from the last checkpoint. A second signal stops the process at once.

@@ -18,8 +18,8 @@ from pathlib import Path
 import dolfinx_solver  # noqa: F401  (loads MPI/PETSc first)
 from mpi4py import MPI
 
-from femli.config import parse_case
-from femli.run import run_case
+from femli.case.schema import parse_case
+from femli.pipeline import run_case
 
 HERE = Path(__file__).resolve().parent
 WRITTEN_FOR = 20.0  # mA/cm2 per footprint: the value every case file here is written for

@@ -4,7 +4,7 @@
     .venv/bin/mpiexec -n 2 .venv/bin/python examples/seed003_growth/grow.py CASE.toml -o DIR
 
 The same pipeline as ``femli run`` for a case with a ``[growth]`` block (the same
-functions from :mod:`femli.run`: geometry, model, growth options, recorder, outputs), plus
+functions from :mod:`femli.pipeline`: geometry, model, growth options, recorder, outputs), plus
 what ``femli run`` does not do (yet):
 
 * a **contact monitor**: after every step the smallest distance between two different
@@ -47,23 +47,23 @@ import numpy as np
 from mpi4py import MPI
 from scipy.spatial import cKDTree
 
-from femli import config as cfg
+from femli.case import schema as cfg
 from femli.geometry import GeometryError
+from femli.growth.motion import MeshMotionError
+from femli.growth.recorder import GrowthRecorder
+from femli.growth.solver import GrowthSolver
 from femli.log import setup_logging
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
-from femli.outputs.growth import GrowthRecorder
 from femli.outputs.metrics import gather_surface
 from femli.outputs.progress import TimeProgress
-from femli.run import make_domain, make_model, write_outputs
-from femli.solve.growth import GrowthSolver
-from femli.solve.motion import MeshMotionError
+from femli.pipeline import make_domain, make_model, write_outputs
 from femli.solve.newton import SolverError
 from femli.units import MESH_UNIT
 
-try:  # femli >= 4025826 keeps the growth controls in femli.stepping
-    from femli.stepping import growth_options
+try:  # femli >= 4025826 keeps the growth controls in femli.runs
+    from femli.runs import growth_options
 except ImportError:
-    from femli.run import growth_options
+    from femli.pipeline import growth_options
 
 log = logging.getLogger("femli.seed003_growth")
 SURFACE = ("nuclei", "substrate")

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from femli import config as cfg
+from femli.case import schema as cfg
 from femli.physics.model import CellModel
-from femli.run import make_domain
+from femli.pipeline import make_domain
 from femli.solve.stationary import StationarySolver
 
 HERE = Path(__file__).resolve().parent

@@ -15,7 +15,7 @@ from typing import Any
 import gmsh
 import numpy as np
 
-from femli.validation import shorten
+from femli.case.messages import shorten
 
 #: Smallest element size (um) a builder will accept; finer sizes mean a parameter is off.
 MIN_ELEMENT_SIZE = 1.0e-3

@@ -34,7 +34,7 @@ NAME = ".femli-manifest.json"
 #: random part from :func:`tempfile.mkstemp`) and ``.<name>.tmp.png`` (pictures).
 _TEMP = re.compile(r"^\.(?P<name>.+?)(\.[a-z0-9_]{8}\.tmp|\.tmp\.png)$")
 #: Names only femli uses (its own manifest's temporary files, the output probe of
-#: :mod:`femli.preflight`): removable without a record.
+#: :mod:`femli.case.preflight`): removable without a record.
 _OWN_TEMPS = (f".{NAME}.*.tmp", ".femli-probe.*.tmp")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import dolfinx
 import numpy as np
 
-from femli.outputs import render
+from femli.outputs import pictures
 from femli.outputs.features import footprint_area, part_statistics
 from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_space
 from femli.outputs.metrics import gather_surface, surface_statistics
@@ -124,27 +124,27 @@ def write_stationary_outputs(
 def _pictures(grid, surfaces: dict, output: Path, dim: int) -> None:
     """PNG renders and surface-current plots (rank 0)."""
     for name, surface in surfaces.items():
-        render.render_electrode(
+        pictures.render_electrode(
             surface.coords / MESH_UNIT,
             -surface.values,
             output / f"electrode_{name}.png",
             title=f"deposition on {name!r}",
         )
-        render.plot_surface_current(
+        pictures.plot_surface_current(
             surface.coords / MESH_UNIT,
             -surface.values,
             output / f"surface_current_{name}.png",
             dim=dim,
             title=f"electrode {name!r}",
         )
-    render.render_field(
+    pictures.render_field(
         grid,
         "concentration",
         output / "concentration_flux.png",
         vectors="li_flux",
         title="Li+ concentration (mol/m3), flux",
     )
-    render.render_field(
+    pictures.render_field(
         grid,
         "current_density_magnitude",
         output / "current_density.png",
@@ -165,7 +165,7 @@ def _grid(model, c):
         "current_density": current,
         "current_density_magnitude": np.linalg.norm(current, axis=1),
     }
-    return render.gather_grid({"concentration": conc, "phi": model.phi}, cells)
+    return pictures.gather_grid({"concentration": conc, "phi": model.phi}, cells)
 
 
 def _global_min(expr, model) -> float:

@@ -3,7 +3,7 @@
 A BDF step of size ``h`` (s) writes ``dc/dt ~ (a0 c_{n+1} + a1 c_n + a2 c_{n-1}) / h``.
 Variable-step BDF2 is zero-stable for step ratios below ``1 + sqrt 2``. The local error
 of a step is estimated from corrector minus polynomial predictor (Milne's device).
-Used by :mod:`femli.solve.transient` (fixed shape) and :mod:`femli.solve.ale` (growth).
+Used by :mod:`femli.solve.transient` (fixed shape) and :mod:`femli.growth.chemistry` (growth).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from femli.physics.model import CellModel
-from femli.solve import options as presets
+from femli.solve import presets
 from femli.solve.admissible import StateCheck
 from femli.solve.convergence import StepTest
 from femli.solve.jacobian import NestJacobian
@@ -56,7 +56,7 @@ class Newton:
     residual test and no check, for initial guesses that are never a result (loose
     ``snes_rtol`` overrides apply to them). Recoveries inside a solve: a
     failed linear solve is retried with the preconditioner rebuilt at every step, then
-    (iterative preset, up to :data:`~femli.solve.options.DIRECT_FALLBACK_LIMIT`
+    (iterative preset, up to :data:`~femli.solve.presets.DIRECT_FALLBACK_LIMIT`
     unknowns) with a direct solver. :attr:`failure` says why the last solve failed.
     """
 

@@ -92,7 +92,7 @@ def restore_transient(solver, meta: dict, arrays: dict[str, list[np.ndarray]]) -
 
 
 def growth_state(solver) -> tuple[dict, dict[str, list[np.ndarray]]]:
-    """State of a :class:`~femli.solve.growth.GrowthSolver` after a recorded step."""
+    """State of a :class:`~femli.growth.solver.GrowthSolver` after a recorded step."""
     meta = {
         "t": solver.t,
         "charge": solver.charge,

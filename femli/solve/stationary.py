@@ -26,7 +26,7 @@ from mpi4py import MPI
 from femli.physics.derived import ElectrodeCurrents
 from femli.physics.electrolyte import Electrolyte
 from femli.physics.model import CellModel
-from femli.solve import options as presets
+from femli.solve import presets
 from femli.solve.newton import Newton, SolverError
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Expansion of a study into validated cases with stable, human-readable ids.
 
-Every expanded case is validated with :func:`femli.config.parse_case` (and its geometry
+Every expanded case is validated with :func:`femli.case.schema.parse_case` (and its geometry
 parameters with the builder's own checks) before anything runs; all problems of all
 cases are reported at once, identical messages collapsed into one line.
 """
@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from femli.config import CaseConfig, ConfigError, parse_case
+from femli.case.messages import FOLDER_NAME_RULE, folder_name, read_toml
+from femli.case.schema import CaseConfig, ConfigError, parse_case
 from femli.study.spec import AxisSpec, PlotSpec, StudyError, parse_plot, parse_study, read_study
 from femli.study.summary import RESERVED_COLUMNS, metric_names, resolve_metric, suggest
-from femli.validation import FOLDER_NAME_RULE, folder_name, read_toml
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 _MAX_ID = 120
@@ -270,7 +270,7 @@ def _geometry_problems(config: CaseConfig) -> list[str]:
     if config.geometry.mesh is not None:
         return []
     from femli.geometry import GeometryError, make_params
-    from femli.run import geometry_params
+    from femli.pipeline import geometry_params
 
     try:
         kind, params = geometry_params(config.geometry)

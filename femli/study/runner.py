@@ -2,7 +2,7 @@
 
 ``COMM_WORLD`` is split into groups of ``ranks_per_case`` ranks (``color = rank // K``);
 case ``i`` goes to group ``i % groups`` (static and deterministic). Each group runs its
-cases one after another with :func:`femli.run.run_case` on the group communicator; the
+cases one after another with :func:`femli.pipeline.run_case` on the group communicator; the
 group's rank 0 writes the case's files. Groups never call a collective on
 ``COMM_WORLD`` while they work (they finish at different times); one final gather, then
 world rank 0 aggregates and plots.
@@ -196,7 +196,7 @@ def _run_case(
     """Skip, or run afresh, one case on the group communicator. Collective on ``group``."""
     import dolfinx_solver  # noqa: F401  (before PETSc)
 
-    from femli.run import run_case
+    from femli.pipeline import run_case
     from femli.solve.problems import release
 
     folder = output / case.case_id

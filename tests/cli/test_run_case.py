@@ -11,8 +11,8 @@ import pytest
 from mpi4py import MPI
 from shared_cases import GROWTH
 
-from femli.config import parse_case
-from femli.run import run_case
+from femli.case.schema import parse_case
+from femli.pipeline import run_case
 
 UNIFORM = """
 name = "uniform"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from mpi4py import MPI
 
-from femli.config import load_case
-from femli.run import run_case
+from femli.case.schema import load_case
+from femli.pipeline import run_case
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SEED000 = EXAMPLES / "seed000_bilayer"

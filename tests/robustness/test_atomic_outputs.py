@@ -10,7 +10,7 @@ from folder_checks import check_completed
 from mpi4py import MPI
 from shared_cases import TINY
 
-from femli.config import parse_case
+from femli.case.schema import parse_case
 from femli.outputs.files import (
     atomic_write_json,
     clean_stale,
@@ -19,7 +19,7 @@ from femli.outputs.files import (
     replace_dir,
 )
 from femli.outputs.manifest import claim, tracking
-from femli.run import run_case
+from femli.pipeline import run_case
 
 
 def test_replace_dir_and_recover_a_cut_short_swap(tmp_path):

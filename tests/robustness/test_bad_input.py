@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from mpi4py import MPI
 from shared_cases import TINY
 
+from femli.case.preflight import GROUPS, case_problems
+from femli.case.schema import ConfigError, parse_case
 from femli.cli import classify
-from femli.config import ConfigError, parse_case
 from femli.geometry import BUILDERS, build, gmsh_session
-from femli.preflight import GROUPS, case_problems
-from femli.run import run_case
+from femli.pipeline import run_case
 
 serial = pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="serial: runs its own processes")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from shared_cases import TINY
 
+from femli.case.schema import parse_case
 from femli.cli import classify
-from femli.config import parse_case
-from femli.run import run_case
+from femli.pipeline import run_case
 from femli.solve.newton import SolverError
 from femli.units import FARADAY
 

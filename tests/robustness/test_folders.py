@@ -24,9 +24,9 @@ from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 from typer.testing import CliRunner
 
+from femli.case.schema import ConfigError, parse_case
 from femli.cli import app
-from femli.config import ConfigError, parse_case
-from femli.run import run_case
+from femli.pipeline import run_case
 
 runner = CliRunner()
 serial = pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="serial: one process per run")
@@ -274,7 +274,7 @@ def small_disk(tmp_path):
 def test_a_real_full_disk(small_disk, tmp_path, monkeypatch):
     from femli.outputs import files
     from femli.outputs.manifest import tracking
-    from femli.outputs.render import plot_surface_current
+    from femli.outputs.pictures import plot_surface_current
 
     out = small_disk / "out"
     code, text = femli("run", case_file(tmp_path, fields=True), "-o", out)

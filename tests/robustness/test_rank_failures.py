@@ -9,10 +9,10 @@ import pytest
 from mpi4py import MPI
 from shared_cases import TINY
 
+from femli.case.schema import parse_case
 from femli.cli import classify
-from femli.config import parse_case
 from femli.outputs import report
-from femli.run import run_case
+from femli.pipeline import run_case
 
 COMM = MPI.COMM_WORLD
 

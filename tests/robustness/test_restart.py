@@ -18,8 +18,8 @@ from folder_checks import check_completed, check_csv
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
-from femli.config import ConfigError, parse_case
-from femli.run import run_case
+from femli.case.schema import ConfigError, parse_case
+from femli.pipeline import run_case
 
 #: The tiny box marching 0.5 s (27 steps), checkpoints every 5 steps.
 TRANSIENT = copy.deepcopy(TINY) | {"time": {"t_end": 0.5}}
@@ -106,7 +106,7 @@ def test_growth_restart_gives_the_uninterrupted_result(mpi_tmp_path, interval, s
     (Only the second runs under mpiexec too: on several ranks the restart's remesh sees
     the boundary gathered in another order, as the checkpoint mesh is partitioned anew,
     and meshes it slightly differently: ~1e-7 in the currents, ~2e-5 in the step sizes;
-    femli.solve.remesh gathers the boundary unsorted.)
+    femli.growth.remesh gathers the boundary unsorted.)
     """
     config = parse_case(growth(interval, fields=True))
     full = run_case(config, mpi_tmp_path / "full", MPI.COMM_WORLD)
@@ -149,8 +149,8 @@ def test_checkpoints_by_simulated_time_and_restart_guards(mpi_tmp_path):
 SCRIPT = """
 import dolfinx_solver, json, sys, tomllib
 from mpi4py import MPI
-from femli.config import parse_case
-from femli.run import run_case
+from femli.case.schema import parse_case
+from femli.pipeline import run_case
 config = parse_case(json.loads(sys.argv[1]))
 def stop(solver, record):
     if len(solver.records) - 1 >= int(sys.argv[3]):

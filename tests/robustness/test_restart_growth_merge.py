@@ -18,8 +18,8 @@ from folder_checks import check_completed
 from mpi4py import MPI
 from test_restart import interrupted, same_rows
 
-from femli.config import parse_case
-from femli.run import run_case
+from femli.case.schema import parse_case
+from femli.pipeline import run_case
 
 
 def merging(interval: int | None) -> dict:

@@ -11,8 +11,8 @@ from folder_checks import check_completed
 from mpi4py import MPI
 from test_restart import growth, interrupted, same_metrics, same_rows
 
-from femli.config import parse_case
-from femli.run import run_case
+from femli.case.schema import parse_case
+from femli.pipeline import run_case
 
 
 def transient_growth(interval: int) -> dict:

@@ -14,11 +14,11 @@ from folder_checks import check_csv, check_folder
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
+from femli.case.schema import load_case, parse_case
 from femli.cli import classify
-from femli.config import load_case, parse_case
-from femli.run import run_case
-from femli.solve.growth import GrowthSolver
-from femli.solve.motion import MeshMotionError, MeshMover
+from femli.growth.motion import MeshMotionError, MeshMover
+from femli.growth.solver import GrowthSolver
+from femli.pipeline import run_case
 from femli.solve.newton import SolverError
 
 SEED000 = Path(__file__).resolve().parents[2] / "examples" / "seed000_bilayer"

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from femli.config import ConfigError, load_case, parse_case
+from femli.case.schema import ConfigError, load_case, parse_case
 
 GOOD = {
     "name": "planar",

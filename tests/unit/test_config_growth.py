@@ -7,9 +7,9 @@ import copy
 import pytest
 from mpi4py import MPI
 
-from femli.config import ConfigError, parse_case
-from femli.preflight import check_case
-from femli.stepping import growth_options
+from femli.case.preflight import check_case
+from femli.case.schema import ConfigError, parse_case
+from femli.runs import growth_options
 
 CASE = {
     "name": "grow",

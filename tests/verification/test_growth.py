@@ -14,12 +14,12 @@ import pytest
 from mpi4py import MPI
 from shared_cases import ridge_domain
 
+from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.mesh import from_mesh
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer, Linear
 from femli.physics.model import CellModel
-from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 from femli.units import deposition_velocity, ma_per_cm2
 
 

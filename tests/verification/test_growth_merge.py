@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from shared_cases import two_nuclei as two_nuclei_setup
 
-from femli.geometry.merge import deposit_seeds, fuse, loop_arrays
-from femli.geometry.remesh import Polyline, signed_area
+from femli.geometry.loops import Polyline, signed_area
+from femli.geometry.pinch import deposit_seeds, fuse, loop_arrays
+from femli.growth.motion import MeshMotionError
+from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.physics.conditions import Bulk
 from femli.physics.electrolyte import binary
 from femli.physics.model import CellModel
-from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
-from femli.solve.motion import MeshMotionError
 
 
 def cap(centre: float, radius: float, n: int = 40) -> np.ndarray:

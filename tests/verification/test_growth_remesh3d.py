@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from shared_cases import two_nuclei
 
+from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.physics.conditions import Bulk
 from femli.physics.electrolyte import binary
 from femli.physics.model import CellModel
-from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 
 
 def nuclei_growth(t_end: float, min_quality: float) -> GrowthSolver:

@@ -29,13 +29,13 @@ from mpi4py import MPI
 from scipy.special import erf
 from shared_cases import ridge_domain, two_nuclei
 
+from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.mesh import from_mesh
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 from femli.solve.bdf import TransientOptions
-from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
 from femli.solve.stationary import StationarySolver
 from femli.units import FARADAY
 

@@ -5,7 +5,7 @@
     .venv/bin/mpiexec -n 2 .venv/bin/python examples/seed003_growth/transient/compare.py ...
 
 Runs ``scp_li_2d_transient.toml`` to ``--t-end`` s twice through the ``femli run``
-pipeline (:func:`femli.run.run_case`), with ``[growth] electrochemistry = "stationary"``
+pipeline (:func:`femli.pipeline.run_case`), with ``[growth] electrochemistry = "stationary"``
 (steady state on every shape) and ``"transient"`` (Li+ carried in time on the moving
 mesh from the uniform bulk state at t = 0), optionally at another electrode potential
 (V). Writes ``DIR/stationary/``, ``DIR/transient/`` (the usual results; no pictures or
@@ -29,9 +29,9 @@ import dolfinx_solver  # noqa: F401  (first: loads the MPI/PETSc libraries)
 import numpy as np
 from mpi4py import MPI
 
-from femli.config import parse_case
+from femli.case.schema import parse_case
 from femli.outputs.files import atomic_write_bytes
-from femli.run import run_case
+from femli.pipeline import run_case
 
 CASE = Path(__file__).resolve().parent / "scp_li_2d_transient.toml"
 MODES = ("stationary", "transient")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from femli.geometry.remesh import Polyline, resample, resample_loop, signed_area
+from femli.geometry.loops import Polyline, resample, resample_loop, signed_area
 
 
 def ridge_loop(n: int = 40) -> list[Polyline]:

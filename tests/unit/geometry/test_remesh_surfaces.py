@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from femli.geometry import gmsh_session
-from femli.geometry.remesh3d import build_from_surfaces, mesh_volume, restore_volume
+from femli.geometry.triangulation import build_from_surfaces, mesh_volume, restore_volume
 
 FACES = {  # outward-oriented unit-cube faces as corner quads
     "bottom": [0, 2, 3, 1],

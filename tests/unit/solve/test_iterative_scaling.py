@@ -12,7 +12,7 @@ from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
-from femli.solve import options
+from femli.solve import presets
 from femli.solve.newton import Newton
 from femli.solve.stationary import StationaryOptions, StationarySolver
 from femli.solve.stats import measure_stage, peak_memory, reset_peak_memory
@@ -97,12 +97,12 @@ def test_repeated_solves_reuse_the_compiled_problem():
 
 
 def test_auto_preset_limits_depend_on_dimension():
-    assert options.resolve("auto", options.DIRECT_DOF_LIMIT - 1, dim=3) == "direct"
-    assert options.resolve("auto", options.DIRECT_DOF_LIMIT, dim=3) == "iterative"
-    assert options.resolve("auto", options.DIRECT_DOF_LIMIT_2D - 1, dim=2) == "direct"
-    assert options.resolve("auto", options.DIRECT_DOF_LIMIT_2D, dim=2) == "iterative"
-    split = options.petsc_options("iterative", 2)
-    assert split["fieldsplit_1_pc_gamg_threshold"] == options.GAMG["pc_gamg_threshold"]
+    assert presets.resolve("auto", presets.DIRECT_DOF_LIMIT - 1, dim=3) == "direct"
+    assert presets.resolve("auto", presets.DIRECT_DOF_LIMIT, dim=3) == "iterative"
+    assert presets.resolve("auto", presets.DIRECT_DOF_LIMIT_2D - 1, dim=2) == "direct"
+    assert presets.resolve("auto", presets.DIRECT_DOF_LIMIT_2D, dim=2) == "iterative"
+    split = presets.petsc_options("iterative", 2)
+    assert split["fieldsplit_1_pc_gamg_threshold"] == presets.GAMG["pc_gamg_threshold"]
 
 
 def test_peak_memory_reports_and_resets():

@@ -14,7 +14,7 @@ from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
-from femli.solve import options as presets
+from femli.solve import presets
 from femli.solve.newton import Newton
 from femli.solve.stationary import StationaryOptions, StationarySolver
 from femli.solve.transient import TransientOptions, TransientSolver

@@ -15,23 +15,23 @@ from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
-from femli.solve import options
+from femli.solve import presets
 from femli.solve.newton import Newton, SolverError
 from femli.solve.stationary import StationaryOptions, StationarySolver
 
 
 def test_auto_picks_direct_for_small_problems():
-    assert options.resolve("auto", 1000) == "direct"
-    assert options.resolve("auto", 10 * options.DIRECT_DOF_LIMIT) == "iterative"
+    assert presets.resolve("auto", 1000) == "direct"
+    assert presets.resolve("auto", 10 * presets.DIRECT_DOF_LIMIT) == "iterative"
     with pytest.raises(ValueError, match="not one of"):
-        options.resolve("hypre", 10)
+        presets.resolve("hypre", 10)
 
 
 def test_iterative_preset_splits_every_field():
-    opts = options.petsc_options("iterative", 3)
+    opts = presets.petsc_options("iterative", 3)
     assert opts["pc_type"] == "fieldsplit"
     assert all(opts[f"fieldsplit_{k}_pc_type"] == "gamg" for k in range(3))
-    assert options.petsc_options("direct", 2)["pc_factor_mat_solver_type"] == "mumps"
+    assert presets.petsc_options("direct", 2)["pc_factor_mat_solver_type"] == "mumps"
 
 
 def square_model(current_density: float) -> tuple[CellModel, Electrode]:

@@ -4,7 +4,7 @@ Each step solves the electrochemistry on the present shape (stationary, or one
 transient interval with the concentration history carried over), turns the local
 current density into a normal velocity ``v_n = -i_loc M / (z F rho)`` (deposition,
 ``i_loc < 0``, grows into the electrolyte), moves the depositing boundaries and
-extends the displacement into the domain (:mod:`femli.solve.motion`). The step is
+extends the displacement into the domain (:mod:`femli.growth.motion`). The step is
 limited by the largest boundary displacement allowed per step; a step that would
 invert cells is cut. Quality below a threshold triggers a remesh (2D and 3D) via the
 ``remesh`` hook. SI units; lengths in m.
@@ -24,15 +24,15 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from femli.growth.chemistry import StationaryChemistry, TransientChemistry, surface_concentration
+from femli.growth.merge import merge_deposits, reason, seeds_2d, touching_error
+from femli.growth.morphology import morphology
+from femli.growth.motion import MeshMotionError, MeshMover
+from femli.growth.options import GrowthOptions, Metal
+from femli.growth.remesh import edge_lengths, remesh_domain, transfer
 from femli.physics.kinetics import Inert
 from femli.physics.model import CellModel
-from femli.solve.ale import StationaryChemistry, TransientChemistry, surface_concentration
-from femli.solve.growth_options import GrowthOptions, Metal
-from femli.solve.merge import merge_deposits, reason, seeds_2d, touching_error
-from femli.solve.morphology import morphology
-from femli.solve.motion import MeshMotionError, MeshMover
 from femli.solve.newton import SolverError
-from femli.solve.remesh import edge_lengths, remesh_domain, transfer
 
 __all__ = ["GrowthOptions", "GrowthSolver", "Metal"]
 
@@ -330,5 +330,5 @@ class GrowthSolver:
 
     def morphology(self) -> dict:
         """Deposited volume, heights, roughness, areas, hotspot index
-        (:func:`femli.solve.morphology.morphology`). Collective."""
+        (:func:`femli.growth.morphology.morphology`). Collective."""
         return morphology(self)

@@ -5,7 +5,7 @@ parameter-study script calls; all three give identical results. Collective: ever
 rank calls it; rank 0 writes shared files.
 
 Robustness, in order: the case is checked against its geometry, mesh file and output
-folder before any mesh (:mod:`femli.preflight`); the folder is locked for the run
+folder before any mesh (:mod:`femli.case.preflight`); the folder is locked for the run
 (:mod:`femli.outputs.lock`); a folder holding files of femli's names that femli did not
 write is refused, and stale temporary files of a killed run are cleaned (only what the
 folder's manifest says femli wrote, :mod:`femli.outputs.manifest`); ``provenance.json``
@@ -15,7 +15,7 @@ records the run (:mod:`femli.outputs.status`). Writes check the free space first
 solve that fails after every recovery leaves its last converged state (``fields/``,
 the time series so far) and ``status.json``; ``[time]`` and ``[growth]`` runs write
 checkpoints when ``[output]`` asks for them, and ``restart=True`` continues from the
-last one (:mod:`femli.checkpoint`, :mod:`femli.stepping`).
+last one (:mod:`femli.checkpoint`, :mod:`femli.runs`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,13 @@ from pathlib import Path
 import tomli_w
 from mpi4py import MPI
 
-from femli import config as cfg
 from femli import interrupt
+from femli.case import schema as cfg
+from femli.case.preflight import check_case, geometry_params
 from femli.checkpoint import FOLDER, MARKER, Checkpoint, CheckpointError, physics_digest
 from femli.checkpoint import read_checkpoint as _read_checkpoint
+from femli.growth.motion import MeshMotionError
+from femli.growth.solver import GrowthSolver
 from femli.mesh import Domain, build_domain, read_msh
 from femli.outputs.features import footprint_area
 from femli.outputs.fields import check_space, write_fields
@@ -44,14 +47,11 @@ from femli.outputs.report import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
 from femli.physics.model import CellModel
-from femli.preflight import check_case, geometry_params
-from femli.solve.growth import GrowthSolver
-from femli.solve.motion import MeshMotionError
+from femli.runs import growth_options, restore, run_growth, run_transient, time_series_csv
 from femli.solve.newton import SolverError
 from femli.solve.stationary import StationaryOptions, StationarySolver
 from femli.solve.stats import measure_stage
 from femli.solve.transient import TransientSolver
-from femli.stepping import growth_options, restore, run_growth, run_transient, time_series_csv
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Shape measures of a growing electrode (SI: m, m^2, m^3; in 2D per unit depth), for the
-records of :class:`femli.solve.growth.GrowthSolver`. Collective."""
+records of :class:`femli.growth.solver.GrowthSolver`. Collective."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Checks of a validated case against the world, before any mesh or solve.
 
-:func:`femli.config.parse_case` checks a case file on its own; this module checks what
+:func:`femli.case.schema.parse_case` checks a case file on its own; this module checks what
 it refers to: the geometry builder's parameters (types, ranges, nuclei that fit), the
 region names the conditions use against the names the geometry can have, the mesh
-file, and the output folder. :func:`femli.run.run_case` calls :func:`check_case` first,
-so a bad case stops with every problem listed (a :class:`~femli.config.ConfigError`)
+file, and the output folder. :func:`femli.pipeline.run_case` calls :func:`check_case` first,
+so a bad case stops with every problem listed (a :class:`~femli.case.schema.ConfigError`)
 before any work. ``femli check`` calls :func:`check_file`: every problem of a file in
 one pass, the checks here included for the sections of the case that are valid.
 
@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from femli.case_rules import growth_dimension_problems, used_regions
-from femli.config import CaseConfig, ConfigError, GeometryConfig, read_case, validate_case
-from femli.validation import shorten
+from femli.case.messages import shorten
+from femli.case.rules import growth_dimension_problems, used_regions
+from femli.case.schema import CaseConfig, ConfigError, GeometryConfig, read_case, validate_case
 
 _WALLS = ("wall_left", "wall_right")
 _WALLS_3D = ("wall_front", "wall_back")
@@ -286,7 +286,7 @@ def case_problems(
 ) -> list[str]:
     """Every problem found (one process; no MPI). ``bad`` names sections with schema
     problems (skipped; their region names are read from the raw ``data``), see
-    :func:`femli.config.validate_case`."""
+    :func:`femli.case.schema.validate_case`."""
     problems = []
     if "geometry" not in bad:
         geometry = geometry_problems(config)

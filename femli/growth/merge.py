@@ -1,5 +1,5 @@
 """Merging deposits during 2D growth (collective): the boundary loops go to rank 0, every
-pinch narrower than the merge gap is cut (:func:`femli.geometry.merge.fuse`), enclosed
+pinch narrower than the merge gap is cut (:func:`femli.geometry.pinch.fuse`), enclosed
 electrolyte pockets are dropped (their area is reported as trapped), and the fused shape
 is meshed afresh. Lengths handed to Gmsh are in um; returned quantities are SI.
 """
@@ -13,12 +13,12 @@ import gmsh
 import numpy as np
 
 from femli.geometry import gmsh_session
-from femli.geometry.merge import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
-from femli.geometry.remesh import build_from_loops
+from femli.geometry.loops import build_from_loops
+from femli.geometry.pinch import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
+from femli.growth.motion import MeshMotionError
+from femli.growth.remesh import boundary_edges, boundary_loops, keep_names
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
-from femli.solve.motion import MeshMotionError
-from femli.solve.remesh import boundary_edges, boundary_loops, keep_names
 from femli.units import MESH_UNIT
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def merge_remesh(
 
 
 def merge_deposits(growth) -> bool:
-    """Fuse the touching deposits of a :class:`~femli.solve.growth.GrowthSolver` (its
+    """Fuse the touching deposits of a :class:`~femli.growth.solver.GrowthSolver` (its
     ``merge_gap``), carry the state over and record the events; False if none touch."""
     anchors = [b for bulk in growth.model.bulk for b in bulk.boundaries]
     gap = growth.options.merge_gap / MESH_UNIT

@@ -1,8 +1,8 @@
-"""Cross-field rules of a case: what the schema in :mod:`femli.config` cannot express.
+"""Cross-field rules of a case: what the schema in :mod:`femli.case.schema` cannot express.
 
 Each problem is one line that starts with the key(s) it is about. Checks that read a
 top-level section with schema problems are skipped (``bad``, see
-:func:`femli.config.validate_case`), so one pass reports every problem of a file.
+:func:`femli.case.schema.validate_case`), so one pass reports every problem of a file.
 Linear in the number of names (a case may name 100 000 boundaries).
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from femli.config import (
+from femli.case.messages import shorten
+from femli.case.schema import (
     CaseConfig,
     GrowthConfig,
     electrode,
     electrolyte,
     transient_options,
 )
-from femli.validation import shorten
 
 
 def semantic_problems(

@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
+from femli.case.messages import FolderName, ProblemsError, describe_all, read_toml, shorten
 from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
-from femli.validation import FolderName, ProblemsError, describe_all, read_toml, shorten
 
 Positive = Annotated[float, Field(gt=0)]
 
@@ -295,8 +295,8 @@ def validate_case(data: Any) -> tuple[CaseConfig | None, frozenset[str], list[st
 def semantic_problems(
     config: CaseConfig, bad: frozenset[str] = frozenset(), data: dict | None = None
 ) -> list[str]:
-    """Cross-field checks the schema cannot express (:mod:`femli.case_rules`)."""
-    from femli.case_rules import semantic_problems as rules
+    """Cross-field checks the schema cannot express (:mod:`femli.case.rules`)."""
+    from femli.case.rules import semantic_problems as rules
 
     return rules(config, bad, data)
 

@@ -1,5 +1,5 @@
 """Controls of a growth run: the deposit material and :class:`GrowthOptions` (SI: times
-in s, lengths in m). Used by :class:`femli.solve.growth.GrowthSolver`."""
+in s, lengths in m). Used by :class:`femli.growth.solver.GrowthSolver`."""
 
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ class GrowthOptions:
         snapshots: times (s) the steps land on exactly (records get ``snapshot``).
         stationary: controls of the quasi-stationary solves.
         transient: BDF controls: the electrochemistry advances in time with the
-            concentration carried between steps (:mod:`femli.solve.ale`); None:
+            concentration carried between steps (:mod:`femli.growth.chemistry`); None:
             quasi-stationary.
-        merge_gap: deposits closer than this fuse (2D; :mod:`femli.solve.merge`): the
+        merge_gap: deposits closer than this fuse (2D; :mod:`femli.growth.merge`): the
             electrolyte they enclose is dropped and counted as trapped; None: no merging
             (the mesh stops following where they meet).
     """

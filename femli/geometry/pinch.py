@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from femli.geometry.remesh import Polyline, signed_area
+from femli.geometry.loops import Polyline, signed_area
 
 #: Between two moving sides (a notch between merged deposits) the cut follows any notch
 #: narrower than 60 degrees (arc / distance > 1 / sin 30) up to where it is ``gap`` wide:

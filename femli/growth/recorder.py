@@ -22,7 +22,7 @@ import dolfinx
 import dolfinx.io
 import numpy as np
 
-from femli.outputs import render
+from femli.outputs import pictures
 from femli.outputs.files import atomic_write_bytes, require_space, staged
 from femli.outputs.manifest import own, remove
 from femli.outputs.metrics import gather_surface
@@ -195,7 +195,7 @@ class GrowthRecorder:
         for e in model.electrodes:
             surface = gather_surface(growth.currents.nodal(e), model.domain.comm)
             picture = partial(
-                render.render_electrode,
+                pictures.render_electrode,
                 surface.coords / MESH_UNIT,
                 -surface.values,
                 self.output / f"morphology_{e.name}_t{t:08.3f}s.png",

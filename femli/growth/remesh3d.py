@@ -1,7 +1,7 @@
 """Remeshing a deformed 3D domain (collective): the boundary triangles of every named
 region go to rank 0, Gmsh remeshes the shape there
-(:func:`femli.geometry.remesh3d.build_from_surfaces`, lengths in um), and DOLFINx
-distributes the new mesh. Fields are carried over by :func:`femli.solve.remesh.transfer`.
+(:func:`femli.geometry.triangulation.build_from_surfaces`, lengths in um), and DOLFINx
+distributes the new mesh. Fields are carried over by :func:`femli.growth.remesh.transfer`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import gmsh
 import numpy as np
 
 from femli.geometry import gmsh_session
-from femli.geometry.remesh3d import build_from_surfaces
+from femli.geometry.triangulation import build_from_surfaces
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
 from femli.units import MESH_UNIT

@@ -1,8 +1,8 @@
 """Remeshing a deformed domain and carrying the fields over (collective).
 
 2D: the boundary of the present mesh is gathered on rank 0 as closed loops of named
-polylines and Gmsh meshes it afresh (:func:`femli.geometry.remesh.build_from_loops`);
-3D: :mod:`femli.solve.remesh3d`. DOLFINx distributes the new mesh, and fields are
+polylines and Gmsh meshes it afresh (:func:`femli.geometry.loops.build_from_loops`);
+3D: :mod:`femli.growth.remesh3d`. DOLFINx distributes the new mesh, and fields are
 interpolated from the old mesh (non-matching interpolation). Boundary names that the new
 shape no longer has (covered by a merged deposit) stay known as empty regions. Lengths
 handed to Gmsh are in um.
@@ -18,10 +18,10 @@ import gmsh
 import numpy as np
 
 from femli.geometry import gmsh_session
-from femli.geometry.remesh import Polyline, build_from_loops, signed_area
+from femli.geometry.loops import Polyline, build_from_loops, signed_area
+from femli.growth.remesh3d import remesh_domain_3d
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
-from femli.solve.remesh3d import remesh_domain_3d
 from femli.units import MESH_UNIT
 
 

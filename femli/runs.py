@@ -1,5 +1,5 @@
 """Time-stepping runs of a case: ``[time]`` (transient) and ``[growth]``, with progress,
-series files, checkpoints and restarts. Called by :func:`femli.run.run_case`.
+series files, checkpoints and restarts. Called by :func:`femli.pipeline.run_case`.
 
 Per step, on every rank, the solvers call one callback; here it chains the growth
 recorder (snapshots, moving fields), the progress bar, the :class:`Checkpointer` and an
@@ -13,16 +13,16 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from femli import config as cfg
 from femli import interrupt
+from femli.case import schema as cfg
 from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
+from femli.growth.motion import MeshMotionError
+from femli.growth.recorder import GrowthRecorder
+from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.outputs.files import atomic_write_bytes
-from femli.outputs.growth import GrowthRecorder
 from femli.outputs.progress import TimeProgress
 from femli.parallel import on_root
 from femli.solve import state
-from femli.solve.growth import GrowthOptions, GrowthSolver, Metal
-from femli.solve.motion import MeshMotionError
 from femli.solve.newton import SolverError
 from femli.solve.stationary import StationaryOptions
 from femli.solve.transient import TransientOptions, TransientSolver
