@@ -21,7 +21,7 @@ from pathlib import Path
 from mpi4py import MPI
 
 import femli
-from femli.case.schema import load_case, parse_case
+from femli.case.load import load_case, parse_case
 from femli.outputs.compare import compare
 from femli.pipeline import run_case
 

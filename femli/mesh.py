@@ -125,6 +125,17 @@ class Domain:
         local = dolfinx.fem.assemble_scalar(self._measure_forms[key])
         return self.comm.allreduce(local, op=MPI.SUM)
 
+    def footprint_area(self) -> float:
+        """Lateral extent of the domain: width (2D, m) or width x depth (3D, m^2), the
+        area a current per footprint refers to. Collective."""
+        x = self.mesh.geometry.x
+        area = 1.0
+        for k in range(self.dim - 1):
+            lo = self.comm.allreduce(float(x[:, k].min(initial=np.inf)), op=MPI.MIN)
+            hi = self.comm.allreduce(float(x[:, k].max(initial=-np.inf)), op=MPI.MAX)
+            area *= hi - lo
+        return area
+
     def num_cells_global(self) -> int:
         """Number of cells over all ranks."""
         return self.mesh.topology.index_map(self.dim).size_global

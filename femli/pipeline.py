@@ -31,13 +31,20 @@ from mpi4py import MPI
 
 from femli import interrupt
 from femli.case import schema as cfg
-from femli.case.preflight import check_case, geometry_params
+from femli.case.build import (
+    growth_options,
+    make_domain,
+    make_model,
+    run_kind,
+    stationary_options,
+    transient_options,
+)
+from femli.case.messages import ConfigError
+from femli.case.preflight import check_case
 from femli.checkpoint import FOLDER, MARKER, Checkpoint, CheckpointError, physics_digest
 from femli.checkpoint import read_checkpoint as _read_checkpoint
 from femli.growth.motion import MeshMotionError
 from femli.growth.solver import GrowthSolver
-from femli.mesh import Domain, build_domain, read_msh
-from femli.outputs.features import footprint_area
 from femli.outputs.fields import check_space, write_fields
 from femli.outputs.files import NoSpaceError, atomic_write_bytes, clean_stale
 from femli.outputs.lock import folder_lock
@@ -47,45 +54,20 @@ from femli.outputs.report import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
 from femli.physics.model import CellModel
-from femli.runs import growth_options, restore, run_growth, run_transient, time_series_csv
+from femli.runs import restore, run_growth, run_transient, time_series_csv
 from femli.solve.newton import SolverError
-from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.stationary import StationarySolver
 from femli.solve.stats import measure_stage
 from femli.solve.transient import TransientSolver
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "geometry_params",
-    "growth_options",
-    "make_domain",
-    "make_model",
+    "make_solver",
     "run_case",
     "time_series_csv",
     "write_outputs",
 ]
-
-
-def make_domain(config: cfg.CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Domain, dict]:
-    """Mesh the case's geometry (or read its mesh file, relative to ``base``). Collective."""
-    g = config.geometry
-    if g.mesh is not None:
-        path = Path(g.mesh) if Path(g.mesh).is_absolute() else base / g.mesh
-        try:
-            domain = read_msh(path, comm)
-        except ValueError as err:  # malformed file: bad input, not a crash
-            raise cfg.ConfigError([f"geometry.mesh: {err}"], config.source) from None
-        return domain, {"mesh": str(path)}
-    kind, params = geometry_params(g)
-    return build_domain(kind, comm, **params)
-
-
-def make_model(config: cfg.CaseConfig, domain: Domain) -> CellModel:
-    """The cell model a case describes on ``domain``."""
-    footprint = footprint_area(domain)
-    electrodes = [cfg.electrode(e, footprint) for e in config.electrodes]
-    bulk = [cfg.bulk(b) for b in config.bulk]
-    return CellModel(domain, cfg.electrolyte(config), electrodes, bulk)
 
 
 def make_solver(config: cfg.CaseConfig, model: CellModel):
@@ -93,16 +75,8 @@ def make_solver(config: cfg.CaseConfig, model: CellModel):
     if config.growth is not None:
         return GrowthSolver(model, growth_options(config))
     if config.time is not None:
-        return TransientSolver(model, cfg.transient_options(config))
-    s = config.solver
-    return StationarySolver(
-        model, StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
-    )
-
-
-def run_kind(config: cfg.CaseConfig) -> str:
-    """``stationary``, ``transient`` or ``growth``."""
-    return "growth" if config.growth else "transient" if config.time else "stationary"
+        return TransientSolver(model, transient_options(config))
+    return StationarySolver(model, stationary_options(config))
 
 
 def run_case(
@@ -237,13 +211,13 @@ def _checkpoint(config: cfg.CaseConfig, output: Path, comm: MPI.Comm) -> Checkpo
     try:
         checkpoint = _read_checkpoint(output, comm)
     except CheckpointError as err:
-        raise cfg.ConfigError([f"--restart: {err}"], str(output)) from None
+        raise ConfigError([f"--restart: {err}"], str(output)) from None
     if checkpoint is None:
         log.warning("%s has no checkpoint: starting from the beginning", output)
         return None
     meta, kind = checkpoint.meta, run_kind(config)
     if meta.get("kind") != kind or meta.get("digest") != physics_digest(config):
-        raise cfg.ConfigError(
+        raise ConfigError(
             [
                 f"--restart: the checkpoint in {output} belongs to another case "
                 f"({meta.get('kind')} run, configuration {str(meta.get('digest'))[:12]}); "

@@ -18,35 +18,13 @@ from femli.case import schema as cfg
 from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
-from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
+from femli.growth.solver import GrowthSolver
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.progress import TimeProgress
 from femli.parallel import on_root
 from femli.solve import state
 from femli.solve.newton import SolverError
-from femli.solve.stationary import StationaryOptions
-from femli.solve.transient import TransientOptions, TransientSolver
-from femli.units import um
-
-
-def growth_options(config: cfg.CaseConfig) -> GrowthOptions:
-    """Growth controls of a case with a ``[growth]`` block (SI)."""
-    g, s = config.growth, config.solver
-    metal = Metal(g.molar_mass, g.density, g.charge)
-    transient = TransientOptions(
-        t_end=g.t_end, dt_initial=g.dt_initial, tolerance=g.tolerance or 1e-4, preset=s.preset
-    )
-    names = [b for e in config.electrodes for b in e.kinetics]
-    return GrowthOptions(
-        t_end=g.t_end,
-        max_displacement=um(g.max_displacement),
-        min_quality=g.min_quality,
-        metals=dict.fromkeys(names, metal),
-        snapshots=tuple(sorted({*g.snapshots, g.t_end})),
-        stationary=StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps),
-        transient=None if g.electrochemistry == "stationary" else transient,
-        merge_gap=um(g.merge_gap) if g.merge_gap else None,  # 0 or absent: no merging
-    )
+from femli.solve.transient import TransientSolver
 
 
 class Checkpointer:

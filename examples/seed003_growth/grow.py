@@ -47,7 +47,9 @@ import numpy as np
 from mpi4py import MPI
 from scipy.spatial import cKDTree
 
-from femli.case import schema as cfg
+from femli.case.build import growth_options, make_domain, make_model
+from femli.case.load import load_case
+from femli.case.rules import semantic_problems
 from femli.geometry import GeometryError
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
@@ -56,14 +58,9 @@ from femli.log import setup_logging
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
 from femli.outputs.metrics import gather_surface
 from femli.outputs.progress import TimeProgress
-from femli.pipeline import make_domain, make_model, write_outputs
+from femli.pipeline import write_outputs
 from femli.solve.newton import SolverError
 from femli.units import MESH_UNIT
-
-try:  # femli >= 4025826 keeps the growth controls in femli.runs
-    from femli.runs import growth_options
-except ImportError:
-    from femli.pipeline import growth_options
 
 log = logging.getLogger("femli.seed003_growth")
 SURFACE = ("nuclei", "substrate")
@@ -270,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(logging.WARNING if args.quiet else logging.INFO)
     comm = MPI.COMM_WORLD
-    config = cfg.load_case(args.case)
-    problems = cfg.semantic_problems(config)
+    config = load_case(args.case)
+    problems = semantic_problems(config)
     if config.growth is None:
         problems.append("the case has no [growth] block")
     if problems:

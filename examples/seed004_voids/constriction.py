@@ -31,8 +31,9 @@ from pathlib import Path
 from mpi4py import MPI
 
 from femli.case import schema as cfg
+from femli.case.build import bulk, electrode, electrolyte, make_domain
+from femli.case.load import parse_case
 from femli.physics.model import CellModel
-from femli.pipeline import make_domain
 from femli.solve.stationary import StationarySolver
 
 HERE = Path(__file__).resolve().parent
@@ -97,7 +98,7 @@ def case(fraction: float, mode: str, placement: str, seed: int, cv: float) -> cf
         geometry |= {"void_size": size, "h_interface": min(0.5, size / 4)}
     geometry["h_edge"] = 0.05 * min(geometry["void_size"], 1.0)
     data["geometry"] = geometry
-    return cfg.parse_case(data, f"constriction f={fraction}")
+    return parse_case(data, f"constriction f={fraction}")
 
 
 def resistance(config: cfg.CaseConfig, degree: int = 2, comm=MPI.COMM_WORLD) -> dict:
@@ -105,16 +106,16 @@ def resistance(config: cfg.CaseConfig, degree: int = 2, comm=MPI.COMM_WORLD) -> 
     clock = time.perf_counter()
     domain, summary = make_domain(config, comm, HERE)
     (e,) = config.electrodes
-    electrode = cfg.electrode(e)
+    working = electrode(e)
     model = CellModel(
-        domain, cfg.electrolyte(config), [electrode], [cfg.bulk(b) for b in config.bulk], degree
+        domain, electrolyte(config), [working], [bulk(b) for b in config.bulk], degree
     )
     solver = StationarySolver(model)
     solver.solve()
     g, feats = config.geometry.params, summary["features"]
     area = g["width"] * g["depth"] * 1e-12
     sigma = config.electrolyte.conductivity
-    r = e.potential / solver.currents.total(electrode)
+    r = e.potential / solver.currents.total(working)
     r0 = g["se_thickness"] * 1e-6 / (sigma * area)
     sizes = feats["void_sizes"]
     n = len(sizes)

@@ -41,6 +41,13 @@ class ProblemsError(ValueError):
         return type(self), (self.problems, self.source)
 
 
+class ConfigError(ProblemsError):
+    """Invalid case file; ``problems`` holds one message per bad key."""
+
+    def __init__(self, problems: list[str], source: str = "config") -> None:
+        super().__init__(problems, source)
+
+
 # -- values and lists of problems, shortened ------------------------------------------------
 def shorten(value: Any, width: int = 60) -> str:
     """A user's value for a message, about ``width`` characters at most: long strings,

@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from femli.case.messages import shorten
+from femli.case.build import geometry_params, mesh_path
+from femli.case.load import read_case, validate_case
+from femli.case.messages import ConfigError, shorten
 from femli.case.rules import growth_dimension_problems, used_regions
-from femli.case.schema import CaseConfig, ConfigError, GeometryConfig, read_case, validate_case
+from femli.case.schema import CaseConfig
 
 _WALLS = ("wall_left", "wall_right")
 _WALLS_3D = ("wall_front", "wall_back")
@@ -66,24 +68,6 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 # -- geometry parameters -------------------------------------------------------------
-def geometry_params(geometry: GeometryConfig) -> tuple[str | None, dict[str, Any]]:
-    """Builder kind and parameters of a geometry block (preset values overridden); raises
-    :class:`femli.geometry.GeometryError` for an unknown preset or a kind that is not the
-    preset's."""
-    from femli.geometry import GeometryError, load_preset
-
-    kind, params = geometry.kind, {}
-    if geometry.preset is not None:
-        kind_preset, params = load_preset(geometry.preset)
-        if kind is not None and kind != kind_preset:
-            raise GeometryError(
-                f"kind = {shorten(kind)} is not the kind of preset {geometry.preset!r} "
-                f"({kind_preset!r}), so the preset would be ignored: give the preset alone "
-                "(with parameters to change), or a kind with its parameters"
-            )
-        kind = kind_preset
-    params.update(geometry.params)
-    return kind, params
 
 
 #: Refuse builder parameters whose mesh would surely have more cells than this.
@@ -208,14 +192,6 @@ def region_problems(
             f"{where}: the geometry has no {kind} {named}; it can have {shorten(have, 200)}.{extra}"
         )
     return out
-
-
-def mesh_path(config: CaseConfig, base: Path) -> Path | None:
-    """The case's mesh file (relative paths from ``base``), or None for a builder."""
-    mesh = config.geometry.mesh
-    if mesh is None:
-        return None
-    return Path(mesh) if Path(mesh).is_absolute() else Path(base) / mesh
 
 
 def names_problems(

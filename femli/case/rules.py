@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from femli.case.build import electrode, electrolyte, transient_options
 from femli.case.messages import shorten
-from femli.case.schema import (
-    CaseConfig,
-    GrowthConfig,
-    electrode,
-    electrolyte,
-    transient_options,
-)
+from femli.case.schema import CaseConfig, GrowthConfig
 
 
 def semantic_problems(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,27 +18,16 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from femli.case.messages import FolderName, ProblemsError, describe_all, read_toml, shorten
-from femli.physics import kinetics as kin
-from femli.physics.conditions import Bulk, Electrode
-from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
+from femli.case.messages import FolderName, shorten
 
 Positive = Annotated[float, Field(gt=0)]
 
 #: Largest charge number |z| of a species (and of a deposited ion in [growth]).
 MAX_CHARGE = 10
-
-
-class ConfigError(ProblemsError):
-    """Invalid case file; ``problems`` holds one message per bad key."""
-
-    def __init__(self, problems: list[str], source: str = "config") -> None:
-        super().__init__(problems, source)
 
 
 class Strict(BaseModel):
@@ -234,132 +222,3 @@ class CaseConfig(Strict):
         """SHA-256 of the effective configuration (stable key order)."""
         text = json.dumps(self.effective(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
-
-
-def parse_case(data: dict[str, Any], source: str = "config") -> CaseConfig:
-    """Validate a case dictionary; raises :class:`ConfigError` listing every problem
-    (schema and cross-field checks together, see :func:`validate_case`)."""
-    config, _, problems = validate_case(data)
-    if problems or config is None:
-        raise ConfigError(problems, source)
-    config._source = source
-    return config
-
-
-def load_case(path: str | Path) -> CaseConfig:
-    """Read and validate a TOML case file."""
-    return parse_case(read_case(path), str(path))
-
-
-def read_case(path: str | Path) -> dict[str, Any]:
-    """The table of a TOML case file; :class:`ConfigError` if it cannot be read (missing,
-    a folder, not UTF-8, not TOML)."""
-    return read_toml(path, ConfigError, "case file")
-
-
-#: Stand-ins for required sections that are invalid, so the other checks can run.
-_STAND_INS: dict[str, Any] = {
-    "geometry": {"mesh": "(invalid)"},
-    "electrodes": [{"potential": 0.0, "kinetics": {"(invalid)": {"type": "inert"}}}],
-}
-
-
-def validate_case(data: Any) -> tuple[CaseConfig | None, frozenset[str], list[str]]:
-    """Every schema and cross-field problem of a case dictionary, in one pass.
-
-    Returns ``(config, bad, problems)``: ``bad`` names the top-level sections with
-    schema problems; in ``config`` those are replaced by their defaults (or stand-ins),
-    so checks of the other sections still run (skipping what needs a bad section).
-    ``config`` is None when not even that can be built (e.g. the top level is no table).
-    """
-    try:
-        config = CaseConfig.model_validate(data)
-        return config, frozenset(), semantic_problems(config)
-    except ValidationError as err:
-        errors = err.errors()
-    except RecursionError:
-        return None, frozenset(), ["(top level): values nested too deeply"]
-    problems = describe_all(errors, data, CaseConfig)
-    bad = frozenset(str(e["loc"][0]) for e in errors if e["loc"])
-    if not isinstance(data, dict) or not all(e["loc"] for e in errors):
-        return None, bad, problems
-    kept = {k: v for k, v in data.items() if k not in bad}
-    kept |= {k: v for k, v in _STAND_INS.items() if k in bad}
-    try:
-        config = CaseConfig.model_validate(kept)
-    except (ValidationError, RecursionError):
-        return None, bad, problems
-    return config, bad, problems + semantic_problems(config, bad, data)
-
-
-def semantic_problems(
-    config: CaseConfig, bad: frozenset[str] = frozenset(), data: dict | None = None
-) -> list[str]:
-    """Cross-field checks the schema cannot express (:mod:`femli.case.rules`)."""
-    from femli.case.rules import semantic_problems as rules
-
-    return rules(config, bad, data)
-
-
-def electrolyte(config: CaseConfig) -> Electrolyte:
-    """The :class:`Electrolyte` a case describes."""
-    e = config.electrolyte
-    species = tuple(Species(**s.model_dump()) for s in e.species)
-    regions = tuple(RegionProperties(**r.model_dump()) for r in e.regions)
-    return Electrolyte(
-        species,
-        model=e.model,
-        reacting=e.reacting,
-        temperature=e.temperature,
-        conductivity=e.conductivity,
-        transference=e.transference,
-        regions=regions,
-    )
-
-
-def kinetics(k: KineticsConfig) -> kin.Kinetics:
-    """The kinetics law a configuration block describes."""
-    common = {
-        "concentration_dependent": k.concentration_dependent,
-        "reference_concentration": k.reference_concentration,
-    }
-    if k.type == "butler-volmer":
-        return kin.ButlerVolmer(k.exchange_current, k.alpha_a, k.alpha_c, **common)
-    if k.type == "tafel":
-        return kin.Tafel(k.exchange_current, k.alpha, k.direction, **common)
-    if k.type == "linear":
-        return kin.Linear(k.exchange_current, k.alpha_a, k.alpha_c, **common)
-    return kin.Inert(**common)
-
-
-def electrode(e: ElectrodeConfig, footprint: float | None = None) -> Electrode:
-    """The :class:`Electrode` a configuration block describes.
-
-    ``footprint`` (m^2; m in 2D) is the reference area when ``current_basis`` is
-    ``"footprint"``.
-    """
-    laws = {name: kinetics(k) for name, k in e.kinetics.items()}
-    area = footprint if e.current_basis == "footprint" else None
-    return Electrode(e.name, laws, e.potential, e.current_density, e.equilibrium_potential, area)
-
-
-def bulk(b: BulkConfig) -> Bulk:
-    """The :class:`Bulk` condition a configuration block describes."""
-    return Bulk(tuple(b.boundaries), b.potential, dict(b.concentrations))
-
-
-def transient_options(config: CaseConfig):
-    """:class:`~femli.solve.transient.TransientOptions` of a case with a ``[time]`` block."""
-    from femli.solve.transient import TransientOptions
-
-    t = config.time
-    return TransientOptions(
-        t_end=t.t_end,
-        dt_initial=t.dt_initial,
-        dt_min=t.dt_min,
-        dt_max=t.dt_max,
-        scheme=t.scheme,
-        tolerance=t.tolerance,
-        preset=config.solver.preset,
-        stop_when_depleted=t.stop_when_depleted,
-    )

@@ -12,23 +12,11 @@ from __future__ import annotations
 
 import dolfinx
 import numpy as np
-from mpi4py import MPI
 
 from femli.mesh import Domain
 from femli.outputs.metrics import surface_statistics
 
 _ROUND = 1e-12  # m: coordinates closer than this are the same vertex
-
-
-def footprint_area(domain: Domain) -> float:
-    """Lateral extent of the domain: width (2D, m) or width x depth (3D, m^2). Collective."""
-    x = domain.mesh.geometry.x
-    area = 1.0
-    for k in range(domain.dim - 1):
-        lo = domain.comm.allreduce(float(x[:, k].min(initial=np.inf)), op=MPI.MIN)
-        hi = domain.comm.allreduce(float(x[:, k].max(initial=-np.inf)), op=MPI.MAX)
-        area *= hi - lo
-    return area
 
 
 def _keys(points: np.ndarray) -> list[tuple]:

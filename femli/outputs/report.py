@@ -15,7 +15,7 @@ import dolfinx
 import numpy as np
 
 from femli.outputs import pictures
-from femli.outputs.features import footprint_area, part_statistics
+from femli.outputs.features import part_statistics
 from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_space
 from femli.outputs.metrics import gather_surface, surface_statistics
 from femli.outputs.provenance import git_commit, software_versions
@@ -32,7 +32,7 @@ def electrode_metrics(solver, electrode) -> tuple[dict, object]:
     model = solver.model
     surface = gather_surface(currents.nodal(electrode), model.domain.comm)
     stats = surface_statistics(-surface.values, surface.weights)
-    footprint = footprint_area(model.domain)
+    footprint = model.domain.footprint_area()
     total = currents.total(electrode)
     return {
         "total_current": currents.total(electrode),

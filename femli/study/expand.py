@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from femli.case.messages import FOLDER_NAME_RULE, folder_name, read_toml
-from femli.case.schema import CaseConfig, ConfigError, parse_case
+from femli.case.load import parse_case
+from femli.case.messages import FOLDER_NAME_RULE, ConfigError, folder_name, read_toml
+from femli.case.schema import CaseConfig
 from femli.study.spec import AxisSpec, PlotSpec, StudyError, parse_plot, parse_study, read_study
 from femli.study.summary import RESERVED_COLUMNS, metric_names, resolve_metric, suggest
 
@@ -269,8 +270,8 @@ def _geometry_problems(config: CaseConfig) -> list[str]:
     """The builder's own parameter checks (no meshing); mesh files are checked at run time."""
     if config.geometry.mesh is not None:
         return []
+    from femli.case.build import geometry_params
     from femli.geometry import GeometryError, make_params
-    from femli.pipeline import geometry_params
 
     try:
         kind, params = geometry_params(config.geometry)

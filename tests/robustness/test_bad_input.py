@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from mpi4py import MPI
 from shared_cases import TINY
 
+from femli.case.load import parse_case
+from femli.case.messages import ConfigError
 from femli.case.preflight import GROUPS, case_problems
-from femli.case.schema import ConfigError, parse_case
 from femli.cli import classify
 from femli.geometry import BUILDERS, build, gmsh_session
 from femli.pipeline import run_case

@@ -9,7 +9,7 @@ import pytest
 from mpi4py import MPI
 from shared_cases import TINY
 
-from femli.case.schema import parse_case
+from femli.case.load import parse_case
 from femli.cli import classify
 from femli.outputs import report
 from femli.pipeline import run_case

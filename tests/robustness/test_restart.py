@@ -18,7 +18,8 @@ from folder_checks import check_completed, check_csv
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
-from femli.case.schema import ConfigError, parse_case
+from femli.case.load import parse_case
+from femli.case.messages import ConfigError
 from femli.pipeline import run_case
 
 #: The tiny box marching 0.5 s (27 steps), checkpoints every 5 steps.
@@ -149,7 +150,7 @@ def test_checkpoints_by_simulated_time_and_restart_guards(mpi_tmp_path):
 SCRIPT = """
 import dolfinx_solver, json, sys, tomllib
 from mpi4py import MPI
-from femli.case.schema import parse_case
+from femli.case.load import parse_case
 from femli.pipeline import run_case
 config = parse_case(json.loads(sys.argv[1]))
 def stop(solver, record):

@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from femli.case.schema import ConfigError, load_case, parse_case
+from femli.case.load import load_case, parse_case
+from femli.case.messages import ConfigError
 
 GOOD = {
     "name": "planar",

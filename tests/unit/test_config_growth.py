@@ -7,9 +7,10 @@ import copy
 import pytest
 from mpi4py import MPI
 
+from femli.case.build import growth_options
+from femli.case.load import parse_case
+from femli.case.messages import ConfigError
 from femli.case.preflight import check_case
-from femli.case.schema import ConfigError, parse_case
-from femli.runs import growth_options
 
 CASE = {
     "name": "grow",

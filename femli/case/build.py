@@ -1,0 +1,199 @@
+"""A validated case -> the objects that run it: domain, cell model and solver options.
+
+The one place where the case file's plain data become physics and solver objects
+(:mod:`femli.case.schema` holds the schema alone). Lengths given in micrometres by the
+case (geometry, ``[growth]`` displacements) cross to SI here, with :func:`femli.units.um`;
+everything else in a case file is SI already.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mpi4py import MPI
+
+from femli.case.messages import ConfigError, shorten
+from femli.case.schema import (
+    BulkConfig,
+    CaseConfig,
+    ElectrodeConfig,
+    GeometryConfig,
+    KineticsConfig,
+)
+from femli.growth.options import GrowthOptions, Metal
+from femli.mesh import Domain, build_domain, read_msh
+from femli.physics import kinetics as kin
+from femli.physics.conditions import Bulk, Electrode
+from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
+from femli.physics.model import CellModel
+from femli.solve.bdf import TransientOptions
+from femli.solve.stationary import StationaryOptions
+from femli.units import um
+
+__all__ = [
+    "bulk",
+    "electrode",
+    "electrolyte",
+    "geometry_params",
+    "growth_options",
+    "kinetics",
+    "make_domain",
+    "make_model",
+    "mesh_path",
+    "run_kind",
+    "stationary_options",
+    "transient_options",
+]
+
+
+# -- geometry ---------------------------------------------------------------------------
+def mesh_path(config: CaseConfig, base: Path) -> Path | None:
+    """The case's mesh file (relative paths from ``base``, the case file's folder), or
+    None for a builder geometry."""
+    mesh = config.geometry.mesh
+    if mesh is None:
+        return None
+    return Path(mesh) if Path(mesh).is_absolute() else Path(base) / mesh
+
+
+def geometry_params(geometry: GeometryConfig) -> tuple[str | None, dict[str, Any]]:
+    """Builder kind and parameters (um) of a geometry block, preset values overridden;
+    raises :class:`femli.geometry.GeometryError` for an unknown preset or a kind that is
+    not the preset's."""
+    from femli.geometry import GeometryError, load_preset
+
+    kind, params = geometry.kind, {}
+    if geometry.preset is not None:
+        kind_preset, params = load_preset(geometry.preset)
+        if kind is not None and kind != kind_preset:
+            raise GeometryError(
+                f"kind = {shorten(kind)} is not the kind of preset {geometry.preset!r} "
+                f"({kind_preset!r}), so the preset would be ignored: give the preset alone "
+                "(with parameters to change), or a kind with its parameters"
+            )
+        kind = kind_preset
+    params.update(geometry.params)
+    return kind, params
+
+
+def make_domain(config: CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Domain, dict]:
+    """Mesh the case's geometry (or read its mesh file, relative to ``base``); returns the
+    domain (m) and the geometry's summary. Collective."""
+    path = mesh_path(config, base)
+    if path is not None:
+        try:
+            domain = read_msh(path, comm)
+        except ValueError as err:  # malformed file: bad input, not a crash
+            raise ConfigError([f"geometry.mesh: {err}"], config.source) from None
+        return domain, {"mesh": str(path)}
+    kind, params = geometry_params(config.geometry)
+    return build_domain(kind, comm, **params)
+
+
+# -- physics ----------------------------------------------------------------------------
+def electrolyte(config: CaseConfig) -> Electrolyte:
+    """The :class:`Electrolyte` a case describes."""
+    e = config.electrolyte
+    species = tuple(Species(**s.model_dump()) for s in e.species)
+    regions = tuple(RegionProperties(**r.model_dump()) for r in e.regions)
+    return Electrolyte(
+        species,
+        model=e.model,
+        reacting=e.reacting,
+        temperature=e.temperature,
+        conductivity=e.conductivity,
+        transference=e.transference,
+        regions=regions,
+    )
+
+
+def kinetics(k: KineticsConfig) -> kin.Kinetics:
+    """The kinetics law a configuration block describes."""
+    common: dict[str, Any] = {
+        "concentration_dependent": k.concentration_dependent,
+        "reference_concentration": k.reference_concentration,
+    }
+    if k.type == "inert":
+        return kin.Inert(**common)
+    i0 = float(k.exchange_current or 0.0)  # the schema requires it for these types
+    if k.type == "butler-volmer":
+        return kin.ButlerVolmer(i0, k.alpha_a, k.alpha_c, **common)
+    if k.type == "tafel":
+        return kin.Tafel(i0, k.alpha, k.direction, **common)
+    return kin.Linear(i0, k.alpha_a, k.alpha_c, **common)
+
+
+def electrode(e: ElectrodeConfig, footprint: float | None = None) -> Electrode:
+    """The :class:`Electrode` a configuration block describes.
+
+    ``footprint`` (m^2; m in 2D) is the reference area when ``current_basis`` is
+    ``"footprint"``.
+    """
+    laws = {name: kinetics(k) for name, k in e.kinetics.items()}
+    area = footprint if e.current_basis == "footprint" else None
+    return Electrode(e.name, laws, e.potential, e.current_density, e.equilibrium_potential, area)
+
+
+def bulk(b: BulkConfig) -> Bulk:
+    """The :class:`Bulk` condition a configuration block describes."""
+    return Bulk(tuple(b.boundaries), b.potential, dict(b.concentrations))
+
+
+def make_model(config: CaseConfig, domain: Domain) -> CellModel:
+    """The cell model a case describes on ``domain``. Collective."""
+    footprint = domain.footprint_area()
+    electrodes = [electrode(e, footprint) for e in config.electrodes]
+    return CellModel(domain, electrolyte(config), electrodes, [bulk(b) for b in config.bulk])
+
+
+# -- solver options ---------------------------------------------------------------------
+def run_kind(config: CaseConfig) -> str:
+    """``stationary``, ``transient`` or ``growth``."""
+    return "growth" if config.growth else "transient" if config.time else "stationary"
+
+
+def stationary_options(config: CaseConfig) -> StationaryOptions:
+    """The stationary solve's controls (``[solver]``)."""
+    s = config.solver
+    return StationaryOptions(s.preset, s.initial_guess, s.max_continuation_steps)
+
+
+def transient_options(config: CaseConfig) -> TransientOptions:
+    """:class:`~femli.solve.bdf.TransientOptions` of a case with a ``[time]`` block (s)."""
+    t = config.time
+    if t is None:
+        raise ValueError("the case has no [time] block")
+    return TransientOptions(
+        t_end=t.t_end,
+        dt_initial=t.dt_initial,
+        dt_min=t.dt_min,
+        dt_max=t.dt_max,
+        scheme=t.scheme,
+        tolerance=t.tolerance,
+        preset=config.solver.preset,
+        stop_when_depleted=t.stop_when_depleted,
+    )
+
+
+def growth_options(config: CaseConfig) -> GrowthOptions:
+    """Growth controls of a case with a ``[growth]`` block (SI: the case's um lengths
+    cross to m here)."""
+    g, s = config.growth, config.solver
+    if g is None:
+        raise ValueError("the case has no [growth] block")
+    metal = Metal(g.molar_mass, g.density, g.charge)
+    transient = TransientOptions(
+        t_end=g.t_end, dt_initial=g.dt_initial, tolerance=g.tolerance or 1e-4, preset=s.preset
+    )
+    names = [b for e in config.electrodes for b in e.kinetics]
+    return GrowthOptions(
+        t_end=g.t_end,
+        max_displacement=um(g.max_displacement),
+        min_quality=g.min_quality,
+        metals=dict.fromkeys(names, metal),
+        snapshots=tuple(sorted({*g.snapshots, g.t_end})),
+        stationary=stationary_options(config),
+        transient=None if g.electrochemistry == "stationary" else transient,
+        merge_gap=um(g.merge_gap) if g.merge_gap else None,  # 0 or absent: no merging
+    )
