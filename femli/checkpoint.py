@@ -30,7 +30,6 @@ import dolfinx
 import numpy as np
 from mpi4py import MPI
 
-from femli.growth.remesh import add_empty_regions
 from femli.mesh import Domain, read_msh
 from femli.outputs.files import (
     NoSpaceError,
@@ -198,7 +197,7 @@ class Checkpoint:
         without facets (covered by merged deposits) come back as empty regions.
         Collective."""
         domain = read_msh(self.folder / "mesh.msh", comm, length_unit=1.0)
-        return add_empty_regions(domain, self.meta.get("facet_names", []))
+        return domain.add_empty_regions(self.meta.get("facet_names", []))
 
     def arrays(self, space, comm: MPI.Comm) -> dict[str, list[np.ndarray]]:
         """The saved nodal arrays, local to this rank's part of ``space``. Collective."""
