@@ -22,7 +22,6 @@ from femli.growth.solver import GrowthSolver
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.progress import TimeProgress
 from femli.parallel import on_root
-from femli.solve import state
 from femli.solve.newton import SolverError
 from femli.solve.transient import TransientSolver
 
@@ -67,22 +66,13 @@ class Checkpointer:
         extra = {}
         if self.recorder is not None:
             extra["segments"] = self.recorder.seal()
-        if isinstance(solver, GrowthSolver):
-            meta, arrays = state.growth_state(solver)
-        else:
-            meta, arrays = state.transient_state(solver)
-        meta = {**self.meta, **meta, **extra, "step": step}
-        if write_checkpoint(self.output, solver.model, meta, arrays):
+        if write_checkpoint(self.output, solver, {**self.meta, **extra, "step": step}):
             self.step0, self.t0, self.written = step, t, self.written + 1
 
 
 def restore(solver, checkpoint: Checkpoint, comm: MPI.Comm) -> None:
     """Put a checkpoint's state into a solver built on the checkpoint's mesh. Collective."""
-    arrays = checkpoint.arrays(solver.model.space, comm)
-    if isinstance(solver, GrowthSolver):
-        state.restore_growth(solver, checkpoint.meta, arrays)
-    else:
-        state.restore_transient(solver, checkpoint.meta, arrays)
+    checkpoint.restore(solver)
 
 
 def _chain(*callbacks: Callable | None) -> Callable:

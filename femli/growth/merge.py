@@ -84,7 +84,7 @@ def merge_deposits(growth) -> bool:
     if found is None:
         return False
     new, events = found
-    growth._replace(new)
+    growth.replace_domain(new)
     growth.remeshes += 1
     for event in events:
         growth.trapped += event["trapped"]
