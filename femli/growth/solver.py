@@ -60,7 +60,7 @@ class GrowthSolver:
         self._attach(model)
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
-        self.sizes = self._remesh_sizes()
+        self.sizes: tuple[float, ...] | None = self._remesh_sizes()
         self.merges: list[dict] = []  # merge events (t, deposits, trapped volume)
         self.trapped = 0.0  # electrolyte enclosed by merged deposits, m^3 (m^2 in 2D)
         self.seeds = None
