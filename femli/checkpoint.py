@@ -10,6 +10,8 @@ A checkpoint is the folder ``<output>/checkpoint/`` holding
   step-size and control state, solver statistics, merge events, configuration digest,
   rank count, boundary names (also those left without facets).
 
+The state comes from the solver (``solver.state()``: JSON-able metadata and local nodal
+arrays) and goes back to it (``solver.restore(meta, arrays)``, :meth:`Checkpoint.restore`).
 Nodal values are keyed by the mesh's input node index (``geometry.input_global_indices``;
 P1 dofs map to geometry nodes through the cell dofmaps), gathered to rank 0, and spread
 back after the saved mesh is read on any number of ranks. The folder is written as
@@ -25,12 +27,12 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import dolfinx
 import numpy as np
 from mpi4py import MPI
 
-from femli.growth.remesh import add_empty_regions
 from femli.mesh import Domain, read_msh
 from femli.outputs.files import (
     NoSpaceError,
@@ -43,6 +45,9 @@ from femli.outputs.files import (
 )
 from femli.outputs.manifest import remove
 
+if TYPE_CHECKING:
+    from femli.physics.model import CellModel
+
 log = logging.getLogger(__name__)
 
 FOLDER = "checkpoint"
@@ -53,6 +58,19 @@ _GMSH_TYPE = {1: 1, 2: 2, 3: 4}
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be used for this case (other configuration, kind, damage)."""
+
+
+class Stateful(Protocol):
+    """A solver whose state a checkpoint holds: ``state()`` gives ``(meta, arrays)``,
+    ``meta`` JSON-able, ``arrays`` name -> local arrays in the layout of the model's P1
+    unknowns; ``restore(meta, arrays)`` puts them back into a solver built afresh on the
+    saved mesh."""
+
+    model: CellModel
+
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]: ...
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None: ...
 
 
 def physics_digest(config) -> str:
@@ -198,7 +216,7 @@ class Checkpoint:
         without facets (covered by merged deposits) come back as empty regions.
         Collective."""
         domain = read_msh(self.folder / "mesh.msh", comm, length_unit=1.0)
-        return add_empty_regions(domain, self.meta.get("facet_names", []))
+        return domain.add_empty_regions(self.meta.get("facet_names", []))
 
     def arrays(self, space, comm: MPI.Comm) -> dict[str, list[np.ndarray]]:
         """The saved nodal arrays, local to this rank's part of ``space``. Collective."""
@@ -208,14 +226,23 @@ class Checkpoint:
                 data = {k: npz[k] for k in npz.files}
         return scatter_nodal(space, comm.bcast(data, root=0))
 
+    def restore(self, solver: Stateful) -> None:
+        """Put the saved state into ``solver``, built on :meth:`domain`'s mesh. Collective."""
+        model = solver.model
+        solver.restore(self.meta, self.arrays(model.space, model.domain.comm))
 
-def write_checkpoint(output: Path, model, meta: dict, arrays: dict) -> bool:
-    """Write ``<output>/checkpoint`` for the model's present mesh and state. Collective.
+
+def write_checkpoint(output: Path, solver: Stateful, meta: dict) -> bool:
+    """Write ``<output>/checkpoint`` for the solver's present mesh and state
+    (``solver.state()``), with ``meta`` (JSON-able: run kind, digests, ...). Collective.
 
     Returns whether it was written (a failure is logged, and the run goes on), except
     on a full disk: then :class:`~femli.outputs.files.NoSpaceError` is raised on every
     rank (the previous checkpoint stays; the run should stop cleanly).
     """
+    model = solver.model
+    state, arrays = solver.state()
+    meta = {**meta, **state}
     domain = model.domain
     comm = domain.comm
     mesh = gather_mesh(domain)

@@ -144,6 +144,23 @@ class Domain:
         """Number of vertices over all ranks."""
         return self.mesh.topology.index_map(0).size_global
 
+    def add_empty_regions(self, names: Iterable[str], floor: int = 0) -> Domain:
+        """Give this domain each boundary name in ``names`` it lacks, as an empty region
+        (a tag value above ``floor`` and its own that no facet carries), so conditions
+        naming it integrate to zero. Returns this domain."""
+        free = max([*self.facet_names.values(), floor]) + 1
+        for name in names:
+            if name not in self.facet_names:
+                self.facet_names[name] = free
+                free += 1
+        return self
+
+    def keep_names(self, old: Domain) -> Domain:
+        """Give this domain (a new mesh of ``old``'s shape) every boundary name of ``old``
+        it lacks, as empty regions with tag values above both meshes' own. Returns this
+        domain."""
+        return self.add_empty_regions(old.facet_names, max([*old.facet_names.values(), 0]))
+
 
 def _split_groups(groups: Mapping[str, tuple[int, int]], dim: int) -> tuple[dict, dict]:
     cells = {n: g[1] for n, g in groups.items() if g[0] == dim}

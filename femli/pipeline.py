@@ -2,7 +2,9 @@
 
 :func:`run_case` is what ``femli run CASE.toml`` and ``femli demo`` call, and what a
 parameter-study script calls; all three give identical results. Collective: every
-rank calls it; rank 0 writes shared files.
+rank calls it; rank 0 writes shared files. What is solved (a steady state, a ``[time]``
+march, ``[growth]``), with which files and checkpoints, is the case's run kind's
+(:func:`femli.runs.kind_of`); this module does the same for every kind.
 
 Robustness, in order: the case is checked against its geometry, mesh file and output
 folder before any mesh (:mod:`femli.case.preflight`); the folder is locked for the run
@@ -31,22 +33,14 @@ from mpi4py import MPI
 
 from femli import interrupt
 from femli.case import schema as cfg
-from femli.case.build import (
-    growth_options,
-    make_domain,
-    make_model,
-    run_kind,
-    stationary_options,
-    transient_options,
-)
+from femli.case.build import make_domain, make_model
 from femli.case.messages import ConfigError
 from femli.case.preflight import check_case
 from femli.checkpoint import FOLDER, MARKER, Checkpoint, CheckpointError, physics_digest
 from femli.checkpoint import read_checkpoint as _read_checkpoint
 from femli.growth.motion import MeshMotionError
-from femli.growth.solver import GrowthSolver
 from femli.outputs.fields import check_space, write_fields
-from femli.outputs.files import NoSpaceError, atomic_write_bytes, clean_stale
+from femli.outputs.files import atomic_write_bytes, clean_stale
 from femli.outputs.lock import folder_lock
 from femli.outputs.manifest import adopt_legacy, refuse_foreign, remove, tracking
 from femli.outputs.manifest import of as manifest_of
@@ -54,11 +48,9 @@ from femli.outputs.report import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
 from femli.physics.model import CellModel
-from femli.runs import restore, run_growth, run_transient, time_series_csv
+from femli.runs import Solver, kind_of, time_series_csv
 from femli.solve.newton import SolverError
-from femli.solve.stationary import StationarySolver
 from femli.solve.stats import measure_stage
-from femli.solve.transient import TransientSolver
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +62,9 @@ __all__ = [
 ]
 
 
-def make_solver(config: cfg.CaseConfig, model: CellModel):
-    """The stationary, transient or growth solver a case asks for."""
-    if config.growth is not None:
-        return GrowthSolver(model, growth_options(config))
-    if config.time is not None:
-        return TransientSolver(model, transient_options(config))
-    return StationarySolver(model, stationary_options(config))
+def make_solver(config: cfg.CaseConfig, model: CellModel) -> Solver:
+    """The solver a case asks for (its run kind's, :func:`femli.runs.kind_of`)."""
+    return kind_of(config).make_solver(config, model)
 
 
 def run_case(
@@ -154,15 +142,9 @@ def output_names(config: cfg.CaseConfig, restart: bool = False) -> list[str]:
     if config.output.renders:
         names += ["concentration_flux.png", "current_density.png"]
         names += [f"{k}_{e}.png" for e in electrodes for k in ("electrode", "surface_current")]
-    if config.growth is not None:
-        names += ["growth_series.csv", "growth_series.png"]
-        names += ["growth_fields/growth_*.bp"] if config.output.fields else []
-        names += [f"morphology_{e}_t*.png" for e in electrodes] if config.output.renders else []
-    elif config.time is not None:
-        names.append("time_series.csv")
-    out = config.output
-    stepping = config.growth is not None or config.time is not None
-    if restart or (stepping and (out.checkpoint_interval or out.checkpoint_period)):
+    kind = kind_of(config)
+    names += kind.output_names(config)
+    if restart or kind.checkpoints(config):
         names += [FOLDER, f"{FOLDER}.tmp", f"{FOLDER}.old"]
     return names
 
@@ -215,7 +197,7 @@ def _checkpoint(config: cfg.CaseConfig, output: Path, comm: MPI.Comm) -> Checkpo
     if checkpoint is None:
         log.warning("%s has no checkpoint: starting from the beginning", output)
         return None
-    meta, kind = checkpoint.meta, run_kind(config)
+    meta, kind = checkpoint.meta, kind_of(config).name
     if meta.get("kind") != kind or meta.get("digest") != physics_digest(config):
         raise ConfigError(
             [
@@ -245,20 +227,20 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
         domain.num_vertices_global(),
         timings["mesh"],
     )
+    kind = kind_of(config)
     with measure_stage(stages, "setup", comm):
         model = make_model(config, domain)
-        solver = make_solver(config, model)
+        solver = kind.make_solver(config, model)
         if checkpoint is not None:
-            restore(solver, checkpoint, comm)
+            checkpoint.restore(solver)
         if config.output.fields:  # stop before a solve whose fields would not fit
             check_space(model, output)
     timings["setup"] = stages["setup"]["seconds"]
     try:
-        segments = checkpoint.meta.get("segments", 0) if checkpoint else 0
         with measure_stage(stages, "solve", comm):
-            extra = _solve(config, solver, output, summary, callback, segments)
+            extra = kind.run(config, solver, output, summary, callback, checkpoint)
     except (SolverError, MeshMotionError):
-        status.details.update(save_last_state(config, solver, output))
+        status.details.update(kind.save_last_state(config, solver, output))
         raise
     timings["solve"] = stages["solve"]["seconds"]
     # the solve's assembly share (residual and Jacobian callbacks, slowest rank)
@@ -269,39 +251,6 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
     log.info("solved: %d unknowns, %s (%.2f s)", model.num_dofs(), stats, timings["solve"])
     done = lambda: status.finish("completed")  # noqa: E731  (just before metrics.json)
     return write_outputs(config, solver, output, timings, summary, status.started, extra, done)
-
-
-def _solve(config, solver, output: Path, summary: dict, callback, segments: int) -> dict:
-    if isinstance(solver, GrowthSolver):
-        return run_growth(config, solver, output, summary, callback, segments)
-    if isinstance(solver, TransientSolver):
-        return run_transient(config, solver, output, summary, callback)
-    solver.solve()
-    return {}
-
-
-def save_last_state(config: cfg.CaseConfig, solver, output: Path) -> dict:
-    """Fields of the last converged state (and the transient series so far); returns
-    how far the run got. Collective."""
-    comm = solver.model.domain.comm
-    details: dict = {"run": run_kind(config)}
-    if isinstance(solver, StationarySolver):
-        details["load_reached"] = solver.load
-    else:
-        details["t_reached"] = float(solver.t)
-        details["steps_done"] = max(len(solver.records) - 1, 0)
-    try:
-        if isinstance(solver, TransientSolver) and solver.records:
-            csv = time_series_csv(solver.records).encode()
-            on_root(comm, lambda: atomic_write_bytes(output / "time_series.csv", csv))
-        write_fields(solver.model, output)
-    except NoSpaceError as err:  # the solve's failure stays the error to report
-        details["last_state"] = None
-        log.warning("last converged state not saved: %s", err)
-        return details
-    details["last_state"] = "fields/"
-    log.warning("last converged state saved in %s", output / "fields")
-    return details
 
 
 def write_outputs(

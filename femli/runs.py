@@ -1,43 +1,335 @@
-"""Time-stepping runs of a case: ``[time]`` (transient) and ``[growth]``, with progress,
-series files, checkpoints and restarts. Called by :func:`femli.pipeline.run_case`.
+"""Run kinds: what a case runs (a steady state, a ``[time]`` march, ``[growth]``), behind
+one protocol, with progress, series files, checkpoints and restarts. Used by
+:func:`femli.pipeline.run_case`.
 
-Per step, on every rank, the solvers call one callback; here it chains the growth
-recorder (snapshots, moving fields), the progress bar, the :class:`Checkpointer` and an
-optional user callback, in that order.
+A kind (:class:`RunKind`) builds its solver from a validated case and its model
+(:mod:`femli.case.build`'s option builders), runs it, names the files it writes, saves
+the last converged state when the solve fails, and names its checkpoints; the solvers
+give and take their own state (:mod:`femli.checkpoint`). :func:`kind_of` picks a case's
+kind from :data:`KINDS`, the newest registered first (the stationary kind takes every
+case). Adding a kind (plate/strip cycling, say) is one new class decorated with
+:func:`register`, usually a subclass of :class:`Kind`: the pipeline does not change.
+
+Per step, on every rank, the stepping solvers call one callback; here it chains the
+growth recorder (snapshots, moving fields), the progress bar, the :class:`Checkpointer`
+and an optional user callback, in that order.
 """
 
 from __future__ import annotations
 
+import glob
+import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
-from mpi4py import MPI
+import numpy as np
 
 from femli import interrupt
 from femli.case import schema as cfg
+from femli.case.build import growth_options, stationary_options, transient_options
 from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
 from femli.growth.solver import GrowthSolver
-from femli.outputs.files import atomic_write_bytes
+from femli.outputs.fields import write_fields
+from femli.outputs.files import NoSpaceError, atomic_write_bytes
 from femli.outputs.progress import TimeProgress
 from femli.parallel import on_root
-from femli.solve import state
-from femli.solve.newton import SolverError
+from femli.physics.derived import ElectrodeCurrents
+from femli.physics.model import CellModel
+from femli.solve.newton import Newton, SolverError
+from femli.solve.stationary import StationarySolver
 from femli.solve.transient import TransientSolver
+
+log = logging.getLogger(__name__)
+
+#: ``callback(solver, record)`` after every step of a stepping run, on every rank.
+StepCallback = Callable[..., bool | None]
+
+#: The time series of a transient run, in its output folder.
+SERIES = "time_series.csv"
+
+
+class Solver(Protocol):
+    """What the pipeline asks of a kind's solver (and :mod:`femli.checkpoint` of its state)."""
+
+    model: CellModel
+    newton: Newton
+    currents: ElectrodeCurrents
+
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]: ...
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None: ...
+
+
+class RunKind[S: Solver](Protocol):
+    """A kind of run, with solvers of type ``S``. ``name`` labels its checkpoints
+    (``state.json`` ``kind``) and its failures (``status.json`` ``run``)."""
+
+    name: str
+
+    def applies(self, config: cfg.CaseConfig) -> bool:
+        """Whether ``config`` is a case of this kind."""
+        ...
+
+    def output_names(self, config: cfg.CaseConfig) -> list[str]:
+        """Glob patterns of the files a run writes besides every run's (fields, metrics)."""
+        ...
+
+    def checkpoints(self, config: cfg.CaseConfig) -> bool:
+        """Whether a run of ``config`` writes checkpoints (and may restart from them)."""
+        ...
+
+    def make_solver(self, config: cfg.CaseConfig, model: CellModel) -> S:
+        """The solver of ``config`` on ``model`` (a fresh one: a checkpoint is put in later)."""
+        ...
+
+    def run(
+        self,
+        config: cfg.CaseConfig,
+        solver: S,
+        output: Path,
+        summary: dict,
+        callback: StepCallback | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> dict:
+        """Solve (from ``checkpoint``'s state if given); returns the kind's metrics entries.
+
+        Raises SolverError or MeshMotionError when it fails. Collective."""
+        ...
+
+    def save_last_state(self, config: cfg.CaseConfig, solver: S, output: Path) -> dict:
+        """After a failed :meth:`run`: the last converged state's fields (and series so far);
+        returns how far the run got (``status.json`` details). Collective."""
+        ...
+
+
+#: The kinds, tried in order by :func:`kind_of`.
+KINDS: list[RunKind[Any]] = []
+
+
+def register[K: type](kind: K) -> K:
+    """Class decorator: put an instance of ``kind`` first in :data:`KINDS` (a kind
+    registered later may claim cases an earlier one would take)."""
+    KINDS.insert(0, kind())
+    return kind
+
+
+def kind_of(config: cfg.CaseConfig) -> RunKind[Any]:
+    """The kind of run a case is."""
+    for kind in KINDS:
+        if kind.applies(config):
+            return kind
+    raise LookupError(f"no run kind for case {config.name!r}")  # the stationary kind takes all
+
+
+class Kind:
+    """The common part of the built-in kinds: no files or checkpoints of their own, and
+    what a failed run saves (:meth:`reached`, :meth:`save_series` to fill in)."""
+
+    name: str
+
+    def output_names(self, config: cfg.CaseConfig) -> list[str]:
+        return []
+
+    def checkpoints(self, config: cfg.CaseConfig) -> bool:
+        return False
+
+    def reached(self, solver) -> dict:
+        """How far a failed run got (``status.json`` details)."""
+        return {}
+
+    def save_series(self, solver, output: Path) -> None:
+        """The series of a failed run so far (rank 0 writes)."""
+
+    def save_last_state(self, config: cfg.CaseConfig, solver: Solver, output: Path) -> dict:
+        details: dict = {"run": self.name, **self.reached(solver)}
+        try:
+            self.save_series(solver, output)
+            write_fields(solver.model, output)
+        except NoSpaceError as err:  # the solve's failure stays the error to report
+            details["last_state"] = None
+            log.warning("last converged state not saved: %s", err)
+            return details
+        details["last_state"] = "fields/"
+        log.warning("last converged state saved in %s", output / "fields")
+        return details
+
+
+@register
+class Stationary(Kind):
+    """A steady state: a case without ``[time]`` or ``[growth]`` (every case, as the last
+    kind tried)."""
+
+    name = "stationary"
+
+    def applies(self, config: cfg.CaseConfig) -> bool:
+        return True
+
+    def make_solver(self, config: cfg.CaseConfig, model: CellModel) -> StationarySolver:
+        return StationarySolver(model, stationary_options(config))
+
+    def run(
+        self,
+        config: cfg.CaseConfig,
+        solver: StationarySolver,
+        output: Path,
+        summary: dict,
+        callback: StepCallback | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> dict:
+        solver.solve()
+        return {}
+
+    def reached(self, solver: StationarySolver) -> dict:
+        """The share of the driving force reached (continuation)."""
+        return {"load_reached": solver.load}
+
+
+class Stepping(Kind):
+    """The common part of the kinds that march in time: checkpoints, how far they got."""
+
+    def checkpoints(self, config: cfg.CaseConfig) -> bool:
+        out = config.output
+        return bool(out.checkpoint_interval or out.checkpoint_period)
+
+    def reached(self, solver) -> dict:
+        """The time reached (s) and the steps done."""
+        return {"t_reached": float(solver.t), "steps_done": max(len(solver.records) - 1, 0)}
+
+    def checkpointer(
+        self, config: cfg.CaseConfig, t_end: float, output: Path, summary: dict, solver
+    ) -> Checkpointer:
+        """The step callback writing this kind's checkpoints (``t_end``: the run's end, s)."""
+        return Checkpointer(config, output, summary, solver, self.name, t_end)
+
+
+@register
+class Transient(Stepping):
+    """A march in time: a case with ``[time]``; writes ``time_series.csv``."""
+
+    name = "transient"
+
+    def applies(self, config: cfg.CaseConfig) -> bool:
+        return config.time is not None
+
+    def output_names(self, config: cfg.CaseConfig) -> list[str]:
+        return [SERIES]
+
+    def make_solver(self, config: cfg.CaseConfig, model: CellModel) -> TransientSolver:
+        return TransientSolver(model, transient_options(config))
+
+    def run(
+        self,
+        config: cfg.CaseConfig,
+        solver: TransientSolver,
+        output: Path,
+        summary: dict,
+        callback: StepCallback | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> dict:
+        """March with a progress bar and checkpoints; writes ``time_series.csv``."""
+        comm, t_end = solver.model.domain.comm, solver.options.t_end
+        saver = self.checkpointer(config, t_end, output, summary, solver)
+        with TimeProgress(t_end, comm) as progress:
+            records = solver.run(callback=_chain(progress, saver, callback))
+        self.save_series(solver, output)
+        return {
+            "transient": {
+                "t_final": solver.t,
+                "steps": len(records) - 1,
+                "stop_reason": solver.stop_reason,
+                "depletion_time": solver.depletion_time,
+            }
+        }
+
+    def save_series(self, solver: TransientSolver, output: Path) -> None:
+        """``time_series.csv`` of the records so far (rank 0)."""
+        if solver.records:
+            text = time_series_csv(solver.records).encode()
+            on_root(solver.model.domain.comm, lambda: atomic_write_bytes(output / SERIES, text))
+
+
+@register
+class Growth(Stepping):
+    """Deposition growth: a case with ``[growth]``; writes ``growth_series.csv`` (and
+    moving fields, morphology pictures)."""
+
+    name = "growth"
+
+    def applies(self, config: cfg.CaseConfig) -> bool:
+        return config.growth is not None
+
+    def output_names(self, config: cfg.CaseConfig) -> list[str]:
+        names = ["growth_series.csv", "growth_series.png"]
+        names += ["growth_fields/growth_*.bp"] if config.output.fields else []
+        if config.output.renders:
+            names += [f"morphology_{glob.escape(e.name)}_t*.png" for e in config.electrodes]
+        return names
+
+    def make_solver(self, config: cfg.CaseConfig, model: CellModel) -> GrowthSolver:
+        return GrowthSolver(model, growth_options(config))
+
+    def run(
+        self,
+        config: cfg.CaseConfig,
+        solver: GrowthSolver,
+        output: Path,
+        summary: dict,
+        callback: StepCallback | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> dict:
+        """Grow with snapshots, a time series and checkpoints; returns the growth summary.
+
+        Restarting, the moving-field files the checkpoint counts are kept (later ones are
+        rewritten). On a failed step the series so far is still written."""
+        comm, t_end = solver.model.domain.comm, solver.options.t_end
+        segments = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
+        recorder = GrowthRecorder(output, config.output.renders, config.output.fields, segments)
+        on_root(comm, recorder.prune)
+        saver = self.checkpointer(config, t_end, output, summary, solver)
+        saver.recorder = recorder
+        with TimeProgress(t_end, comm) as progress:
+            try:
+                records = solver.run(callback=_chain(recorder, progress, saver, callback))
+            except (SolverError, MeshMotionError):  # collective failures: close files cleanly
+                recorder.finish(solver.records, comm)
+                raise
+        recorder.finish(records, comm)
+        return {"growth": growth_summary(solver)}
+
+
+def growth_summary(solver: GrowthSolver) -> dict:
+    """The last record (no snapshot flag), the step count, the first record, the initial
+    deposit centres (um, merging runs) and the merge events of a growth run."""
+    records = solver.records
+    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
+    growth = {**final, "steps": len(records) - 1, "initial": records[0]}
+    if solver.seeds is not None:  # merging: deposit ids index the initial centres (um)
+        growth["deposit_centres_um"] = [[float(x) for x in c] for c in solver.seeds]
+    return growth | {"merge_events": list(solver.merges)}
 
 
 class Checkpointer:
     """Step callback writing ``<output>/checkpoint`` every ``checkpoint_interval`` steps
-    and/or ``checkpoint_period`` s of simulated time (``[output]``). Collective."""
+    and/or ``checkpoint_period`` s of simulated time (``[output]``), labelled with the run
+    kind ``kind``, until ``t_end`` (s). Collective."""
 
-    def __init__(self, config: cfg.CaseConfig, output: Path, summary: dict, solver) -> None:
+    def __init__(
+        self,
+        config: cfg.CaseConfig,
+        output: Path,
+        summary: dict,
+        solver,
+        kind: str,
+        t_end: float,
+    ) -> None:
         out = config.output
         self.interval, self.period = out.checkpoint_interval, out.checkpoint_period
-        self.output, self.solver = Path(output), solver
-        self.t_end = (config.growth or config.time).t_end
+        self.output, self.solver, self.t_end = Path(output), solver, t_end
         self.meta = {
-            "kind": "growth" if isinstance(solver, GrowthSolver) else "transient",
+            "kind": kind,
             "digest": physics_digest(config),
             "config_sha256": config.digest(),
             "summary": summary,
@@ -67,22 +359,8 @@ class Checkpointer:
         extra = {}
         if self.recorder is not None:
             extra["segments"] = self.recorder.seal()
-        if isinstance(solver, GrowthSolver):
-            meta, arrays = state.growth_state(solver)
-        else:
-            meta, arrays = state.transient_state(solver)
-        meta = {**self.meta, **meta, **extra, "step": step}
-        if write_checkpoint(self.output, solver.model, meta, arrays):
+        if write_checkpoint(self.output, solver, {**self.meta, **extra, "step": step}):
             self.step0, self.t0, self.written = step, t, self.written + 1
-
-
-def restore(solver, checkpoint: Checkpoint, comm: MPI.Comm) -> None:
-    """Put a checkpoint's state into a solver built on the checkpoint's mesh. Collective."""
-    arrays = checkpoint.arrays(solver.model.space, comm)
-    if isinstance(solver, GrowthSolver):
-        state.restore_growth(solver, checkpoint.meta, arrays)
-    else:
-        state.restore_transient(solver, checkpoint.meta, arrays)
 
 
 def _chain(*callbacks: Callable | None) -> Callable:
@@ -99,67 +377,6 @@ def _chain(*callbacks: Callable | None) -> Callable:
         return bool(answer)
 
     return call
-
-
-def run_growth(
-    config: cfg.CaseConfig,
-    solver: GrowthSolver,
-    output: Path,
-    summary: dict,
-    callback: Callable | None = None,
-    segments: int = 0,
-) -> dict:
-    """Grow with snapshots, a time series and checkpoints; returns the growth summary.
-
-    ``segments``: moving-field files kept from before (a restart; later ones are
-    rewritten). On a failed step the series so far is still written. Collective.
-    """
-    comm = solver.model.domain.comm
-    recorder = GrowthRecorder(output, config.output.renders, config.output.fields, segments)
-    on_root(comm, recorder.prune)
-    saver = Checkpointer(config, output, summary, solver)
-    saver.recorder = recorder
-    with TimeProgress(config.growth.t_end, comm) as progress:
-        try:
-            records = solver.run(callback=_chain(recorder, progress, saver, callback))
-        except (SolverError, MeshMotionError):  # collective failures: close files cleanly
-            recorder.finish(solver.records, comm)
-            raise
-    recorder.finish(records, comm)
-    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
-    growth = {**final, "steps": len(records) - 1, "initial": records[0]}
-    if solver.seeds is not None:  # merging: deposit ids index the initial centres (um)
-        growth["deposit_centres_um"] = [[float(x) for x in c] for c in solver.seeds]
-    return {"growth": growth | {"merge_events": list(solver.merges)}}
-
-
-def run_transient(
-    config: cfg.CaseConfig,
-    solver: TransientSolver,
-    output: Path,
-    summary: dict,
-    callback: Callable | None = None,
-) -> dict:
-    """March in time with a progress bar and checkpoints; writes ``time_series.csv``.
-
-    Collective.
-    """
-    comm = solver.model.domain.comm
-    saver = Checkpointer(config, output, summary, solver)
-    with TimeProgress(config.time.t_end, comm) as progress:
-        records = solver.run(callback=_chain(progress, saver, callback))
-    on_root(
-        comm,
-        lambda: atomic_write_bytes(output / "time_series.csv", time_series_csv(records).encode()),
-    )
-    return {
-        "transient": {
-            "t_final": solver.t,
-            "steps": len(records) - 1,
-            "stop_reason": solver.stop_reason,
-            "depletion_time": solver.depletion_time,
-        }
-    }
 
 
 def time_series_csv(records: list[dict]) -> str:

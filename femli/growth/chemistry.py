@@ -81,6 +81,15 @@ class MeshVelocity:
         self.step[:] = 0.0
         self.w.x.array[:] = 0.0
 
+    def state(self) -> list[np.ndarray]:
+        """The last accepted step's displacement (m): one local array per coordinate."""
+        last = self.last.reshape(-1, self.w.function_space.dofmap.index_map_bs)
+        return [last[:, j].copy() for j in range(last.shape[1])]
+
+    def restore(self, columns: list[np.ndarray]) -> None:
+        """Put back a :meth:`state`."""
+        self.last[:] = np.stack(columns, axis=1).ravel()
+
 
 class StationaryChemistry:
     """Quasi-stationary electrochemistry: a steady solve on each shape."""
@@ -101,6 +110,15 @@ class StationaryChemistry:
         """Solve on the moved shape: (True, inf) or SolverError."""
         self.solver.solve()
         return True, math.inf
+
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
+        """The unknowns, electrode potentials and solver statistics as plain data
+        (:meth:`~femli.solve.stationary.StationarySolver.state`)."""
+        return self.solver.state()
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]], t: float) -> None:
+        """Put back a :meth:`state` (``t``: the growth time, s; nothing depends on it)."""
+        self.solver.restore(meta, arrays)
 
 
 class TransientChemistry:
@@ -164,6 +182,21 @@ class TransientChemistry:
         if status == "accepted":
             self.velocity.accept()
         return status == "accepted", step
+
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
+        """The unknowns, electrode potentials and solver statistics, with the BDF history
+        and step-size control (``meta["transient"]``, arrays ``past_k``) and the last mesh
+        step (``mesh_step``, m) as plain data."""
+        meta, arrays = self.solver.control.state()
+        history, past = self.solver.history_state()
+        return meta | {"transient": history}, arrays | past | {"mesh_step": self.velocity.state()}
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]], t: float) -> None:
+        """Put back a :meth:`state` at the growth time ``t`` (s)."""
+        self.solver.control.restore(meta, arrays)
+        self.solver.t = t
+        self.solver.restore_history(meta["transient"], arrays)
+        self.velocity.restore(arrays["mesh_step"])
 
 
 def surface_concentration(model: CellModel, boundaries: list[str]) -> tuple[float, float]:

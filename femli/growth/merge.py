@@ -16,7 +16,7 @@ from femli.geometry import gmsh_session
 from femli.geometry.loops import build_from_loops
 from femli.geometry.pinch import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
 from femli.growth.motion import MeshMotionError
-from femli.growth.remesh import boundary_edges, boundary_loops, keep_names
+from femli.growth.remesh import boundary_edges, boundary_loops
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
 from femli.units import MESH_UNIT
@@ -67,7 +67,7 @@ def merge_remesh(
     cell_name = next(iter(domain.cell_names), "electrolyte")
     with gmsh_session():
         on_root(domain.comm, lambda: build_from_loops(loops, moving, cell_name, *sizes))
-        new = keep_names(from_gmsh_model(gmsh.model, domain.comm, 2), domain)
+        new = from_gmsh_model(gmsh.model, domain.comm, 2).keep_names(domain)
     return new, [_si(e) for e in events]
 
 
@@ -84,7 +84,7 @@ def merge_deposits(growth) -> bool:
     if found is None:
         return False
     new, events = found
-    growth._replace(new)
+    growth.replace_domain(new)
     growth.remeshes += 1
     for event in events:
         growth.trapped += event["trapped"]

@@ -1,17 +1,20 @@
 """Remeshing a deformed domain and carrying the fields over (collective).
 
-2D: the boundary of the present mesh is gathered on rank 0 as closed loops of named
-polylines and Gmsh meshes it afresh (:func:`femli.geometry.loops.build_from_loops`);
-3D: :mod:`femli.growth.remesh3d`. DOLFINx distributes the new mesh, and fields are
-interpolated from the old mesh (non-matching interpolation). Boundary names that the new
-shape no longer has (covered by a merged deposit) stay known as empty regions. Lengths
-handed to Gmsh are in um.
+:func:`remesh_domain` is the one entry, for both dimensions. 2D: the boundary of the
+present mesh is gathered on rank 0 as closed loops of named polylines and Gmsh meshes
+it afresh (:func:`femli.geometry.loops.build_from_loops`); 3D: the boundary triangles
+of every named region go to rank 0 and Gmsh remeshes the shape with the same enclosed
+volume (:func:`femli.geometry.triangulation.build_from_surfaces`). DOLFINx distributes
+the new mesh, and fields are interpolated from the old mesh (non-matching
+interpolation, :func:`transfer`). Boundary names that the new shape no longer has
+(covered by a merged deposit) stay known as empty regions
+(:meth:`femli.mesh.Domain.keep_names`). Lengths handed to Gmsh are in um.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 
 import dolfinx
 import gmsh
@@ -19,7 +22,7 @@ import numpy as np
 
 from femli.geometry import gmsh_session
 from femli.geometry.loops import Polyline, build_from_loops, signed_area
-from femli.growth.remesh3d import remesh_domain_3d
+from femli.geometry.triangulation import build_from_surfaces
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
 from femli.units import MESH_UNIT
@@ -105,36 +108,75 @@ def _runs(points: list, names: list[str]) -> list[Polyline]:
     return runs
 
 
-def remesh_domain(domain: Domain, moving: list[str], h_moving: float, h_far: float) -> Domain:
-    """A fresh mesh of ``domain``'s present shape (sizes in um). Collective."""
-    if domain.dim == 3:
-        return keep_names(remesh_domain_3d(domain, moving, h_moving, h_far), domain)
-    edges = boundary_edges(domain)
+def remesh_domain(domain: Domain, moving: Sequence[str], h_moving: float, h_far: float) -> Domain:
+    """A fresh mesh of ``domain``'s present shape, 2D or 3D (element sizes in um), with
+    every boundary name of ``domain`` (those the new shape lacks as empty regions).
+    Collective; Gmsh runs on rank 0 and its error is raised on every rank."""
+    build = _builder(domain, moving, h_moving, h_far)
+    with gmsh_session():
+        on_root(domain.comm, build)
+        new = from_gmsh_model(gmsh.model, domain.comm, domain.dim)
+    return new.keep_names(domain)
+
+
+def _builder(
+    domain: Domain, moving: Sequence[str], h_moving: float, h_far: float
+) -> Callable[[], object]:
+    """What rank 0 runs to mesh ``domain``'s shape in Gmsh: from its boundary loops (2D)
+    or triangles (3D, same enclosed volume), gathered here. Collective."""
     cell_name = next(iter(domain.cell_names), "electrolyte")
-    with gmsh_session():  # Gmsh on rank 0; its error raised on every rank
-        on_root(
-            domain.comm,
-            lambda: build_from_loops(boundary_loops(edges), moving, cell_name, h_moving, h_far),
+    if domain.dim == 3:
+        surfaces = boundary_surfaces(domain)
+        volume = domain.measure(boundary=False) / MESH_UNIT**3  # um^3
+        return lambda: build_from_surfaces(
+            *surfaces, moving, cell_name, h_moving, h_far, volume=volume
         )
-        return keep_names(from_gmsh_model(gmsh.model, domain.comm, 2), domain)
+    edges = boundary_edges(domain)
+    return lambda: build_from_loops(boundary_loops(edges), moving, cell_name, h_moving, h_far)
 
 
-def keep_names(new: Domain, old: Domain) -> Domain:
-    """Give ``new`` every boundary name of ``old`` it lacks (:func:`add_empty_regions`,
-    tag values above both meshes' own)."""
-    return add_empty_regions(new, old.facet_names, max([*old.facet_names.values(), 0]))
+def oriented_facets(domain: Domain) -> tuple[np.ndarray, np.ndarray]:
+    """This rank's owned named boundary triangles as local geometry nodes (m, 3), each
+    ordered so that its normal points out of the domain, and their tag values."""
+    mesh, tags = domain.mesh, domain.facet_tags
+    fdim = domain.dim - 1
+    owned = mesh.topology.index_map(fdim).size_local
+    keep = (tags.indices < owned) & np.isin(tags.values, list(domain.facet_names.values()))
+    facets, values = tags.indices[keep], tags.values[keep]
+    if not facets.size:
+        return np.zeros((0, 3), dtype=np.int32), values
+    nodes = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
+    mesh.topology.create_connectivity(fdim, domain.dim)
+    f2c = mesh.topology.connectivity(fdim, domain.dim)
+    cells = np.array([f2c.links(f)[0] for f in facets], dtype=np.int32)
+    cell_nodes = mesh.geometry.dofmaps[0][cells]
+    inside = ~(cell_nodes[:, :, None] == nodes[:, None, :]).any(axis=2)
+    opposite = cell_nodes[inside]
+    x = mesh.geometry.x
+    a, b, c = (x[nodes[:, k]] for k in range(3))
+    inward = np.einsum("ij,ij->i", np.cross(b - a, c - a), x[opposite] - a) > 0
+    nodes[inward] = nodes[inward][:, [0, 2, 1]]
+    return nodes, values
 
 
-def add_empty_regions(domain: Domain, names: Iterable[str], floor: int = 0) -> Domain:
-    """Give ``domain`` each boundary name in ``names`` it lacks, as an empty region (a tag
-    value above ``floor`` and its own that no facet carries), so conditions naming it
-    integrate to zero."""
-    free = max([*domain.facet_names.values(), floor]) + 1
-    for name in names:
-        if name not in domain.facet_names:
-            domain.facet_names[name] = free
-            free += 1
-    return domain
+def boundary_surfaces(domain: Domain) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """Every named boundary triangle on rank 0: (nodes (n, 3) in um, name -> (m, 3)
+    indices into them, outward oriented); None on other ranks. Collective."""
+    mesh = domain.mesh
+    nodes, values = oriented_facets(domain)
+    ids = mesh.geometry.index_map().local_to_global(nodes.ravel().astype(np.int32))
+    local = (ids.reshape(nodes.shape), mesh.geometry.x[nodes.ravel()] / MESH_UNIT, values)
+    parts = domain.comm.gather(local, root=0)
+    if domain.comm.rank != 0:
+        return None
+    ids = np.concatenate([p[0] for p in parts])
+    coords = np.concatenate([p[1] for p in parts])
+    values = np.concatenate([p[2] for p in parts])
+    _, first, inverse = np.unique(ids.ravel(), return_index=True, return_inverse=True)
+    points = coords[first]
+    triangles = inverse.reshape(ids.shape)
+    names = {v: k for k, v in domain.facet_names.items()}
+    return points, {names[v]: triangles[values == v] for v in np.unique(values)}
 
 
 def transfer(source: dolfinx.fem.Function, target: dolfinx.fem.Function) -> None:

@@ -60,7 +60,7 @@ class GrowthSolver:
         self._attach(model)
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
-        self.sizes = self._remesh_sizes()
+        self.sizes: tuple[float, ...] | None = self._remesh_sizes()
         self.merges: list[dict] = []  # merge events (t, deposits, trapped volume)
         self.trapped = 0.0  # electrolyte enclosed by merged deposits, m^3 (m^2 in 2D)
         self.seeds = None
@@ -243,16 +243,13 @@ class GrowthSolver:
 
     def _keep(self) -> tuple:
         """What a failed step must put back: coordinates, time, charge, unknowns, potentials."""
-        potentials = {k: c.value.item() for k, c in self.model.potentials.items()}
         x = self.model.domain.mesh.geometry.x.copy()
-        return x, self.t, self.charge, self.quality, self.newton.snapshot(), potentials
+        return x, self.t, self.charge, self.quality, self.model.snapshot()
 
     def _put_back(self, saved: tuple) -> None:
-        x, self.t, self.charge, self.quality, unknowns, potentials = saved
+        x, self.t, self.charge, self.quality, state = saved
         self.model.domain.mesh.geometry.x[:] = x
-        self.newton.restore(unknowns)
-        for e in self.model.electrodes:
-            self.model.set_potential(e, potentials[e.name])
+        self.model.restore(state)
         self.currents.refresh()
 
     def _next_stop(self) -> float:
@@ -286,7 +283,7 @@ class GrowthSolver:
             domain = remesh_domain(self.model.domain, self.depositing, *self.sizes)
         except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
             raise touching_error(self, f"remeshing failed ({reason(err)})") from err
-        self._replace(domain)
+        self.replace_domain(domain)
         self.remeshes += 1
         log.info(
             "remeshed at t = %.4g s: %d cells, quality %.3f",
@@ -295,8 +292,9 @@ class GrowthSolver:
             self.quality,
         )
 
-    def _replace(self, domain) -> None:
-        """Carry the state over to a new mesh of the shape and solve there. Collective."""
+    def replace_domain(self, domain) -> None:
+        """Carry the state over to a new mesh of the shape and solve there (a remesh, a
+        merge of deposits). Collective."""
         old = self.model
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
         for source, target in zip(old.unknowns, model.unknowns, strict=True):
@@ -332,3 +330,41 @@ class GrowthSolver:
         """Deposited volume, heights, roughness, areas, hotspot index
         (:func:`femli.growth.morphology.morphology`). Collective."""
         return morphology(self)
+
+    # -- state (checkpoints) -----------------------------------------------------------
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
+        """Everything a run needs to go on after a recorded step as if it had never
+        stopped, as plain data: ``meta`` (JSON-able) the time (s), charge (C; C/m in 2D),
+        records, remesh count, initial volume and area (SI), remesh sizes (um), merge
+        events, trapped electrolyte (m^3; m^2 in 2D) and initial deposit centres (um),
+        with the electrochemistry's (``StationaryChemistry.state`` or
+        ``TransientChemistry.state``); ``arrays`` its local arrays (unknowns, ...)."""
+        meta = {
+            "t": self.t,
+            "charge": self.charge,
+            "records": self.records,
+            "remeshes": self.remeshes,
+            "volume0": self.volume0,
+            "area0": self.area0,
+            "sizes": None if self.sizes is None else list(self.sizes),
+            "merges": self.merges,
+            "trapped": self.trapped,
+            "seeds": None if self.seeds is None else np.asarray(self.seeds).tolist(),
+        }
+        chemistry, arrays = self.chemistry.state()
+        return meta | chemistry, arrays
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+        """Put back a :meth:`state` (a new solver on the saved, moved mesh). Checkpoints
+        without merge data (older ones) restore none."""
+        self.t, self.charge = float(meta["t"]), float(meta["charge"])
+        self.records = list(meta["records"])
+        self.remeshes = int(meta["remeshes"])
+        self.volume0, self.area0 = float(meta["volume0"]), float(meta["area0"])
+        self.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
+        self.merges = [dict(event) for event in meta.get("merges", [])]
+        self.trapped = float(meta.get("trapped", 0.0))
+        if meta.get("seeds") is not None:  # the restored mesh may have fewer pieces
+            self.seeds = np.array(meta["seeds"], dtype=float).reshape(-1, 2)
+        self.chemistry.restore(meta, arrays, self.t)
+        self.currents.refresh()

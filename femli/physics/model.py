@@ -11,6 +11,7 @@ lives in :class:`dolfinx.fem.Constant` or :class:`dolfinx.fem.Function` objects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import dolfinx
 import numpy as np
@@ -28,6 +29,14 @@ from femli.units import FARADAY
 
 class ModelError(ValueError):
     """A physics set-up that cannot be solved as stated."""
+
+
+class ModelState(NamedTuple):
+    """A copy of a model's state: the unknowns' local arrays (owned and ghost dofs, in the
+    order of :attr:`CellModel.unknowns`) and the electrode potentials (V) by name."""
+
+    unknowns: list[np.ndarray]
+    potentials: dict[str, float]
 
 
 class CellModel:
@@ -320,6 +329,18 @@ class CellModel:
         for k, s in enumerate(self.species_unknowns):
             self.unknowns[k].x.array[:] = s.concentration
         self.phi.x.array[:] = 0.0
+
+    def snapshot(self) -> ModelState:
+        """A copy of the unknowns and the electrode potentials (:meth:`restore` puts it back)."""
+        potentials = {k: c.value.item() for k, c in self.potentials.items()}
+        return ModelState([u.x.array.copy() for u in self.unknowns], potentials)
+
+    def restore(self, state: ModelState) -> None:
+        """Put back a :meth:`snapshot` (or the same data read from a checkpoint)."""
+        for u, values in zip(self.unknowns, state.unknowns, strict=True):
+            u.x.array[:] = values
+        for e in self.electrodes:
+            self.set_potential(e, float(state.potentials[e.name]))
 
     @property
     def has_fixed_concentration(self) -> bool:

@@ -25,9 +25,10 @@ from mpi4py import MPI
 
 from femli.physics.derived import ElectrodeCurrents
 from femli.physics.electrolyte import Electrolyte
-from femli.physics.model import CellModel
+from femli.physics.model import CellModel, ModelState
 from femli.solve import presets
 from femli.solve.newton import Newton, SolverError
+from femli.solve.stats import SolveStats
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class StationarySolver:
         d_min = min(s.diffusivity for s in model.electrolyte.species)
         dt = 1.0e-3 * length**2 / d_min
         c_ref = model.electrolyte.reacting_species.concentration
-        state = self.newton.snapshot()
+        state = self.model.snapshot()
         for _ in range(60):
             old = [c.x.array.copy() for c in model.unknowns[:-1]]
             model.rate_coefficient.value = 1.0 / dt
@@ -145,7 +146,7 @@ class StationarySolver:
                 h.x.array[:] = -c / dt
             if not self.newton.solve():
                 self._steady_terms()
-                self.newton.restore(state)
+                self.model.restore(state)
                 return False
             change = max(
                 np.abs(c.x.array - o).max(initial=0.0)
@@ -164,7 +165,7 @@ class StationarySolver:
                 f"the steady state is not admissible: {problem}" if problem else ""
             )
         if self.newton.failure:
-            self.newton.restore(state)
+            self.model.restore(state)
             return False
         return True
 
@@ -231,6 +232,20 @@ class StationarySolver:
         for e, value in zip(es, e_vec, strict=True):
             self.model.set_potential(e, float(value))
         return self.solve_state()
+
+    # -- state ----------------------------------------------------------------------
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
+        """The solver's state as plain data (checkpoints): ``meta`` (JSON-able) holds the
+        electrode potentials (V) and the Newton statistics, ``arrays`` the unknowns'
+        local arrays (``unknowns``)."""
+        saved = self.model.snapshot()
+        meta = {"potentials": saved.potentials, "newton": {"stats": self.newton.stats.to_state()}}
+        return meta, {"unknowns": saved.unknowns}
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+        """Put back a :meth:`state` (on a model of the same mesh)."""
+        self.model.restore(ModelState(arrays["unknowns"], meta["potentials"]))
+        self.newton.stats = SolveStats.from_state(meta["newton"]["stats"])
 
     # -- public ---------------------------------------------------------------------
     def solve(self) -> None:
@@ -307,33 +322,22 @@ class StationarySolver:
                 self.model.set_potential(e, e.equilibrium_potential)
             self.apply_load(0.0)
         load, step, steps = 0.0, 0.125, 0
-        kept = self._keep()
+        kept = self.model.snapshot()
         while load < 1.0 and steps < self.options.max_continuation_steps and step > MIN_LOAD_STEP:
             target = min(1.0, load + step)
             steps += 1
             if self.solve_at(target):
                 load, step = target, step * 1.5
-                kept = self._keep()
+                kept = self.model.snapshot()
             else:  # back to the last converged state (potentials included) and a shorter step
                 step *= 0.5
-                self._put_back(kept)
+                self.model.restore(kept)
                 self.apply_load(load)
         self.continuation_steps = steps
         if load < 1.0:
-            self._put_back(kept)
+            self.model.restore(kept)
             self.apply_load(load)
         return load >= 1.0
-
-    def _keep(self) -> tuple[list[np.ndarray], dict[str, float]]:
-        """The present unknowns and electrode potentials."""
-        potentials = {k: c.value.item() for k, c in self.model.potentials.items()}
-        return self.newton.snapshot(), potentials
-
-    def _put_back(self, kept: tuple[list[np.ndarray], dict[str, float]]) -> None:
-        """Restore unknowns and electrode potentials saved by :meth:`_keep`."""
-        self.newton.restore(kept[0])
-        for e in self.model.electrodes:
-            self.model.set_potential(e, kept[1][e.name])
 
     def _secondary_guess(self) -> None:
         """Potential (and galvanostatic electrode potentials) from the Ohmic model."""

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from mpi4py import MPI
 
@@ -52,6 +52,17 @@ class SolveStats:
     def krylov_per_newton(self) -> float:
         """Mean Krylov iterations per Newton step (0 without Newton steps)."""
         return self.krylov_iterations / self.newton_iterations if self.newton_iterations else 0.0
+
+    def to_state(self) -> dict:
+        """Every field as plain data (checkpoints; :meth:`from_state` reads it back)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_state(cls, data: dict) -> SolveStats:
+        """The statistics :meth:`to_state` gave (fields unknown to this version, like the
+        ``reference_norm`` of older checkpoints, are skipped)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
     def as_dict(self) -> dict:
         """Plain-data view for metrics files."""

@@ -18,7 +18,9 @@ and step 1 starts converged. (A storage term ``(c - c0)/tau`` with tiny ``tau`` 
 freeze c only approximately and loses the residual to round-off.)
 
 Electrode control reuses :class:`~femli.solve.stationary.StationarySolver`'s
-continuation and Broyden galvanostatic loop with one plain Newton solve per state.
+continuation and Broyden galvanostatic loop with one plain Newton solve per state
+(:mod:`femli.solve.step_control`). :meth:`TransientSolver.state` gives everything a march
+needs to go on (checkpoints), :meth:`TransientSolver.restore` puts it back.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import dolfinx
 import numpy as np
 from mpi4py import MPI
 
-from femli.physics.model import CellModel
+from femli.physics.model import CellModel, ModelState
 from femli.solve.bdf import (
     BDF2_MAX_RATIO,
     TransientOptions,
@@ -40,7 +42,8 @@ from femli.solve.bdf import (
     extrapolate,
 )
 from femli.solve.newton import Newton, SolverError
-from femli.solve.stationary import StationaryOptions, StationarySolver
+from femli.solve.stationary import StationaryOptions
+from femli.solve.step_control import ChargeBalance, StepControl
 
 log = logging.getLogger(__name__)
 
@@ -56,51 +59,6 @@ __all__ = [
     "error_weight",
     "extrapolate",
 ]
-
-
-class _ChargeBalance:
-    """The charge-balance row alone over ``phi``, concentrations as fixed coefficients.
-
-    A view of a :class:`CellModel` with the attributes :class:`Newton` reads.
-    """
-
-    def __init__(self, model: CellModel) -> None:
-        self.cell_model = model
-        self.domain = model.domain
-        self.residual = [model.residual[-1]]
-        self.unknowns = [model.phi]
-        space = model.phi.function_space._cpp_object
-        self.bcs = [bc for bc in model.bcs if bc.function_space == space]
-        self._space = model.space
-
-    def unknown_scales(self) -> list[float]:
-        """The potential's scale, RT/F (V)."""
-        return self.cell_model.unknown_scales()[-1:]
-
-    def num_dofs(self) -> int:
-        """Global number of potential unknowns."""
-        return self._space.dofmap.index_map.size_global
-
-
-class _StepControl(StationarySolver):
-    """The stationary strategy with one plain Newton solve per state (a time step).
-
-    The galvanostatic Jacobian is kept between steps (Broyden updates it in place), which
-    saves the finite-difference solves; ``reset_jacobian`` drops it after a failure.
-    """
-
-    jacobian: np.ndarray | None = None
-
-    def solve_state(self) -> bool:
-        return self.newton.solve()
-
-    def _fd_jacobian(self, es, e_vec, r, load):
-        if self.jacobian is None:
-            self.jacobian = super()._fd_jacobian(es, e_vec, r, load)
-        return self.jacobian
-
-    def reset_jacobian(self) -> None:
-        self.jacobian = None
 
 
 class TransientSolver:
@@ -119,7 +77,7 @@ class TransientSolver:
             max_control_iterations=options.max_control_iterations,
             petsc_overrides=options.petsc_overrides,
         )
-        self.control = _StepControl(model, control)
+        self.control = StepControl(model, control)
         self.newton, self.currents = self.control.newton, self.control.currents
         self.species = model.species_unknowns
         self.c_bulk = np.array([s.concentration for s in self.species])
@@ -136,7 +94,7 @@ class TransientSolver:
         self.depletion_time: float | None = None
         self.stop_reason: str | None = None
         self._past: list[tuple[float, list[np.ndarray]]] = []  # newest first, <= 3
-        self._accepted: tuple[list[np.ndarray], dict[str, float]] = ([], {})
+        self._accepted = ModelState([], {})
         #: the step (s) the error control proposes next (set by each accepted step)
         self.next_step = options.dt_initial
         #: ``before_solve(h, (a0, a1, a2))`` before each step's solve (mesh velocity, ALE)
@@ -146,15 +104,6 @@ class TransientSolver:
     def _concentrations(self) -> list[np.ndarray]:
         return [u.x.array.copy() for u in self.model.unknowns[: len(self.species)]]
 
-    def _snapshot(self) -> tuple[list[np.ndarray], dict[str, float]]:
-        potentials = {k: c.value.item() for k, c in self.model.potentials.items()}
-        return self.newton.snapshot(), potentials
-
-    def _restore(self, state: tuple[list[np.ndarray], dict[str, float]]) -> None:
-        self.newton.restore(state[0])
-        for e in self.model.electrodes:
-            self.model.set_potential(e, state[1][e.name])
-
     def _set_time_terms(self, rate: float, history: list[np.ndarray]) -> None:
         self.model.rate_coefficient.value = rate
         for h, values in zip(self.model.history, history, strict=True):
@@ -163,6 +112,47 @@ class TransientSolver:
     def _clear_time_terms(self) -> None:
         """Leave the model stationary (rate coefficient and history zero)."""
         self._set_time_terms(0.0, [np.zeros_like(h.x.array) for h in self.model.history])
+
+    # -- state (checkpoints) ---------------------------------------------------------
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
+        """Everything a run needs to go on between steps as if it had never stopped, as
+        plain data: ``meta`` (JSON-able) the time (s), records, depletion time and stop
+        reason, with :meth:`StationarySolver.state` and :meth:`history_state`;
+        ``arrays`` the unknowns and the BDF history (local arrays)."""
+        meta, arrays = self.control.state()
+        history, past = self.history_state()
+        run = {"t": self.t, "records": self.records, "depletion_time": self.depletion_time}
+        return {**run, "stop_reason": self.stop_reason, **meta, **history}, arrays | past
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+        """Put back a :meth:`state` (a new solver on the saved mesh)."""
+        self.control.restore(meta, arrays)
+        self.t = float(meta["t"])
+        self.records = list(meta["records"])
+        self.depletion_time = meta["depletion_time"]
+        self.stop_reason = meta["stop_reason"]
+        self.restore_history(meta, arrays)
+
+    def history_state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
+        """The BDF history and step-size control: past times (s), next step (s), the
+        Broyden Jacobian of the galvanostatic control (A/m^2 per V); the past
+        concentrations as arrays ``past_k`` (newest first)."""
+        jacobian = self.control.jacobian
+        meta = {
+            "past_times": [t for t, _ in self._past],
+            "next_step": self.next_step,
+            "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
+        }
+        return meta, {f"past_{k}": values for k, (_, values) in enumerate(self._past)}
+
+    def restore_history(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
+        """Put back a :meth:`history_state` (after the unknowns and potentials: the present
+        state becomes the last accepted one)."""
+        self._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
+        self.next_step = float(meta["next_step"])
+        self._accepted = self.model.snapshot()
+        if meta["jacobian"] is not None:
+            self.control.jacobian = np.array(meta["jacobian"], dtype=float)
 
     # -- observables -----------------------------------------------------------------
     def electrode_minimum(self) -> dict[str, float]:
@@ -200,10 +190,10 @@ class TransientSolver:
         """
         control = self.control
         if self.species:
-            view = _ChargeBalance(self.model)
+            view = ChargeBalance(self.model)
             newton = Newton(view, self.options.preset, self.options.petsc_overrides)
-            control = _StepControl(self.model, self.control.options, newton)
-        ok = control.solve_at(1.0) or control._continuation(reset=False)
+            control = StepControl(self.model, self.control.options, newton)
+        ok = control.solve_or_ramp()
         if not ok:
             raise SolverError(
                 f"transient start: the potential at t = {self.t:.6g} s (concentrations "
@@ -211,7 +201,7 @@ class TransientSolver:
                 f"driving force; last SNES reason {control.newton.stats.last_reason}"
             )
         self._past = [(self.t, self._concentrations())]
-        self._accepted = self._snapshot()
+        self._accepted = self.model.snapshot()
         return control.newton.stats.newton_iterations
 
     # -- one step --------------------------------------------------------------------
@@ -232,7 +222,7 @@ class TransientSolver:
         if self.control.solve_at(1.0):
             return True
         self.control.reset_jacobian()
-        self._restore(self._accepted)
+        self.model.restore(self._accepted)
         return False
 
     def _estimate(self, h: float, order: int) -> tuple[float, float]:
@@ -283,13 +273,13 @@ class TransientSolver:
         factor = self._factor(error, change, order)
         too_big = error > opts.tolerance or change > opts.max_change
         if too_big and h > opts.dt_min:
-            self._restore(self._accepted)
+            self.model.restore(self._accepted)
             return "rejected", max(h * min(factor, 0.9), opts.dt_min)
         if too_big:
             log.warning("t = %.6g s: step of dt_min accepted, error %.3g", self.t, error)
         self.t += h
         self._past = [(self.t, self._concentrations()), *self._past[:2]]
-        self._accepted = self._snapshot()
+        self._accepted = self.model.snapshot()
         self.next_step = max(h * factor, opts.dt_min)
         return "accepted", self.next_step
 

@@ -29,6 +29,18 @@ def test_unknown_region_names_the_alternatives():
         domain.ds("electrod")
 
 
+def test_a_new_mesh_keeps_the_lost_boundary_names_as_empty_regions():
+    old = unit_square()
+    old.facet_names["wall"] = 7  # a name the new mesh lacks, its tag above both meshes'
+    new = unit_square()
+    assert new.keep_names(old) is new
+    names = new.facet_names
+    assert set(names) == {"electrode", "bulk", "wall"} and names["wall"] == 8
+    assert new.measure("wall") == 0.0 and new.measure("electrode") == pytest.approx(1.0)
+    new.add_empty_regions(["wall", "side"], floor=20)
+    assert (names["wall"], names["side"]) == (8, 21)
+
+
 @pytest.mark.mpi
 def test_missing_and_malformed_mesh_files(mpi_tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):

@@ -142,3 +142,31 @@ def test_an_accepted_step_sets_the_next_step_and_a_rejected_one_keeps_it():
     assert status == "rejected"
     assert smaller < 50.0
     assert solver.next_step == proposed
+
+
+def galvanostatic_1d() -> CellModel:
+    """A 100 um binary cell at -20 A/m2 (Broyden control of the electrode potential)."""
+    mesh = dolfinx.mesh.create_interval(MPI.COMM_WORLD, 40, [0.0, 1e-4])
+    domain = from_mesh(
+        mesh,
+        {"electrode": lambda x: np.isclose(x[0], 0.0), "bulk": lambda x: np.isclose(x[0], 1e-4)},
+    )
+    kinetics = ButlerVolmer(10.0, 0.5, 0.5, concentration_dependent=True)
+    electrode = Electrode("li", {"electrode": kinetics}, current_density=-20.0)
+    return CellModel(domain, binary(1000.0, 1e-10, 3e-10), [electrode], [Bulk(("bulk",))])
+
+
+def test_a_solver_given_another_ones_state_marches_on_alike():
+    """``state()`` holds all a march needs (BDF2 history, next step, Broyden Jacobian,
+    records): a new solver given it ends exactly where the original ends."""
+    options = TransientOptions(t_end=20.0, dt_initial=0.1)
+    first = TransientSolver(galvanostatic_1d(), options)
+    first.run(callback=lambda solver, record: len(solver.records) > 4)
+    meta, arrays = first.state()
+    assert len(meta["past_times"]) == 3 and meta["jacobian"] is not None
+    second = TransientSolver(galvanostatic_1d(), options)
+    second.restore(meta, {k: [a.copy() for a in v] for k, v in arrays.items()})
+    assert second.model.snapshot().potentials == first.model.snapshot().potentials
+    ends = [solver.run()[-1] for solver in (first, second)]
+    assert ends[0] == ends[1] and ends[0]["t"] == 20.0
+    assert first.newton.stats.newton_iterations == second.newton.stats.newton_iterations
