@@ -56,7 +56,7 @@ case schema, :mod:`femli.case.schema`, accepts the name.)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import dolfinx
 import numpy as np
@@ -183,12 +183,12 @@ class Tertiary(Transport):
         arrays = super().nodal_concentrations(model)
         last = model.electrolyte.species[-1]
         total = sum(s.charge * arrays[s.name] for s in model.species_unknowns)
-        arrays[last.name] = -total / last.charge
+        arrays[last.name] = np.asarray(-total / last.charge)
         return arrays
 
     def current_density(self, model: CellModel) -> Expr:
         """``i = F sum z_k N_k`` (A/m^2)."""
-        total = 0
+        total: Any = 0  # UFL's operators are not typed
         for s in model.electrolyte.species:
             total += s.charge * self.flux(model, s.name)
         return FARADAY * total
@@ -220,7 +220,9 @@ class Tertiary(Transport):
         values: dict[str | None, tuple[float, float]] = {}
         # (region, diffusivities given there, porosity/tortuosity); None is the bulk
         regions = electrolyte.regions
-        places = [(None, {}, 1.0)] + [(r.region, r.diffusivity, r.factor) for r in regions]
+        places: list[tuple[str | None, dict[str, float], float]] = [(None, {}, 1.0)] + [
+            (r.region, r.diffusivity, r.factor) for r in regions
+        ]
         for region, given, factor in places:
             d1 = given.get(first.name, first.diffusivity)
             d2 = given.get(second.name, second.diffusivity)
