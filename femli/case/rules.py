@@ -13,6 +13,7 @@ from collections import Counter
 from femli.case.build import electrode, electrolyte, transient_options
 from femli.case.messages import shorten
 from femli.case.schema import CaseConfig, GrowthConfig
+from femli.physics.transport import names, transport_class
 
 
 def semantic_problems(
@@ -154,9 +155,9 @@ def _run_kind_problems(config: CaseConfig, ok) -> list[str]:
     problems = []
     growth, model = config.growth, config.electrolyte.model
     if growth is not None and ok("growth", "electrolyte"):
-        if model == "primary":
+        if not transport_class(model).has_kinetics:
             problems.append(
-                'electrolyte.model = "primary": [growth] needs electrode kinetics: use '
+                f'electrolyte.model = "{model}": [growth] needs electrode kinetics: use '
                 '"secondary" or above'
             )
         problems += _growth_chemistry_problems(growth, model)
@@ -185,10 +186,11 @@ def _growth_chemistry_problems(growth: GrowthConfig, model: str) -> list[str]:
             '"stationary")'
             for k in given
         ]
-    if model in ("primary", "secondary"):
+    if not transport_class(model).has_concentrations:
+        allowed = " or ".join(f'"{n}"' for n in names() if transport_class(n).has_concentrations)
         return [
             'growth.electrochemistry = "transient" needs a concentration model: electrolyte.'
-            f'model "tertiary" or "supporting" (got "{model}", which has no concentration)'
+            f'model {allowed} (got "{model}", which has no concentration)'
         ]
     return []
 

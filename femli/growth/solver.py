@@ -52,7 +52,7 @@ class GrowthSolver:
         ]
         if not self.depositing:
             raise ValueError("no depositing boundary: every electrode part is inert")
-        if model.model == "primary":
+        if not model.transport.has_kinetics:
             raise ValueError("growth needs electrode kinetics: use the secondary model or above")
         self.t, self.charge, self.records, self.remeshes = 0.0, 0.0, [], 0
         self._step: float | None = None  # the step being solved (s), see solve_state

@@ -2,8 +2,8 @@
 
 Total electrode currents are assembled from compiled forms made once. Nodal normal
 current densities on an electrode are the kinetic law evaluated at the boundary
-nodes (secondary/tertiary) or the variationally consistent boundary flux of the
-discrete solution (primary, where the law is a Dirichlet condition).
+nodes, or the variationally consistent boundary flux of the discrete solution when the
+electrodes carry no kinetics (the primary model, where phi is a Dirichlet condition).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class ElectrodeCurrents:
         return chi
 
     def _total_form(self, electrode: Electrode):
-        if self.model.model == "primary":
+        if not self.model.transport.has_kinetics:
             chi = self._indicator(electrode)
             integrand = -ufl.inner(self.model.current_density(), ufl.grad(chi)) * self.domain.dx()
         else:
@@ -154,7 +154,7 @@ class ElectrodeCurrents:
         return tmp.x.array
 
     def _boundary_values(self, electrode: Electrode, boundary: str, dofs) -> np.ndarray:
-        if self.model.model == "primary":
+        if not self.model.transport.has_kinetics:
             return self._consistent_flux(electrode)[dofs]
         return self._interpolate(self.model.local_current(electrode, boundary))[dofs]
 

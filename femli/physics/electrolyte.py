@@ -1,20 +1,8 @@
 """Electrolytes: ionic species, transport model, and per-region transport properties.
 
-Transport models (``Electrolyte.model``):
-
-``primary``
-    Ohmic conduction ``i = -kappa grad(phi)``, infinitely fast kinetics
-    (electrolyte potential fixed on electrodes), uniform concentration.
-``secondary``
-    Ohmic conduction with electrode kinetics, uniform concentration.
-``tertiary``
-    Dilute Nernst-Planck for every species, ``N_k = -D_k grad c_k - z_k u_k F c_k
-    grad phi`` with Nernst-Einstein mobility ``u_k = D_k / (R T)``, plus
-    electroneutrality ``sum z_k c_k = 0`` (the last species is eliminated).
-``supporting``
-    Conductivity and Li+ diffusivity given independently (COMSOL's "supporting
-    electrolyte"): ``i = -kappa grad(phi)``, ``N = -D grad c + t_plus i / F`` for the
-    reacting ion; ``t_plus = 0`` is COMSOL's convention (no migration).
+The transport model (``Electrolyte.model``) is named by its string; what it means
+(primary, secondary, tertiary, supporting, or a registered one) is in
+:mod:`femli.physics.transport`, and :attr:`Electrolyte.transport` is its strategy.
 
 All quantities are SI: m^2/s, mol/m^3, S/m, K.
 """
@@ -22,12 +10,9 @@ All quantities are SI: m^2/s, mol/m^3, S/m, K.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
+from femli.physics.transport import Transport, transport_class, transport_named
 from femli.units import FARADAY, GAS_CONSTANT, T_DEFAULT
-
-TransportModel = Literal["primary", "secondary", "tertiary", "supporting"]
-MODELS: tuple[str, ...] = ("primary", "secondary", "tertiary", "supporting")
 
 
 @dataclass(slots=True, frozen=True)
@@ -106,7 +91,7 @@ class Electrolyte:
 
     Args:
         species: ionic species; the bulk composition must be electroneutral.
-        model: one of :data:`MODELS`.
+        model: a transport model's name (:func:`femli.physics.transport.names`).
         reacting: name of the species produced/consumed at electrodes (``"Li+"``).
         temperature: K.
         conductivity: S/m; required for ``supporting``; for ``primary``/``secondary``
@@ -116,7 +101,7 @@ class Electrolyte:
     """
 
     species: tuple[Species, ...]
-    model: TransportModel = "tertiary"
+    model: str = "tertiary"
     reacting: str = "Li+"
     temperature: float = T_DEFAULT
     conductivity: float | None = None
@@ -124,8 +109,7 @@ class Electrolyte:
     regions: tuple[RegionProperties, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise ValueError(f"transport model {self.model!r} is not one of {list(MODELS)}")
+        transport_class(self.model)  # a ValueError naming the registered models
         names = [s.name for s in self.species]
         if len(set(names)) != len(names):
             raise ValueError(f"species names must be unique, got {names}")
@@ -134,16 +118,11 @@ class Electrolyte:
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0 K, got {self.temperature}")
         self._check_neutrality()
-        if self.model == "tertiary" and len(self.species) < 2:
-            raise ValueError("the tertiary model needs at least two species (a cation, an anion)")
-        if self.model == "supporting" and self.conductivity is None:
-            raise ValueError("the supporting-electrolyte model needs a conductivity (S/m)")
+        self.transport.check(self)
         if self.conductivity is not None and not self.conductivity > 0:
             raise ValueError(f"conductivity must be > 0 S/m, got {self.conductivity}")
         if not 0 <= self.transference < 1:
             raise ValueError(f"transference must be in [0, 1), got {self.transference}")
-        if self.model == "tertiary" and self.species[-1].name == self.reacting:
-            raise ValueError("in the tertiary model the reacting species must not be listed last")
 
     def _check_neutrality(self) -> None:
         charge = sum(s.charge * s.concentration for s in self.species)
@@ -152,6 +131,11 @@ class Electrolyte:
             raise ValueError(
                 f"bulk composition is not electroneutral: sum z c = {charge:g} mol/m^3"
             )
+
+    @property
+    def transport(self) -> Transport:
+        """The strategy of the transport model :attr:`model`."""
+        return transport_named(self.model)
 
     @property
     def f(self) -> float:
@@ -181,32 +165,10 @@ class Electrolyte:
         )
 
     def salt_diffusivities(self) -> dict[str | None, tuple[float, float]] | None:
-        """Binary tertiary salt: region -> (t, ambipolar D in m^2/s); key ``None``: bulk.
-
-        ``t = z1 D1 / (z1 D1 - z2 D2)`` is the transference number of the solved (first)
-        species, ``D_amb = (z1 - z2) D1 D2 / (z1 D1 - z2 D2)`` (scaled by the region's
-        porosity/tortuosity). With them ``N1 - (t/z1) i/F = -D_amb grad c1``: the salt
-        balance has no migration term. ``None`` unless the model is ``tertiary`` with
-        two species of opposite charge and ``t`` is the same in every region.
-        """
-        if self.model != "tertiary" or len(self.species) != 2:
-            return None
-        first, second = self.species
-        if first.charge * second.charge > 0:
-            return None
-        values: dict[str | None, tuple[float, float]] = {}
-        # (region, diffusivities given there, porosity/tortuosity); None is the bulk
-        places = [(None, {}, 1.0)] + [(r.region, r.diffusivity, r.factor) for r in self.regions]
-        for region, given, factor in places:
-            d1 = given.get(first.name, first.diffusivity)
-            d2 = given.get(second.name, second.diffusivity)
-            den = first.charge * d1 - second.charge * d2
-            d_amb = (first.charge - second.charge) * d1 * d2 / den
-            values[region] = (first.charge * d1 / den, d_amb * factor)
-        t_bulk = values[None][0]
-        if any(abs(t - t_bulk) > 1e-12 * abs(t_bulk) for t, _ in values.values()):
-            return None
-        return values
+        """Region -> (t, ambipolar D in m^2/s) of a binary salt balance, key ``None``: the
+        bulk; ``None`` when the model has none (see
+        :meth:`femli.physics.transport.Tertiary.salt_diffusivities`)."""
+        return self.transport.salt_diffusivities(self)
 
     def region(self, name: str) -> RegionProperties | None:
         """Properties of region ``name`` or ``None``."""
@@ -218,7 +180,7 @@ def binary(
     d_cation: float,
     d_anion: float,
     *,
-    model: TransportModel = "tertiary",
+    model: str = "tertiary",
     cation: str = "Li+",
     anion: str = "A-",
     **kwargs,

@@ -3,9 +3,12 @@
 A :class:`CellModel` turns a :class:`~femli.mesh.Domain`, an
 :class:`~femli.physics.electrolyte.Electrolyte` and named boundary conditions into
 UFL residuals over a list of unknown fields (concentrations first, the electrolyte
-potential ``phi`` last). Forms are built once; everything that changes during a run
-(electrode potentials, time-step coefficients, history terms, Dirichlet values)
-lives in :class:`dolfinx.fem.Constant` or :class:`dolfinx.fem.Function` objects.
+potential ``phi`` last). What depends on the transport model (the unknowns, fluxes,
+current density, electrode conditions) is asked of its
+:class:`~femli.physics.transport.Transport`. Forms are built once; everything that
+changes during a run (electrode potentials, time-step coefficients, history terms,
+Dirichlet values) lives in :class:`dolfinx.fem.Constant` or
+:class:`dolfinx.fem.Function` objects.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ import numpy as np
 import ufl
 from dolfinx import default_scalar_type as scalar
 from mpi4py import MPI
+from ufl.core.expr import Expr
 
 from femli.mesh import Domain
 from femli.physics import forms
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte
 from femli.physics.kinetics import Kinetics
+from femli.physics.transport import Transport
 from femli.units import FARADAY
 
 
@@ -59,8 +64,9 @@ class CellModel:
         self.electrodes, self.bulk = tuple(electrodes), tuple(bulk)
         self._check_names()
         self.space = dolfinx.fem.functionspace(domain.mesh, ("Lagrange", degree))
-        self.model = electrolyte.model
-        self.species_unknowns = self._species_unknowns()
+        self.model = electrolyte.model  # the transport model's name
+        self.transport: Transport = electrolyte.transport
+        self.species_unknowns = self.transport.solved_species(electrolyte)
         names = [f"c_{s.name}" for s in self.species_unknowns] + ["phi"]
         # one space object per unknown: block Dirichlet conditions are matched by space
         self.unknowns = [dolfinx.fem.Function(self.space.clone(), name=n) for n in names]
@@ -93,13 +99,6 @@ class CellModel:
                 "the electrolyte potential has no reference: give a bulk boundary or "
                 "a potentiostatic electrode"
             )
-
-    def _species_unknowns(self):
-        if self.model == "tertiary":
-            return self.electrolyte.species[:-1]
-        if self.model == "supporting":
-            return (self.electrolyte.reacting_species,)
-        return ()
 
     def _salt_balance(self) -> tuple[float, object] | None:
         """``(t, D_amb)`` when the species row is written as the binary salt balance.
@@ -157,16 +156,9 @@ class CellModel:
         return self.region_field(values, base)
 
     # -- concentrations and currents -------------------------------------------
-    def concentration(self, name: str):
+    def concentration(self, name: str) -> Expr:
         """Concentration of species ``name`` (mol/m^3) as UFL (a constant if not solved)."""
-        species = self.electrolyte.species_named(name)
-        unknown = [s.name for s in self.species_unknowns]
-        if name in unknown:
-            return self.unknowns[unknown.index(name)]
-        if self.model == "tertiary":
-            charges = [s.charge for s in self.species_unknowns]
-            return forms.eliminated_concentration(self.unknowns[:-1], charges, species.charge)
-        return dolfinx.fem.Constant(self.domain.mesh, scalar(species.concentration))
+        return self.transport.concentration(self, name)
 
     def reference_concentration(self, law: Kinetics) -> float:
         """c_ref of a kinetics law (default: bulk concentration of the reacting ion)."""
@@ -181,13 +173,13 @@ class CellModel:
         law = electrode.kinetics[boundary]
         c = self.concentration(self.electrolyte.reacting)
         ratio = c / self.reference_concentration(law)
-        if self.model in ("tertiary", "supporting") and law.concentration_dependent:
+        if self.transport.kinetics_see_concentration and law.concentration_dependent:
             ratio = ufl.max_value(ratio, 0.0)
         return law.current(self.overpotential(electrode), self.f, ratio)
 
     def electrode_terms(self) -> list[tuple]:
         """``(i_loc, ds)`` for every reacting electrode boundary."""
-        if self.model == "primary":
+        if not self.transport.has_kinetics:
             return []
         return [
             (self.local_current(e, b), self.domain.ds(b))
@@ -195,33 +187,15 @@ class CellModel:
             for b in e.boundaries
         ]
 
-    def current_density(self):
+    def current_density(self) -> Expr:
         """Electrolyte current density vector i (A/m^2) as UFL."""
-        if self.model == "tertiary":
-            total = 0
-            for s in self.electrolyte.species:
-                total += s.charge * self.flux(s.name)
-            return FARADAY * total
-        return forms.ohmic_current(self.phi, self.conductivity())
+        return self.transport.current_density(self)
 
-    def flux(self, name: str | None = None):
+    def flux(self, name: str | None = None) -> Expr:
         """Molar flux vector of species ``name`` (default: the reacting ion), mol/(m^2 s)."""
         name = name or self.electrolyte.reacting
-        species = self.electrolyte.species_named(name)
-        c = self.concentration(name)
-        if self.model == "tertiary":
-            d = self.diffusivity(name)
-            return forms.nernst_planck_flux(c, self.phi, d, species.charge, self.f)
-        if self.model == "supporting" and name == self.electrolyte.reacting:
-            i = self.current_density()
-            return (
-                -self.diffusivity(name) * ufl.grad(c) + self.electrolyte.transference * i / FARADAY
-            )
-        return (
-            self.current_density() / FARADAY
-            if name == self.electrolyte.reacting
-            else 0 * ufl.grad(self.phi)
-        )
+        self.electrolyte.species_named(name)  # a KeyError for a name that is no species
+        return self.transport.flux(self, name)
 
     # -- residual and boundary conditions -------------------------------------
     def _scale(self) -> float:
@@ -274,12 +248,12 @@ class CellModel:
                 value = b.concentrations.get(s.name, s.concentration)
                 bcs.append(self._dirichlet(value, dofs, self.unknowns[k].function_space))
             bcs.append(self._dirichlet(b.potential, dofs, self.phi.function_space))
-        if self.model == "primary":
+        if not self.transport.has_kinetics:  # phi given on the electrodes instead
             for e in self.electrodes:
                 dofs = dolfinx.fem.locate_dofs_topological(
                     self.space, fdim, self.domain.facets(*e.boundaries)
                 )
-                value = dolfinx.fem.Constant(mesh, scalar(-e.equilibrium_potential))
+                value = dolfinx.fem.Constant(mesh, scalar(self.transport.electrode_phi(e, 0.0)))
                 bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.phi.function_space))
                 values.append((e, value))
         return bcs, values
@@ -318,11 +292,11 @@ class CellModel:
 
     # -- state ----------------------------------------------------------------
     def set_potential(self, electrode: Electrode, value: float) -> None:
-        """Set the electrode potential E_s (V) (and the primary-model Dirichlet value)."""
+        """Set the electrode potential E_s (V) (and phi on it when it carries no kinetics)."""
         self.potentials[electrode.name].value = value
         for e, const in self._dirichlet_values:
             if e.name == electrode.name:
-                const.value = value - e.equilibrium_potential
+                const.value = self.transport.electrode_phi(e, value)
 
     def set_initial_state(self) -> None:
         """Uniform bulk concentrations and zero potential."""
@@ -345,7 +319,7 @@ class CellModel:
     @property
     def has_fixed_concentration(self) -> bool:
         """True when some boundary fixes the concentrations (else the salt is conserved)."""
-        return bool(self.bulk) or not self.species_unknowns
+        return bool(self.bulk) or not self.transport.conserves_salt
 
     def unknown_scales(self) -> list[float]:
         """The natural size of each unknown: the species' bulk concentration (mol/m^3),

@@ -5,8 +5,8 @@ looks at the state with physical eyes before anyone reads it.
 
 - **Finite**: every unknown is a number.
 - **Concentrations** are non-negative within :data:`CONCENTRATION_TOL` of each species' bulk
-  value (solved species, and the one eliminated by electroneutrality in the tertiary
-  model).
+  value (every species that varies: the solved ones, and one eliminated by
+  electroneutrality, see :meth:`~femli.physics.transport.Transport.nodal_concentrations`).
 - **Balances**: each solved equation, tested with ``v = 1``, is the balance of its
   quantity: what enters through the Dirichlet (bulk) boundaries, what the electrodes
   produce or consume and what is stored must add up. The Dirichlet inflow is the
@@ -60,7 +60,7 @@ class StateCheck:
         self._dirichlet = [self._constrained(u, bcs) for u in self.unknowns]
         self._currents = (
             []
-            if model.model == "primary"
+            if not model.transport.has_kinetics
             else [
                 dolfinx.fem.form(
                     sum(model.local_current(e, b) * model.domain.ds(b) for b in e.boundaries)
@@ -101,13 +101,7 @@ class StateCheck:
     def concentration_minima(self) -> dict[str, float]:
         """Smallest nodal concentration of each species (mol/m^3) over all ranks."""
         model, comm = self.model, self.model.domain.comm
-        solved = model.species_unknowns
-        arrays = {s.name: model.unknowns[k].x.array for k, s in enumerate(solved)}
-        species = model.electrolyte.species
-        if model.model == "tertiary" and len(species) > len(solved):
-            last = species[-1]
-            total = sum(s.charge * arrays[s.name] for s in solved)
-            arrays[last.name] = -total / last.charge
+        arrays = model.transport.nodal_concentrations(model)
         return {
             name: comm.allreduce(float(a.min(initial=np.inf)), op=MPI.MIN)
             for name, a in arrays.items()

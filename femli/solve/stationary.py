@@ -250,10 +250,7 @@ class StationarySolver:
     # -- public ---------------------------------------------------------------------
     def solve(self) -> None:
         """Solve to steady state; raises :class:`SolverError` after all recoveries fail."""
-        if self.options.initial_guess == "secondary" and self.model.model in (
-            "tertiary",
-            "supporting",
-        ):
+        if self.options.initial_guess == "secondary" and self.model.transport.has_concentrations:
             self._secondary_guess()
         if not self.solve_at(1.0):
             log.info("direct solve failed; continuation in the applied driving force")
