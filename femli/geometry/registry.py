@@ -14,7 +14,7 @@ from typing import Any
 
 from femli.case.messages import shorten
 from femli.geometry.box import BoxParams, build_box
-from femli.geometry.core import Geometry, GeometryError
+from femli.geometry.core import BuilderParams, Geometry, GeometryError
 from femli.geometry.fibres import FibreMatParams, build_fibre_mat
 from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
@@ -23,7 +23,9 @@ from femli.geometry.voids import VoidContactParams, build_void_contact
 #: Preset folder: ``<repo>/geometries`` (one ``<name>.toml`` per preset).
 PRESET_DIR = Path(__file__).resolve().parents[2] / "geometries"
 
-BUILDERS: dict[str, tuple[type, Callable[[Any], Geometry]]] = {
+#: kind -> (parameter class, builder); each parameter class declares the region names
+#: its builder creates (:class:`femli.geometry.core.RegionNames`).
+BUILDERS: dict[str, tuple[type[BuilderParams], Callable[[Any], Geometry]]] = {
     "box": (BoxParams, build_box),
     "nucleus_array": (NucleusArrayParams, build_nucleus_array),
     "fibre_mat": (FibreMatParams, build_fibre_mat),
