@@ -16,6 +16,7 @@ import gmsh
 import numpy as np
 
 from femli.case.messages import shorten
+from femli.units import um
 
 #: Smallest element size (um) a builder will accept; finer sizes mean a parameter is off.
 MIN_ELEMENT_SIZE = 1.0e-3
@@ -128,7 +129,7 @@ def require_positive(**values: float) -> None:
 
 def _in_micrometres(value: float) -> str:
     """What is allowed for a length below :data:`MIN_LENGTH`, and the likely mistake."""
-    metres = value * 1e-6
+    metres = um(value)
     unit, scale = next(
         ((u, f) for u, f in (("nm", 1e-9), ("pm", 1e-12)) if metres >= f), ("fm", 1e-15)
     )
