@@ -29,7 +29,7 @@ import numpy as np
 from mpi4py import MPI
 
 from femli.case.build import geometry_params, mesh_path
-from femli.case.load import read_case, validate_case
+from femli.case.load import read_case, validate_case, warn_renamed
 from femli.case.messages import ConfigError, shorten
 from femli.case.rules import growth_dimension_problems, used_regions
 from femli.case.schema import CaseConfig
@@ -249,7 +249,7 @@ def case_problems(
     if "geometry" not in bad:
         made, geometry = builder_params(config)
         problems += geometry + names_problems(config, base, read_mesh, bad, data, made)
-        merge = "growth" not in bad and config.growth is not None and config.growth.merge_gap
+        merge = "growth" not in bad and config.growth is not None and config.growth.merge_gap_um
         if merge and not geometry:
             problems += growth_dimension_problems(config, case_dim(config, base))
     if output is not None:
@@ -292,6 +292,7 @@ def check_file(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD) -> CaseConfig:
     data = read_case(path)  # unreadable: nothing else can be checked
     config, bad, problems = validate_case(data)
     if config is not None:
+        warn_renamed(config, str(path))
         try:
             check_case(config, path.parent, None, comm, True, str(path), bad, data)
         except ConfigError as err:
