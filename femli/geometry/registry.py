@@ -68,8 +68,10 @@ _TYPE_NAMES = {float: "a number", int: "an integer", str: "a string", bool: "tru
 def type_problems(kind: str, params: dict[str, Any]) -> list[str]:
     """``name = value: expected ...`` for each parameter of ``kind`` whose value has the
     wrong type (true/false is not a number, numbers are finite); unknown names are
-    skipped."""
-    hints = typing.get_type_hints(BUILDERS[kind][0])
+    skipped (so are the class's own attributes, e.g. ``REGION_NAMES``: not parameters)."""
+    cls = BUILDERS[kind][0]
+    names = {f.name for f in dataclasses.fields(cls)}
+    hints = {k: v for k, v in typing.get_type_hints(cls).items() if k in names}
     out = []
     for key, value in params.items():
         if key in hints and not _accepts(value, hints[key]):

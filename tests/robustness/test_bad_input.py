@@ -85,6 +85,9 @@ def test_geometry_parameters_types_sizes_and_nuclei_that_cannot_fit(tmp_path):
         "geometry.width = 'ten': expected a number",
         "geometry.count = 1.5: expected an integer",
     ]
+    attribute = mutated(lambda d: d["geometry"].update(REGION_NAMES=True))
+    (message,) = problems(attribute, tmp_path)  # the builder's declaration, not a parameter
+    assert "unknown parameter(s) for kind 'box': 'REGION_NAMES'" in message
     huge = mutated(lambda d: d["geometry"].update(width=1e12))
     assert "cells (limit 1e+08)" in problems(huge, tmp_path)[0]
     preset = mutated(lambda d: d.update(geometry={"preset": "seed000_ridj"}))
