@@ -74,8 +74,9 @@ class Stateful(Protocol):
 
 
 def physics_digest(config) -> str:
-    """SHA-256 of the effective configuration without ``[output]`` (which may change)."""
-    data = {k: v for k, v in config.effective().items() if k != "output"}
+    """SHA-256 of the effective configuration without ``[output]`` (which may change);
+    renamed keys under their old names (:meth:`CaseConfig.digest_data`)."""
+    data = {k: v for k, v in config.digest_data().items() if k != "output"}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 

@@ -1,11 +1,16 @@
 """Physical constants and the micrometre <-> metre scaling, in one place.
 
 Geometry is built and meshed in micrometres (Gmsh/OCC tolerances are ~1e-7, so
-metre-sized models fail); all physics is in SI. :func:`mesh_to_si` is the only
-conversion between the two and is applied once, when a mesh enters DOLFINx.
+metre-sized models fail); all physics is in SI. Every crossing between the two scales
+by :data:`MESH_UNIT`, through :func:`um` (um -> m) and :func:`to_um` (m -> um): a mesh
+once, when it enters DOLFINx (:mod:`femli.mesh`, whose length unit it is), the case's
+``[growth]`` lengths once, when the case is built (:mod:`femli.case.build`), and SI
+results back to um wherever Gmsh or a table, picture or message wants micrometres.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 FARADAY = 96485.33212  # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
@@ -24,14 +29,16 @@ def thermal_voltage(temperature: float = T_DEFAULT) -> float:
     return GAS_CONSTANT * temperature / FARADAY
 
 
-def um(x: float) -> float:
-    """Convert a length from micrometres to metres."""
-    return x * MESH_UNIT
+def um[Length: (float, np.ndarray)](x: Length, power: int = 1) -> Length:
+    """Convert a length from micrometres to metres (``power`` 2: an area um^2 -> m^2, 3: a
+    volume um^3 -> m^3); numbers or arrays."""
+    return x * MESH_UNIT**power
 
 
-def to_um(x: float) -> float:
-    """Convert a length from metres to micrometres."""
-    return x / MESH_UNIT
+def to_um[Length: (float, np.ndarray)](x: Length, power: int = 1) -> Length:
+    """Convert a length from metres to micrometres (``power`` 2: an area m^2 -> um^2, 3: a
+    volume m^3 -> um^3); numbers or arrays."""
+    return x / MESH_UNIT**power
 
 
 def mol_per_litre(c: float) -> float:

@@ -52,7 +52,7 @@ current_density = -200.0
 exchange_current = 5.9
 [growth]
 t_end = 6.0
-max_displacement = 0.05
+max_displacement_um = 0.05
 snapshots = [3.0]
 """
 

@@ -60,7 +60,7 @@ from femli.outputs.metrics import gather_surface
 from femli.outputs.progress import TimeProgress
 from femli.pipeline import write_outputs
 from femli.solve.newton import SolverError
-from femli.units import MESH_UNIT
+from femli.units import MESH_UNIT, um
 
 log = logging.getLogger("femli.seed003_growth")
 SURFACE = ("nuclei", "substrate")
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("case", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument(
-        "--gap-stop", type=float, default=None, help="um (default 2.5 x max_displacement)"
+        "--gap-stop", type=float, default=None, help="um (default 2.5 x max_displacement_um)"
     )
     parser.add_argument(
         "--motion-solver",
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=None,
         help="um: fuse deposits closer than this and go on (2D; implies --gap-stop 0; "
-        "overrides [growth] merge_gap, which does the same)",
+        "overrides [growth] merge_gap_um, which does the same)",
     )
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -276,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
             print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
     output = args.output
-    gap_stop = args.gap_stop if args.gap_stop is not None else 2.5 * config.growth.max_displacement
-    if args.merge_gap is not None or config.growth.merge_gap:  # deposits merge: no stop
+    step = config.growth.max_displacement_um  # um
+    gap_stop = args.gap_stop if args.gap_stop is not None else 2.5 * step
+    if args.merge_gap is not None or config.growth.merge_gap_um:  # deposits merge: no stop
         gap_stop = 0.0
     started = datetime.now(UTC).isoformat(timespec="seconds")
     timings: dict[str, float] = {}
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     clock = time.perf_counter()
     options = growth_options(config)
     if args.merge_gap is not None:  # fuse deposits instead of stopping at contact (2D)
-        options = dataclasses.replace(options, merge_gap=args.merge_gap * 1e-6)
+        options = dataclasses.replace(options, merge_gap=um(args.merge_gap))
     growth = GrowthSolver(make_model(config, domain), options)
     if args.motion_solver == "lu":
         direct_motion_solver(growth)

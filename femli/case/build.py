@@ -1,9 +1,11 @@
 """A validated case -> the objects that run it: domain, cell model and solver options.
 
 The one place where the case file's plain data become physics and solver objects
-(:mod:`femli.case.schema` holds the schema alone). Lengths given in micrometres by the
-case (geometry, ``[growth]`` displacements) cross to SI here, with :func:`femli.units.um`;
-everything else in a case file is SI already.
+(:mod:`femli.case.schema` holds the schema alone). The case's ``[growth]`` lengths in um
+(``max_displacement_um``, ``merge_gap_um``) cross to SI here, with
+:func:`femli.units.um`. The geometry stays in um through Gmsh and crosses once, when the
+mesh enters DOLFINx (:mod:`femli.mesh`, :data:`femli.units.MESH_UNIT`); everything else
+in a case file is SI already.
 """
 
 from __future__ import annotations
@@ -189,11 +191,11 @@ def growth_options(config: CaseConfig) -> GrowthOptions:
     names = [b for e in config.electrodes for b in e.kinetics]
     return GrowthOptions(
         t_end=g.t_end,
-        max_displacement=um(g.max_displacement),
+        max_displacement=um(g.max_displacement_um),
         min_quality=g.min_quality,
         metals=dict.fromkeys(names, metal),
         snapshots=tuple(sorted({*g.snapshots, g.t_end})),
         stationary=stationary_options(config),
         transient=None if g.electrochemistry == "stationary" else transient,
-        merge_gap=um(g.merge_gap) if g.merge_gap else None,  # 0 or absent: no merging
+        merge_gap=um(g.merge_gap_um) if g.merge_gap_um else None,  # 0 or absent: no merging
     )

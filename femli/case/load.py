@@ -8,6 +8,7 @@ against the geometry, mesh file and output folder are :mod:`femli.case.preflight
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,32 @@ from femli.case.messages import ConfigError, describe_all, read_toml
 from femli.case.rules import semantic_problems
 from femli.case.schema import CaseConfig
 
-__all__ = ["load_case", "parse_case", "read_case", "validate_case"]
+__all__ = ["load_case", "parse_case", "read_case", "validate_case", "warn_renamed"]
+
+log = logging.getLogger(__name__)
+#: Renamed-key warnings already logged by this process (each is logged once per run).
+_WARNED: set[str] = set()
 
 
 def parse_case(data: dict[str, Any], source: str = "config") -> CaseConfig:
     """Validate a case dictionary; raises :class:`ConfigError` listing every problem
     (schema and cross-field checks together, see :func:`validate_case`)."""
     config, _, problems = validate_case(data)
+    if config is not None:
+        warn_renamed(config, source)
     if problems or config is None:
         raise ConfigError(problems, source)
     config._source = source
     return config
+
+
+def warn_renamed(config: CaseConfig, source: str) -> None:
+    """Log a warning for each old key name the case from ``source`` uses
+    (:meth:`CaseConfig.renamed_keys`), once per process: once per run, once per study."""
+    for message in config.renamed_keys():
+        if message not in _WARNED:
+            _WARNED.add(message)
+            log.warning("%s: %s", source, message)
 
 
 def load_case(path: str | Path) -> CaseConfig:

@@ -8,9 +8,11 @@ so a bad case stops with every problem listed (a :class:`~femli.case.schema.Conf
 before any work. ``femli check`` calls :func:`check_file`: every problem of a file in
 one pass, the checks here included for the sections of the case that are valid.
 
-Region names of builder geometries come from :data:`GROUPS` (every name a builder
-may create; a name outside it is certainly wrong). A name inside it that the built
-mesh still lacks (e.g. ``silver`` with no Ag particles) is caught right after
+Region names of builder geometries come from the builders' parameter classes
+(:class:`femli.geometry.core.RegionNames`): the names the case's parameters may create
+or, when the parameters have problems (reported too), every name the builder may create
+in the case's dimension; a name outside them is certainly wrong. A name inside them that
+the built mesh still lacks (e.g. ``silver`` with no Ag particles) is caught right after
 meshing, before any solve, by :class:`femli.physics.model.CellModel`.
 """
 
@@ -27,45 +29,10 @@ import numpy as np
 from mpi4py import MPI
 
 from femli.case.build import geometry_params, mesh_path
-from femli.case.load import read_case, validate_case
+from femli.case.load import read_case, validate_case, warn_renamed
 from femli.case.messages import ConfigError, shorten
 from femli.case.rules import growth_dimension_problems, used_regions
 from femli.case.schema import CaseConfig
-
-_WALLS = ("wall_left", "wall_right")
-_WALLS_3D = ("wall_front", "wall_back")
-
-#: kind -> (cell region names, boundary names) a builder may create (3D adds the
-#: front/back walls). Checked against real builds in tests/robustness.
-GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "box": (("electrolyte",), ("electrode", "bulk", *_WALLS)),
-    "nucleus_array": (("electrolyte",), ("nuclei", "substrate", "bulk", *_WALLS)),
-    "fibre_mat": (
-        ("host", "particle_layer", "electrolyte"),
-        ("electrode", "fibre_surface", "silver", "host_top", "particle_top", "bulk", *_WALLS),
-    ),
-    "layered_stack": (
-        ("substrate", "porous_layer", "top_layer", "electrolyte"),
-        (
-            "collector",
-            "electrode",
-            "substrate_porous",
-            "porous_top",
-            "substrate_top",
-            "bulk",
-            "copper",  # porous_mode = "resolved": the materials as parts
-            "carbon",
-            "silver_particles",
-            "silver_top",
-            *_WALLS,
-        ),
-    ),
-    "void_contact": (
-        ("electrolyte", "lithium", "interlayer"),
-        ("contact", "void", "collector", "bulk", "li_interlayer", *_WALLS),
-    ),
-}
-
 
 # -- geometry parameters -------------------------------------------------------------
 
@@ -97,41 +64,54 @@ def size_problems(params: Any) -> list[str]:
 
 def geometry_problems(config: CaseConfig) -> list[str]:
     """Problems of the builder parameters (none for a mesh file)."""
+    return builder_params(config)[1]
+
+
+def builder_params(config: CaseConfig) -> tuple[Any, list[str]]:
+    """The case's validated builder parameters (None for a mesh file or parameters that
+    cannot be made) and the problems of the parameters."""
     from femli.geometry import BUILDERS, GeometryError, make_params
     from femli.geometry.registry import type_problems
 
     if config.geometry.mesh is not None:
-        return []
+        return None, []
     try:
         kind, params = geometry_params(config.geometry)
         if kind not in BUILDERS:
             make_params(kind, **params)  # the unknown-kind message
         problems = [f"geometry.{p}" for p in type_problems(kind, params)]
-        if not problems:
-            problems = size_problems(make_params(kind, **params))
+        if problems:
+            return None, problems
+        made = make_params(kind, **params)
     except (GeometryError, TypeError, ValueError, OverflowError) as err:
-        return [f"geometry: {err}"]
-    return problems
+        return None, [f"geometry: {err}"]
+    return made, size_problems(made)
 
 
 # -- region names --------------------------------------------------------------------
-def builder_regions(config: CaseConfig) -> tuple[set[str], set[str]] | None:
-    """(cell names, boundary names) the case's builder may create; None if unknown (the
-    kind or its dimension is not valid: reported by :func:`geometry_problems`)."""
+def builder_regions(config: CaseConfig, made: Any = None) -> tuple[set[str], set[str]] | None:
+    """(cell names, boundary names) the case's builder may create: those its parameters
+    ``made`` (validated, see :func:`builder_params`) may create, else every name of the
+    builder in the case's dimension; None if unknown (the kind or its dimension is not
+    valid: reported by :func:`geometry_problems`)."""
     from femli.geometry import BUILDERS, GeometryError
 
+    if made is not None:
+        names = made.region_names()
+        return set(names.cells), set(names.facets)
     try:
         kind, params = geometry_params(config.geometry)
     except GeometryError:
         return None
-    if kind not in GROUPS:
+    if kind not in BUILDERS:
         return None
-    default = {f.name: f.default for f in dataclasses.fields(BUILDERS[kind][0])}["dim"]
+    cls = BUILDERS[kind][0]
+    default = {f.name: f.default for f in dataclasses.fields(cls)}["dim"]
     dim = params.get("dim", default)
     if isinstance(dim, bool) or dim not in (2, 3):
         return None
-    cells, facets = GROUPS[kind]
-    return set(cells), set(facets) | (set(_WALLS_3D) if dim == 3 else set())
+    names = cls.REGION_NAMES.in_dim(dim)
+    return set(names.cells), set(names.facets)
 
 
 def mesh_file_regions(path: Path) -> tuple[set[str], set[str]]:
@@ -200,12 +180,14 @@ def names_problems(
     read_mesh: bool,
     bad: frozenset[str] = frozenset(),
     data: dict | None = None,
+    made: Any = None,
 ) -> list[str]:
     """Mesh-file and region-name problems (the mesh file is read only if ``read_mesh``;
-    ``bad``, ``data``: see :func:`region_problems`)."""
+    ``bad``, ``data``: see :func:`region_problems`; ``made``: see
+    :func:`builder_regions`)."""
     path = mesh_path(config, base)
     if path is None:
-        regions = builder_regions(config)
+        regions = builder_regions(config, made)
     elif path.is_dir():
         return [f"geometry.mesh: {str(path)!r} is a directory, not a mesh file"]
     elif not path.is_file():
@@ -265,9 +247,9 @@ def case_problems(
     :func:`femli.case.schema.validate_case`."""
     problems = []
     if "geometry" not in bad:
-        geometry = geometry_problems(config)
-        problems += geometry + names_problems(config, base, read_mesh, bad, data)
-        merge = "growth" not in bad and config.growth is not None and config.growth.merge_gap
+        made, geometry = builder_params(config)
+        problems += geometry + names_problems(config, base, read_mesh, bad, data, made)
+        merge = "growth" not in bad and config.growth is not None and config.growth.merge_gap_um
         if merge and not geometry:
             problems += growth_dimension_problems(config, case_dim(config, base))
     if output is not None:
@@ -310,6 +292,7 @@ def check_file(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD) -> CaseConfig:
     data = read_case(path)  # unreadable: nothing else can be checked
     config, bad, problems = validate_case(data)
     if config is not None:
+        warn_renamed(config, str(path))
         try:
             check_case(config, path.parent, None, comm, True, str(path), bad, data)
         except ConfigError as err:

@@ -198,10 +198,12 @@ def _growth_chemistry_problems(growth: GrowthConfig, model: str) -> list[str]:
 def growth_dimension_problems(config: CaseConfig, dim: int | None) -> list[str]:
     """[growth] keys that need a 2D geometry (``dim``: the geometry's dimension, None if
     not known before meshing)."""
-    gap = config.growth.merge_gap if config.growth is not None else None
-    if not gap or dim in (None, 2):
+    growth = config.growth
+    gap = growth.merge_gap_um if growth is not None else None
+    if growth is None or not gap or dim in (None, 2):
         return []
+    key = growth.name_in_file("merge_gap_um")
     return [
-        f"growth.merge_gap = {gap:g}: merging deposits is implemented for 2D geometries "
-        f"only, and this geometry is {dim}D; allowed in 3D: merge_gap = 0 or no merge_gap"
+        f"growth.{key} = {gap:g}: merging deposits is implemented for 2D geometries "
+        f"only, and this geometry is {dim}D; allowed in 3D: {key} = 0 or no {key}"
     ]

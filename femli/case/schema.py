@@ -4,7 +4,10 @@ This is the only module that reads user case files. Validation (pydantic) happen
 before any mesh or solve; every problem is reported as one line naming the key, the
 value and what is allowed, and :class:`ConfigError` carries all of them.
 
-Units: SI throughout (m^2/s, mol/m^3, S/m, A/m^2, V, K); geometry parameters in um.
+Units: SI throughout (m^2/s, mol/m^3, S/m, A/m^2, V, K), except the geometry builder
+parameters (all in um) and keys whose name ends in ``_um`` (um); they cross to SI in
+:mod:`femli.case.build` and :mod:`femli.mesh`. Keys renamed to say their unit keep their
+old names as aliases (:data:`RENAMED`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     field_validator,
     model_validator,
@@ -28,6 +33,20 @@ Positive = Annotated[float, Field(gt=0)]
 
 #: Largest charge number |z| of a species (and of a deposited ion in [growth]).
 MAX_CHARGE = 10
+
+#: Keys renamed to say their unit: section -> {old name: new name}. The old names are
+#: still read, with a warning (:meth:`CaseConfig.renamed_keys`), and digests keep using
+#: them (:meth:`CaseConfig.digest_data`), so results and checkpoints written before the
+#: rename still belong to their case.
+RENAMED: dict[str, dict[str, str]] = {
+    "growth": {"max_displacement": "max_displacement_um", "merge_gap": "merge_gap_um"},
+}
+
+
+def _renamed(section: str, new: str) -> AliasChoices:
+    """The names a renamed key is read under: its new name, then its old one."""
+    old = next(o for o, n in RENAMED[section].items() if n == new)
+    return AliasChoices(new, old)
 
 
 class Strict(BaseModel):
@@ -164,22 +183,52 @@ class TimeConfig(Strict):
 class GrowthConfig(Strict):
     """Deposition growth on a moving electrode. ``electrochemistry``: ``stationary``
     (steady state on each shape) or ``transient`` (concentrations carried between steps,
-    BDF step with error control: ``tolerance``, ``dt_initial``). ``merge_gap`` (um, 2D
-    only): deposits closer than this fuse and the electrolyte they enclose is trapped."""
+    BDF step with error control: ``tolerance``, ``dt_initial``). ``max_displacement_um``:
+    the largest boundary motion per step (um). ``merge_gap_um`` (2D only): deposits
+    closer than this (um) fuse and the electrolyte they enclose is trapped. The old names
+    ``max_displacement`` and ``merge_gap`` are still read (:data:`RENAMED`)."""
 
     t_end: Positive = Field(description="s")
     electrochemistry: Literal["stationary", "transient"] = "stationary"
     tolerance: Positive | None = Field(None, description="transient: local time error")
     dt_initial: Positive | None = Field(None, description="s, transient: first step")
-    max_displacement: Positive = Field(0.02, description="um of boundary motion per step")
+    max_displacement_um: Positive = Field(
+        0.02,
+        validation_alias=_renamed("growth", "max_displacement_um"),
+        description="um of boundary motion per step",
+    )
     min_quality: Annotated[float, Field(gt=0, lt=1)] = 0.2
     snapshots: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)
     molar_mass: Positive = Field(6.94e-3, description="kg/mol (Li)")
     density: Positive = Field(534.0, description="kg/m^3 (Li)")
     charge: Annotated[int, Field(ge=1, le=MAX_CHARGE)] = 1
-    merge_gap: Annotated[float, Field(ge=0)] | None = Field(
-        None, description="um: deposits closer than this fuse (2D); 0 or absent: no merging"
+    merge_gap_um: Annotated[float, Field(ge=0)] | None = Field(
+        None,
+        validation_alias=_renamed("growth", "merge_gap_um"),
+        description="um: deposits closer than this fuse (2D); 0 or absent: no merging",
     )
+    _old_names: tuple[str, ...] = PrivateAttr(())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _old_keys(cls, data: Any, handler: ModelWrapValidatorHandler[GrowthConfig]) -> Any:
+        """Read the old names of renamed keys (remembered for the warning); not both."""
+        renamed = RENAMED["growth"]
+        old = tuple(k for k in renamed if isinstance(data, dict) and k in data)
+        both = [k for k in old if renamed[k] in data]
+        if both:
+            raise ValueError(
+                f"give {renamed[both[0]]} (um) only: {both[0]} is its old name, and both are given"
+            )
+        config = handler(data)
+        if old:
+            config._old_names = old
+        return config
+
+    def name_in_file(self, name: str) -> str:
+        """The name the case file gave field ``name`` (an old name, if it used one)."""
+        old = [o for o in self._old_names if RENAMED["growth"][o] == name]
+        return old[0] if old else name
 
 
 class OutputConfig(Strict):
@@ -215,10 +264,34 @@ class CaseConfig(Strict):
         return self._source
 
     def effective(self) -> dict[str, Any]:
-        """The configuration with every default filled in (plain data)."""
+        """The configuration with every default filled in (plain data, new key names)."""
         return self.model_dump(mode="json", exclude_none=True)
 
+    def digest_data(self) -> dict[str, Any]:
+        """The effective configuration under the key names digests have always used:
+        renamed keys (:data:`RENAMED`) under their old names, whichever name the case
+        file gave, so a rename leaves every digest as it was."""
+        data = self.effective()
+        for section, names in RENAMED.items():
+            table = data.get(section)
+            for old, new in names.items():
+                if isinstance(table, dict) and new in table:
+                    table[old] = table.pop(new)
+        return data
+
     def digest(self) -> str:
-        """SHA-256 of the effective configuration (stable key order)."""
-        text = json.dumps(self.effective(), sort_keys=True)
+        """SHA-256 of the effective configuration (stable key order; renamed keys under
+        their old names, see :meth:`digest_data`)."""
+        text = json.dumps(self.digest_data(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def renamed_keys(self) -> list[str]:
+        """One warning per old key name the case file used (:data:`RENAMED`)."""
+        out = []
+        for section, names in RENAMED.items():
+            for old in getattr(getattr(self, section), "_old_names", ()):
+                out.append(
+                    f"{section}.{old} is now {section}.{names[old]}: the value is in "
+                    f"micrometres (um); rename the key (the old name is still read for now)"
+                )
+        return out

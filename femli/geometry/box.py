@@ -9,14 +9,18 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import gmsh
 import numpy as np
 
 from femli.geometry import profiles
 from femli.geometry.core import (
+    WALLS,
+    WALLS_3D,
     Geometry,
-    add_groups,
+    RegionNames,
+    add_regions,
     check_sizes,
     fail,
     mass,
@@ -48,6 +52,11 @@ class BoxParams:
     asperities/roughness (default min(feature)/10), ``h_far`` far away; all divided by
     ``refinement``.
     """
+
+    #: Every region name a box may create: cells, facets (3D adds the front/back walls).
+    REGION_NAMES: ClassVar[RegionNames] = RegionNames(
+        ("electrolyte",), ("electrode", "bulk", *WALLS, *WALLS_3D)
+    )
 
     dim: int = 2
     width: float = 10.0
@@ -103,6 +112,10 @@ class BoxParams:
         )
         # raises GeometryError when they cannot fit
         self.centres()
+
+    def region_names(self) -> RegionNames:
+        """The region names these parameters create."""
+        return self.REGION_NAMES.in_dim(self.dim)
 
     def feature_size(self) -> float:
         """Smallest geometric feature (um) the mesh must resolve."""
@@ -198,9 +211,7 @@ def _classify(p: BoxParams) -> dict[str, list[int]]:
     """Sort the boundary entities into wall/top/electrode groups by bounding box."""
     d = p.dim - 1
     up = 1 if p.dim == 2 else 2
-    groups: dict[str, list[int]] = {"electrode": [], "bulk": [], "wall_left": [], "wall_right": []}
-    if p.dim == 3:
-        groups |= {"wall_front": [], "wall_back": []}
+    groups: dict[str, list[int]] = {name: [] for name in p.region_names().facets}
     for _, tag in gmsh.model.getEntities(d):
         lo, hi = np.split(np.array(gmsh.model.getBoundingBox(d, tag)), 2)
         if p.dim == 3 and hi[1] < _EPS:
@@ -246,8 +257,7 @@ def build_box(params: BoxParams) -> Geometry:
     if feat:
         fields.append(graded_field(params.dim - 1, feat, h_feat, h_far, ref))
     set_background(fields, h_far / ref)
-    cells = add_groups(params.dim, {"electrolyte": [top]})
-    facets = add_groups(params.dim - 1, groups)
+    cells, facets = add_regions(params.dim, {"electrolyte": [top]}, groups, params.region_names())
     quality = mesh_and_measure(params.dim)
     return Geometry(
         "box", params.dim, cells, facets, _features(params, groups, top), quality, params

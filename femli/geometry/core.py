@@ -10,12 +10,13 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import gmsh
 import numpy as np
 
 from femli.case.messages import shorten
+from femli.units import um
 
 #: Smallest element size (um) a builder will accept; finer sizes mean a parameter is off.
 MIN_ELEMENT_SIZE = 1.0e-3
@@ -23,6 +24,9 @@ MIN_ELEMENT_SIZE = 1.0e-3
 MIN_LENGTH = 1.0e-3
 #: Most features (fibres, nuclei, voids, particles, asperities) a builder will place.
 MAX_FEATURES = 10_000
+#: Boundary names of the side walls at x = 0 / width, and (3D only) y = 0 / depth.
+WALLS = ("wall_left", "wall_right")
+WALLS_3D = ("wall_front", "wall_back")
 
 
 class GeometryError(ValueError):
@@ -59,6 +63,46 @@ class Geometry:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(slots=True, frozen=True)
+class RegionNames:
+    """Names of a geometry's physical groups: ``cells`` (regions of the top dimension)
+    and ``facets`` (boundaries, one dimension lower).
+
+    Each builder's parameter class declares them once: ``REGION_NAMES``, every name the
+    builder may create, and ``region_names()``, the names its parameters may create (each
+    where the mesh has it); the builder creates its groups through :func:`add_regions`,
+    which refuses any other name, and :mod:`femli.case.preflight` checks a case's region
+    names against them before meshing.
+    """
+
+    cells: tuple[str, ...]
+    facets: tuple[str, ...]
+
+    def in_dim(self, dim: int) -> RegionNames:
+        """The names in a ``dim``-D geometry: the front/back walls only in 3D."""
+        return self if dim == 3 else self.without(*WALLS_3D)
+
+    def without(self, *names: str) -> RegionNames:
+        """These names less ``names`` (cell or facet names)."""
+        return RegionNames(
+            tuple(n for n in self.cells if n not in names),
+            tuple(n for n in self.facets if n not in names),
+        )
+
+
+class BuilderParams(Protocol):
+    """What every builder's parameter class has besides its parameters (um)."""
+
+    #: Every region name the builder may create, whatever its parameters.
+    REGION_NAMES: ClassVar[RegionNames]
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    dim: int
+
+    def region_names(self) -> RegionNames:
+        """The region names these parameters may create."""
+        ...
+
+
 def fail(name: str, value: object, allowed: str) -> GeometryError:
     """Build a :class:`GeometryError` naming the parameter, its value and what is allowed."""
     return GeometryError(f"{name}={shorten(value)} is not allowed: {allowed}")
@@ -85,7 +129,7 @@ def require_positive(**values: float) -> None:
 
 def _in_micrometres(value: float) -> str:
     """What is allowed for a length below :data:`MIN_LENGTH`, and the likely mistake."""
-    metres = value * 1e-6
+    metres = um(value)
     unit, scale = next(
         ((u, f) for u, f in (("nm", 1e-9), ("pm", 1e-12)) if metres >= f), ("fm", 1e-15)
     )
@@ -191,6 +235,28 @@ def add_groups(dim: int, groups: dict[str, Iterable[int]]) -> dict[str, int]:
         if tags:
             out[name] = gmsh.model.addPhysicalGroup(dim, tags, name=name)
     return out
+
+
+def add_regions(
+    dim: int,
+    cells: dict[str, Iterable[int]],
+    facets: dict[str, Iterable[int]],
+    names: RegionNames,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The builder's physical groups (:func:`add_groups`): ``cells`` of dimension ``dim``,
+    ``facets`` of ``dim - 1``; returns (cell groups, facet groups), name -> tag.
+
+    ``names`` are the region names the builder's parameters declare
+    (:class:`RegionNames`); a group of another name is a bug in the builder (RuntimeError).
+    """
+    out = []
+    for kind, groups, declared in (("cell", cells, names.cells), ("facet", facets, names.facets)):
+        groups = {n: list(tags) for n, tags in groups.items()}
+        stray = [n for n, tags in groups.items() if tags and n not in declared]
+        if stray:
+            raise RuntimeError(f"{kind} groups {stray} are not among the declared {declared}")
+        out.append(groups)
+    return add_groups(dim, out[0]), add_groups(dim - 1, out[1])
 
 
 def check_sizes(refinement: float, **sizes: float) -> None:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import gmsh
 import numpy as np
 
 from femli.geometry.core import (
+    WALLS,
+    WALLS_3D,
     Geometry,
     GeometryError,
-    add_groups,
+    RegionNames,
+    add_regions,
     check_sizes,
     mass,
     mesh_and_measure,
@@ -53,6 +57,22 @@ class FibreMatParams:
     fibre_diameter/8, /5 in 3D), ``h_silver`` (silver_diameter/4, /3 in 3D),
     ``h_electrode``, ``h_far``, all divided by ``refinement``.
     """
+
+    #: Every region name the builder may create: cells, facets (3D adds the front/back
+    #: walls).
+    REGION_NAMES: ClassVar[RegionNames] = RegionNames(
+        ("electrolyte", "host", "particle_layer"),
+        (
+            "electrode",
+            "fibre_surface",
+            "silver",
+            "host_top",
+            "particle_top",
+            "bulk",
+            *WALLS,
+            *WALLS_3D,
+        ),
+    )
 
     dim: int = 2
     width: float = 10.0
@@ -111,6 +131,11 @@ class FibreMatParams:
         given = ("count", self.count) if self.count is not None else ("porosity", self.porosity)
         require_features(n, *given, f"{given[0]} over a {self.width:g} um wide host")
         self.layout()  # raises GeometryError if the fibres do not fit
+
+    def region_names(self) -> RegionNames:
+        """The region names these parameters may create ("silver" where there are Ag
+        particles)."""
+        return self.REGION_NAMES.in_dim(self.dim)
 
     @property
     def silver_ridge(self) -> float:
@@ -299,7 +324,7 @@ def _cylinder(p: FibreMatParams, axis: int, s: float, z: float, r: float) -> int
 def _classify_cells(p: FibreMatParams, cells: list[tuple[int, int]]) -> dict[str, list[int]]:
     """Host / particle_layer / electrolyte by the vertical centre of each cell's box."""
     up = p.dim - 1
-    out: dict[str, list[int]] = {"electrolyte": [], "host": [], "particle_layer": []}
+    out: dict[str, list[int]] = {name: [] for name in p.region_names().cells}
     for d, t in cells:
         bb = gmsh.model.getBoundingBox(d, t)
         mid = (bb[up] + bb[3 + up]) / 2
@@ -343,9 +368,7 @@ def build_fibre_mat(params: FibreMatParams) -> Geometry:
     p, d = params, params.dim - 1
     cells = _classify_cells(p, _occ_host(p))
     silver = np.concatenate([*p.silver_sites(), np.empty((0, 3))[:, : p.dim]])
-    names = ["electrode", "fibre_surface", "silver", "host_top", "particle_top", "bulk"]
-    names += ["wall_left", "wall_right"] + (["wall_front", "wall_back"] if p.dim == 3 else [])
-    facets: dict[str, list[int]] = {k: [] for k in names}
+    facets: dict[str, list[int]] = {k: [] for k in p.region_names().facets}
     for _, tag in gmsh.model.getEntities(d):
         facets[_facet_name(p, tag, silver)].append(tag)
     hf, hs, he, hfar = p.sizes()
@@ -357,8 +380,7 @@ def build_fibre_mat(params: FibreMatParams) -> Geometry:
     ]
     fields.append(graded_field(d, facets["host_top"] + facets["particle_top"], 2 * he, hfar, ref))
     set_background(fields, hfar / ref)
-    cell_groups = add_groups(p.dim, cells)
-    facet_groups = add_groups(d, facets)
+    cell_groups, facet_groups = add_regions(p.dim, cells, facets, p.region_names())
     quality = mesh_and_measure(p.dim)
     feats = _features(p, cells, facets, len(silver))
     return Geometry("fibre_mat", p.dim, cell_groups, facet_groups, feats, quality, p)

@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import gmsh
 import numpy as np
 
 from femli.geometry.core import (
+    WALLS,
+    WALLS_3D,
     Geometry,
     GeometryError,
-    add_groups,
+    RegionNames,
+    add_regions,
     check_sizes,
     mass,
     mesh_and_measure,
@@ -65,18 +69,6 @@ INTERFACES = {
     ("porous_layer", "top_layer"): "porous_top",
     ("substrate", "top_layer"): "substrate_top",
 }
-#: Every cell / facet name the builder may create, both modes (3D adds "wall_front" and
-#: "wall_back").
-CELL_NAMES = tuple(name for name, _ in LAYERS)
-FACET_NAMES = (
-    "collector",
-    "electrode",
-    *INTERFACES.values(),
-    "bulk",
-    *PARTS,
-    "wall_left",
-    "wall_right",
-)
 
 
 @dataclass(slots=True, frozen=True)
@@ -97,6 +89,13 @@ class LayeredStackParams:
     (default min(silver_diameter, top_thickness, carbon_diameter/2)/4) on every solid
     surface, ``h_far`` far away.
     """
+
+    #: Every region name the builder may create, both modes: cells, facets (3D adds the
+    #: front/back walls).
+    REGION_NAMES: ClassVar[RegionNames] = RegionNames(
+        tuple(name for name, _ in LAYERS),
+        ("collector", "electrode", *INTERFACES.values(), "bulk", *PARTS, *WALLS, *WALLS_3D),
+    )
 
     dim: int = 2
     width: float = 10.0
@@ -191,6 +190,24 @@ class LayeredStackParams:
     def layers(self) -> list[tuple[str, float]]:
         """(cell name, thickness) of the present layers, bottom to top."""
         return [(n, getattr(self, a)) for n, a in LAYERS if getattr(self, a) > 0]
+
+    def tops(self) -> list[str]:
+        """Facet name of the top of each present layer, bottom to top (homogenised): the
+        interface to the layer above, "electrode" under the electrolyte, "bulk" on top."""
+        names = [n for n, _ in self.layers()]
+        above = [*names[1:], None]
+        return [
+            INTERFACES.get((n, a), "electrode" if a == "electrolyte" else "bulk")
+            for n, a in zip(names, above, strict=True)
+        ]
+
+    def region_names(self) -> RegionNames:
+        """The region names these parameters may create (resolved: the materials' facets
+        where they are present)."""
+        if self.porous_mode == "resolved":
+            return RegionNames(("electrolyte",), (*PARTS, "bulk", *WALLS))
+        cells = tuple(n for n, _ in self.layers())
+        return RegionNames(cells, ("collector", *self.tops(), *WALLS, *WALLS_3D)).in_dim(self.dim)
 
     def sizes(self) -> tuple[float, float]:
         """(h_electrode, h_far) in um before division by ``refinement``."""
@@ -315,15 +332,13 @@ def build_layered_stack(params: LayeredStackParams) -> Geometry:
     planes = [("wall_left", 0, 0.0), ("wall_right", 0, p.width), ("collector", up, 0.0)]
     if p.dim == 3:
         planes += [("wall_front", 1, 0.0), ("wall_back", 1, p.depth)]
-    for i, (name, t) in enumerate(p.layers()):
+    for (name, t), face in zip(p.layers(), p.tops(), strict=True):
         if p.dim == 2:
             tags.append(occ.addRectangle(0, z, 0, p.width, t))
         else:
             tags.append(occ.addBox(0, 0, z, p.width, p.depth, t))
         names.append(name)
         z += t
-        above = p.layers()[i + 1][0] if i + 1 < len(p.layers()) else None
-        face = INTERFACES.get((name, above), "electrode" if above == "electrolyte" else "bulk")
         planes.append((face, up, z))
     occ.fragment([(p.dim, tags[0])], [(p.dim, t) for t in tags[1:]])
     occ.synchronize()
@@ -333,8 +348,8 @@ def build_layered_stack(params: LayeredStackParams) -> Geometry:
     h, hfar = p.sizes()
     inner = [t for n, ts in facets.items() if not n.startswith("wall") for t in ts]
     set_background([graded_field(d, inner, h, hfar, p.refinement)], hfar / p.refinement)
-    cells = add_groups(p.dim, {n: [t] for n, t in zip(names, tags, strict=True)})
-    facet_groups = add_groups(d, facets)
+    layers = {n: [t] for n, t in zip(names, tags, strict=True)}
+    cells, facet_groups = add_regions(p.dim, layers, facets, p.region_names())
     quality = mesh_and_measure(p.dim)
     feats = {
         "porosity": p.porosity,
@@ -403,15 +418,14 @@ def _build_resolved(p: LayeredStackParams) -> Geometry:
     holes += [occ.addRectangle(x, y, 0, w, h) for x, y, w, h in p.grains()]
     cells = occ.cut([(2, base)], [(2, t) for t in holes])[0] if holes else [(2, base)]
     occ.synchronize()
-    names = [*PARTS, "bulk", "wall_left", "wall_right"]
-    facets: dict[str, list[int]] = {n: [] for n in names}
+    facets: dict[str, list[int]] = {n: [] for n in p.region_names().facets}
     for _, tag in gmsh.model.getEntities(1):
         facets[_resolved_name(p, tag, silver)].append(tag)
     h, hfar = p.particle_size(), p.h_far
     solid = [t for n in PARTS for t in facets[n]]
     set_background([graded_field(1, solid, h, hfar, p.refinement)], hfar / p.refinement)
-    cell_groups = add_groups(2, {"electrolyte": [t for _, t in cells]})
-    facet_groups = add_groups(1, facets)
+    electrolyte = {"electrolyte": [t for _, t in cells]}
+    cell_groups, facet_groups = add_regions(2, electrolyte, facets, p.region_names())
     quality = mesh_and_measure(2)
     band = p.width * p.porous_thickness
     carbon_area = len(carbon) * math.pi * r * r

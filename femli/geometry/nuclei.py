@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import gmsh
 import numpy as np
 
 from femli.geometry.core import (
+    WALLS,
+    WALLS_3D,
     Geometry,
     GeometryError,
-    add_groups,
+    RegionNames,
+    add_regions,
     check_sizes,
     mass,
     mesh_and_measure,
@@ -47,6 +51,12 @@ class NucleusArrayParams:
     diameter/8) on caps, ``h_substrate`` on the anode, ``h_far`` far away, all divided by
     ``refinement``.
     """
+
+    #: Every region name the builder may create: cells, facets (3D adds the front/back
+    #: walls).
+    REGION_NAMES: ClassVar[RegionNames] = RegionNames(
+        ("electrolyte",), ("nuclei", "substrate", "bulk", *WALLS, *WALLS_3D)
+    )
 
     dim: int = 3
     width: float = 5.0
@@ -97,6 +107,10 @@ class NucleusArrayParams:
             f"must be <= diameter/2 = {self.diameter / 2:g} um to resolve the nuclei",
         )
         self.centres()  # raises GeometryError if the nuclei do not fit
+
+    def region_names(self) -> RegionNames:
+        """The region names these parameters create."""
+        return self.REGION_NAMES.in_dim(self.dim)
 
     @property
     def footprint(self) -> float:
@@ -195,9 +209,7 @@ def _build_occ(p: NucleusArrayParams) -> int:
 def _classify(p: NucleusArrayParams) -> dict[str, list[int]]:
     """Boundary entities by bounding box: substrate, nuclei, bulk, walls."""
     d, up = p.dim - 1, p.dim - 1
-    names = ["nuclei", "substrate", "bulk", "wall_left", "wall_right"]
-    names += ["wall_front", "wall_back"] if p.dim == 3 else []
-    groups: dict[str, list[int]] = {k: [] for k in names}
+    groups: dict[str, list[int]] = {k: [] for k in p.region_names().facets}
     for _, tag in gmsh.model.getEntities(d):
         lo, hi = np.split(np.array(gmsh.model.getBoundingBox(d, tag)), 2)
         if hi[0] < _EPS:
@@ -234,8 +246,7 @@ def build_nucleus_array(params: NucleusArrayParams) -> Geometry:
         graded_field(d, groups["substrate"], h_sub, h_far, ref),
     ]
     set_background(fields, h_far / ref)
-    cells = add_groups(params.dim, {"electrolyte": [vol]})
-    facets = add_groups(d, groups)
+    cells, facets = add_regions(params.dim, {"electrolyte": [vol]}, groups, params.region_names())
     quality = mesh_and_measure(params.dim)
     feats = _features(params, groups, vol)
     return Geometry("nucleus_array", params.dim, cells, facets, feats, quality, params)

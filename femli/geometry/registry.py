@@ -14,7 +14,7 @@ from typing import Any
 
 from femli.case.messages import shorten
 from femli.geometry.box import BoxParams, build_box
-from femli.geometry.core import Geometry, GeometryError
+from femli.geometry.core import BuilderParams, Geometry, GeometryError
 from femli.geometry.fibres import FibreMatParams, build_fibre_mat
 from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
@@ -23,7 +23,9 @@ from femli.geometry.voids import VoidContactParams, build_void_contact
 #: Preset folder: ``<repo>/geometries`` (one ``<name>.toml`` per preset).
 PRESET_DIR = Path(__file__).resolve().parents[2] / "geometries"
 
-BUILDERS: dict[str, tuple[type, Callable[[Any], Geometry]]] = {
+#: kind -> (parameter class, builder); each parameter class declares the region names
+#: its builder creates (:class:`femli.geometry.core.RegionNames`).
+BUILDERS: dict[str, tuple[type[BuilderParams], Callable[[Any], Geometry]]] = {
     "box": (BoxParams, build_box),
     "nucleus_array": (NucleusArrayParams, build_nucleus_array),
     "fibre_mat": (FibreMatParams, build_fibre_mat),
@@ -66,8 +68,10 @@ _TYPE_NAMES = {float: "a number", int: "an integer", str: "a string", bool: "tru
 def type_problems(kind: str, params: dict[str, Any]) -> list[str]:
     """``name = value: expected ...`` for each parameter of ``kind`` whose value has the
     wrong type (true/false is not a number, numbers are finite); unknown names are
-    skipped."""
-    hints = typing.get_type_hints(BUILDERS[kind][0])
+    skipped (so are the class's own attributes, e.g. ``REGION_NAMES``: not parameters)."""
+    cls = BUILDERS[kind][0]
+    names = {f.name for f in dataclasses.fields(cls)}
+    hints = {k: v for k, v in typing.get_type_hints(cls).items() if k in names}
     out = []
     for key, value in params.items():
         if key in hints and not _accepts(value, hints[key]):

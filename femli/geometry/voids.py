@@ -24,15 +24,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import gmsh
 import numpy as np
 
 from femli.geometry.core import (
     MAX_FEATURES,
+    WALLS,
+    WALLS_3D,
     Geometry,
     GeometryError,
-    add_groups,
+    RegionNames,
+    add_regions,
     boundary_of,
     check_sizes,
     mass,
@@ -71,6 +75,19 @@ class VoidContactParams:
     ``h_far``, and optionally ``h_edge`` on the contact | void edges (where current
     crowds), all divided by ``refinement``.
     """
+
+    #: Every region name the builder may create: cells, facets (3D adds the front/back
+    #: walls).
+    REGION_NAMES: ClassVar[RegionNames] = RegionNames(
+        ("electrolyte", "lithium", "interlayer"),
+        ("contact", "void", "collector", "bulk", "li_interlayer", *WALLS, *WALLS_3D),
+    )
+    #: Per ``region``: the cells left out, and the facets only they had.
+    LEFT_OUT: ClassVar[dict[str, tuple[str, ...]]] = {
+        "all": (),
+        "metal": ("electrolyte", "bulk"),
+        "electrolyte": ("lithium", "interlayer", "collector", "li_interlayer"),
+    }
 
     dim: int = 2
     width: float = 10.0
@@ -153,6 +170,14 @@ class VoidContactParams:
         if self.h_edge is not None:
             check_sizes(self.refinement, h_edge=self.h_edge)
         self.void_centres()  # raises if the features do not fit
+
+    def region_names(self) -> RegionNames:
+        """The region names these parameters may create (those of the meshed ``region``;
+        no interlayer names without an interlayer)."""
+        gone = self.LEFT_OUT[self.region]
+        if self.interlayer_thickness == 0:
+            gone += ("interlayer", "li_interlayer")
+        return self.REGION_NAMES.in_dim(self.dim).without(*gone)
 
     @property
     def footprint(self) -> float:
@@ -336,7 +361,7 @@ def _occ(p: VoidContactParams) -> list[tuple[int, int]]:
 def _cell_groups(p: VoidContactParams, cells: list[tuple[int, int]]) -> dict[str, list[int]]:
     """lithium / interlayer / electrolyte (the solid electrolyte) by vertical centre."""
     up = p.dim - 1
-    out: dict[str, list[int]] = {"electrolyte": [], "lithium": [], "interlayer": []}
+    out: dict[str, list[int]] = {name: [] for name in p.REGION_NAMES.cells}
     for d, t in cells:
         bb = gmsh.model.getBoundingBox(d, t)
         mid = (bb[up] + bb[3 + up]) / 2
@@ -370,9 +395,9 @@ def _facet_name(p: VoidContactParams, tag: int, se: set[int]) -> str:
 
 def _keep_region(p: VoidContactParams, cells: dict[str, list[int]]) -> None:
     """Remove the cells ``region`` leaves out (shared facets and their tags survive)."""
-    drop = {"all": [], "metal": ["electrolyte"], "electrolyte": ["lithium", "interlayer"]}
-    gone = [(p.dim, t) for name in drop[p.region] for t in cells[name]]
-    for name in drop[p.region]:
+    drop = [name for name in p.LEFT_OUT[p.region] if name in cells]
+    gone = [(p.dim, t) for name in drop for t in cells[name]]
+    for name in drop:
         cells[name] = []
     if gone:
         gmsh.model.removeEntities(gone, recursive=True)
@@ -391,9 +416,7 @@ def build_void_contact(params: VoidContactParams) -> Geometry:
     new_model("void_contact")
     p, d = params, params.dim - 1
     cells = _cell_groups(p, _occ(p))
-    names = ["contact", "void", "collector", "bulk", "li_interlayer", "wall_left", "wall_right"]
-    names += ["wall_front", "wall_back"] if p.dim == 3 else []
-    facets: dict[str, list[int]] = {k: [] for k in names}
+    facets: dict[str, list[int]] = {k: [] for k in p.REGION_NAMES.in_dim(p.dim).facets}
     se = set(cells["electrolyte"])
     for _, tag in gmsh.model.getEntities(d):
         facets[_facet_name(p, tag, se)].append(tag)
@@ -406,8 +429,7 @@ def build_void_contact(params: VoidContactParams) -> Geometry:
     if p.h_edge is not None and edges:
         fields.append(graded_field(d - 1, edges, min(p.h_edge, hfar), hfar, p.refinement))
     set_background(fields, hfar / p.refinement)
-    cell_groups = add_groups(p.dim, cells)
-    facet_groups = add_groups(d, facets)
+    cell_groups, facet_groups = add_regions(p.dim, cells, facets, p.region_names())
     quality = mesh_and_measure(p.dim)
     contact = mass(d, facets["contact"])
     perimeter = sum(gmsh.model.occ.getMass(d - 1, t) for t in edges) if p.dim == 3 else len(edges)

@@ -19,7 +19,7 @@ from femli.growth.motion import MeshMotionError
 from femli.growth.remesh import boundary_edges, boundary_loops
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
-from femli.units import MESH_UNIT
+from femli.units import to_um, um
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,9 @@ def merge_remesh(
 
 def merge_deposits(growth) -> bool:
     """Fuse the touching deposits of a :class:`~femli.growth.solver.GrowthSolver` (its
-    ``merge_gap``), carry the state over and record the events; False if none touch."""
+    ``merge_gap``, m), carry the state over and record the events; False if none touch."""
     anchors = [b for bulk in growth.model.bulk for b in bulk.boundaries]
-    gap = growth.options.merge_gap / MESH_UNIT
+    gap = to_um(growth.options.merge_gap)
     domain = growth.model.domain
     try:
         found = merge_remesh(domain, growth.depositing, anchors, growth.sizes, gap, growth.seeds)
@@ -127,7 +127,7 @@ def closest_contact(
 def touching_error(growth, failure: str) -> MeshMotionError:
     """The error for a growing shape that could not be followed (``failure``: what went
     wrong, e.g. "remeshing failed (...)"): in 2D, which deposits touch and, without
-    merging, the ``[growth] merge_gap`` that lets them merge. Collective."""
+    merging, the ``[growth] merge_gap_um`` that lets them merge. Collective."""
     t, options, domain = growth.t, growth.options, growth.model.domain
     if domain.dim != 2:
         return MeshMotionError(
@@ -139,15 +139,15 @@ def touching_error(growth, failure: str) -> MeshMotionError:
         return MeshMotionError(f"{failure} at t = {t:.4g} s")
     where = f"deposit {found['deposits']} is {found['gap_um'] * 1e3:.2g} nm from {found['with']}"
     if options.merge_gap is None:
-        hint = 2.5 * options.max_displacement / MESH_UNIT
+        hint = 2.5 * to_um(options.max_displacement)
         return MeshMotionError(
-            f"deposits touch at t = {t:.4g} s ({where}; {failure}): set [growth] merge_gap "
-            f"(um, 2D; e.g. {hint:.3g}) to let them merge"
+            f"deposits touch at t = {t:.4g} s ({where}; {failure}): set [growth] "
+            f"merge_gap_um (2D; e.g. {hint:.3g}) to let them merge"
         )
     return MeshMotionError(
-        f"{failure} at t = {t:.4g} s where deposits touch ({where}; merge_gap "
-        f"{options.merge_gap / MESH_UNIT:g} um): try a larger merge_gap or a smaller "
-        "max_displacement"
+        f"{failure} at t = {t:.4g} s where deposits touch ({where}; merge_gap_um = "
+        f"{to_um(options.merge_gap):g}): try a larger merge_gap_um or a smaller "
+        "max_displacement_um"
     )
 
 
@@ -157,7 +157,7 @@ def _si(event: dict) -> dict:
         "with": event["with"],
         "point_um": event["point"],
         "gap_um": event["gap"],
-        "trapped": float(event["trapped"]) * MESH_UNIT**2,
+        "trapped": um(float(event["trapped"]), 2),
     }
 
 

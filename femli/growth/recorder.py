@@ -27,7 +27,7 @@ from femli.outputs.files import atomic_write_bytes, require_space, staged
 from femli.outputs.manifest import own, remove
 from femli.outputs.metrics import gather_surface
 from femli.parallel import on_root
-from femli.units import MESH_UNIT
+from femli.units import to_um
 
 COLUMNS = (
     "t",
@@ -96,13 +96,13 @@ def plot_series(records: list[dict], path: Path) -> Path:
     t = np.array([r["t"] for r in records])
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), dpi=110, sharex=True)
     panels = (
-        ("max_height", 1e6, "max height (um)"),
-        ("roughness_rms", 1e6, "RMS roughness (um)"),
-        ("deposited_volume", 1.0, "deposited volume (SI)"),
-        ("hotspot_index", 1.0, "hotspot index (max/mean)"),
+        ("max_height", to_um, "max height (um)"),
+        ("roughness_rms", to_um, "RMS roughness (um)"),
+        ("deposited_volume", float, "deposited volume (SI)"),
+        ("hotspot_index", float, "hotspot index (max/mean)"),
     )
     for ax, (key, scale, label) in zip(axes.ravel(), panels, strict=True):
-        ax.plot(t, [r[key] * scale for r in records], "-o", ms=2)
+        ax.plot(t, [scale(r[key]) for r in records], "-o", ms=2)
         ax.set_ylabel(label)
     for ax in axes[1]:
         ax.set_xlabel("t (s)")
@@ -196,7 +196,7 @@ class GrowthRecorder:
             surface = gather_surface(growth.currents.nodal(e), model.domain.comm)
             picture = partial(
                 pictures.render_electrode,
-                surface.coords / MESH_UNIT,
+                to_um(surface.coords),
                 -surface.values,
                 self.output / f"morphology_{e.name}_t{t:08.3f}s.png",
                 title=f"{e.name} at t = {t:.3g} s",

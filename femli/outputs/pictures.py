@@ -13,7 +13,7 @@ import dolfinx.plot
 import numpy as np
 
 from femli.outputs.files import staged
-from femli.units import MESH_UNIT
+from femli.units import to_um
 
 
 def gather_grid(functions: dict[str, dolfinx.fem.Function], cell_data: dict | None = None):
@@ -41,7 +41,7 @@ def _merge(parts):
 
     grids = []
     for cells, types, x, point, cdata in parts:
-        grid = pyvista.UnstructuredGrid(cells, types, x / MESH_UNIT)
+        grid = pyvista.UnstructuredGrid(cells, types, to_um(x))
         for k, v in point.items():
             grid.point_data[k] = v
         for k, v in cdata.items():

@@ -20,7 +20,7 @@ from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_s
 from femli.outputs.metrics import gather_surface, surface_statistics
 from femli.outputs.provenance import git_commit, software_versions
 from femli.parallel import on_root
-from femli.units import MESH_UNIT
+from femli.units import to_um
 
 #: Room kept per picture, bytes (the 900 x 800 PNGs are typically 20-100 kB).
 PICTURE_BYTES = 300_000
@@ -70,7 +70,7 @@ def write_surface_csv(surface, path: Path) -> None:
     buf.write(",".join([*cols, "boundary", "current_density_A_m2", "weight_m_or_m2"]) + "\n")
     order = np.lexsort(surface.coords.T[::-1])
     for k in order:
-        xs = ",".join(f"{v / MESH_UNIT:.6g}" for v in surface.coords[k])
+        xs = ",".join(f"{v:.6g}" for v in to_um(surface.coords[k]))
         buf.write(f"{xs},{surface.part[k]},{surface.values[k]:.8g},{surface.weights[k]:.6g}\n")
     atomic_write_bytes(path, buf.getvalue().encode())
 
@@ -125,13 +125,13 @@ def _pictures(grid, surfaces: dict, output: Path, dim: int) -> None:
     """PNG renders and surface-current plots (rank 0)."""
     for name, surface in surfaces.items():
         pictures.render_electrode(
-            surface.coords / MESH_UNIT,
+            to_um(surface.coords),
             -surface.values,
             output / f"electrode_{name}.png",
             title=f"deposition on {name!r}",
         )
         pictures.plot_surface_current(
-            surface.coords / MESH_UNIT,
+            to_um(surface.coords),
             -surface.values,
             output / f"surface_current_{name}.png",
             dim=dim,

@@ -32,7 +32,7 @@ def reduced(case: str, out: Path) -> Path:
     path = out / f"{case}.toml"
     if MPI.COMM_WORLD.rank == 0:
         data = tomllib.loads((FOLDER / f"{case}.toml").read_text())
-        data["growth"].update(t_end=T_END, max_displacement=0.02, snapshots=[0.0, T_END])
+        data["growth"].update(t_end=T_END, max_displacement_um=0.02, snapshots=[0.0, T_END])
         data["output"] = {"renders": False, "fields": False}
         path.write_text(tomli_w.dumps(data))
     MPI.COMM_WORLD.barrier()

@@ -24,7 +24,7 @@ from shared_cases import TINY
 
 from femli.case.load import parse_case
 from femli.case.messages import ConfigError
-from femli.case.preflight import GROUPS, case_problems
+from femli.case.preflight import case_problems
 from femli.cli import classify
 from femli.geometry import BUILDERS, build, gmsh_session
 from femli.pipeline import run_case
@@ -85,6 +85,9 @@ def test_geometry_parameters_types_sizes_and_nuclei_that_cannot_fit(tmp_path):
         "geometry.width = 'ten': expected a number",
         "geometry.count = 1.5: expected an integer",
     ]
+    attribute = mutated(lambda d: d["geometry"].update(REGION_NAMES=True))
+    (message,) = problems(attribute, tmp_path)  # the builder's declaration, not a parameter
+    assert "unknown parameter(s) for kind 'box': 'REGION_NAMES'" in message
     huge = mutated(lambda d: d["geometry"].update(width=1e12))
     assert "cells (limit 1e+08)" in problems(huge, tmp_path)[0]
     preset = mutated(lambda d: d.update(geometry={"preset": "seed000_ridj"}))
@@ -106,18 +109,46 @@ def test_mesh_files_and_output_folders(tmp_path):
     assert "is not a folder" in message
 
 
-def test_region_table_matches_what_the_builders_make():
-    """:data:`GROUPS` lists every name a builder creates (coarse 2D builds, 3D box)."""
+def test_region_names_declared_by_the_builders_match_what_they_make():
+    """Each builder's parameters declare every name the build makes (coarse 2D builds,
+    3D box, the void contact's regions and interlayer, the layered stack's modes), and
+    the builder's declaration of every name it may create holds them."""
     cases = [(kind, {"dim": 2}) for kind in BUILDERS] + [("box", {"dim": 3, "h_far": 5.0})]
     cases[list(BUILDERS).index("nucleus_array")][1]["count"] = 2
+    cases += [
+        ("void_contact", {"dim": 2, "h_far": 2.0, "region": region, "interlayer_thickness": t})
+        for region in ("metal", "electrolyte")
+        for t in (0.0, 0.5)
+    ]
+    cases += [("layered_stack", {"dim": 2, "porous_thickness": 0.0, "top_thickness": 0.0})]
     with gmsh_session():
         for kind, params in cases:
             built = build(kind, **params)
-            cells, facets = GROUPS[kind]
-            walls = {"wall_front", "wall_back"} if params["dim"] == 3 else set()
-            assert set(built.cell_groups) <= set(cells), kind
-            assert set(built.facet_groups) <= set(facets) | walls, kind
+            names = built.params.region_names()
+            assert set(built.cell_groups) == set(names.cells), (kind, params)
+            assert set(built.facet_groups) == set(names.facets), (kind, params)
+            every = type(built.params).REGION_NAMES
+            assert set(names.cells) <= set(every.cells), kind
+            assert set(names.facets) <= set(every.facets), kind
             gmsh.clear()
+
+
+def test_region_names_the_parameters_cannot_make_are_caught_before_meshing(tmp_path):
+    """A name the builder makes only with other parameters (3D walls in 2D, the Li side
+    of a contact meshed without it) is refused with the names these parameters make; with
+    parameters that have problems, every name of the builder in the case's dimension."""
+    voids = mutated(lambda d: d.update(geometry={"kind": "void_contact", "region": "electrolyte"}))
+    voids["electrodes"][0]["kinetics"] = {"contact": {"exchange_current": 30.0}}
+    assert problems(voids, tmp_path) == []
+    voids["bulk"][0]["boundaries"] = ["collector"]
+    (message,) = problems(voids, tmp_path)
+    assert message.startswith("bulk[0].boundaries: the geometry has no boundary region named")
+    assert "'collector'; it can have ['bulk', 'contact', 'void', 'wall_left'," in message
+    voids["geometry"]["seed"] = -1  # parameters with a problem: every name of the builder
+    found = problems(voids, tmp_path)
+    assert len(found) == 1 and "seed=-1" in found[0], found
+    voids["bulk"][0]["boundaries"] = ["wall_front"]  # 2D: still no front wall
+    assert "no boundary region named 'wall_front'" in problems(voids, tmp_path)[1]
 
 
 # -- the command line ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ remesh and on another number of ranks too."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import subprocess
@@ -145,6 +146,27 @@ def test_checkpoints_by_simulated_time_and_restart_guards(mpi_tmp_path):
     fresh = run_case(config, mpi_tmp_path / "empty", MPI.COMM_WORLD, restart=True)
     same_transient(first, fresh)  # no checkpoint: from the start
     same_metrics(first, fresh, rel=1e-10)
+
+
+@pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="serial: the same on every rank count")
+def test_restart_across_the_renaming_of_a_growth_key(tmp_path):
+    """A checkpoint written by a case with the old key name ``max_displacement`` holds
+    the digest femli wrote before the key became ``max_displacement_um``, and the case
+    with the new name continues it; config.toml gives the new name."""
+    data = growth(2)
+    old = copy.deepcopy(data)
+    old["growth"]["max_displacement"] = old["growth"].pop("max_displacement_um")
+    cut = tmp_path / "cut"
+    state = interrupted(parse_case(old), cut, 3)
+    legacy = {k: v for k, v in parse_case(data).effective().items() if k != "output"}
+    legacy["growth"]["max_displacement"] = legacy["growth"].pop("max_displacement_um")
+    text = json.dumps(legacy, sort_keys=True).encode()
+    assert state["digest"] == hashlib.sha256(text).hexdigest()
+    again = run_case(parse_case(data), cut, MPI.COMM_WORLD, restart=True)
+    assert json.loads((cut / "provenance.json").read_text())["restarted_from_t"] == state["t"]
+    assert again["growth"]["t"] == pytest.approx(6.0)
+    written = tomllib.loads((cut / "config.toml").read_text())["growth"]
+    assert written["max_displacement_um"] == 0.05 and "max_displacement" not in written
 
 
 SCRIPT = """

@@ -2,7 +2,7 @@
 electrolyte and the deposit numbering come back from the checkpoint, so the resumed run
 ends where the uninterrupted one ends (and reports the same merges).
 
-Two nuclei of 0.5 um in a 1.5 um box ([growth] merge_gap = 0.05 um): after step 4 both
+Two nuclei of 0.5 um in a 1.5 um box ([growth] merge_gap_um = 0.05): after step 4 both
 meet their side walls, after step 5 each other, after step 6 the notch between them
 closes and traps 1.7e-3 um2 of electrolyte; 12 steps to 18 s. Serial only: a remesh of
 a checkpoint mesh partitioned anew differs at round-off (see test_restart.py).
@@ -42,7 +42,12 @@ def merging(interval: int | None) -> dict:
                 "kinetics": {"nuclei": {"exchange_current": 30.0, "alpha_a": 1.5, "alpha_c": 0.5}},
             }
         ],
-        "growth": {"t_end": 18.0, "max_displacement": 0.02, "min_quality": 0.3, "merge_gap": 0.05},
+        "growth": {
+            "t_end": 18.0,
+            "max_displacement_um": 0.02,
+            "min_quality": 0.3,
+            "merge_gap_um": 0.05,
+        },
         "output": {"renders": False, "fields": False, "checkpoint_interval": interval},
     }
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import logging
+import subprocess
+import sys
 
 import pytest
+import tomli_w
 from mpi4py import MPI
 
+from femli.case import load
 from femli.case.build import growth_options
 from femli.case.load import parse_case
 from femli.case.messages import ConfigError
 from femli.case.preflight import check_case
+from femli.checkpoint import physics_digest
 
 CASE = {
     "name": "grow",
@@ -72,27 +80,27 @@ def test_bad_growth_electrochemistry_gets_one_clear_message(data, message):
 
 def test_merge_gap_in_um_in_the_file_si_in_the_options():
     assert growth_options(parse_case(case())).merge_gap is None
-    assert growth_options(parse_case(case(merge_gap=0.0))).merge_gap is None  # 0: off
-    options = growth_options(parse_case(case(merge_gap=0.0125)))
+    assert growth_options(parse_case(case(merge_gap_um=0.0))).merge_gap is None  # 0: off
+    options = growth_options(parse_case(case(merge_gap_um=0.0125)))
     assert options.merge_gap == pytest.approx(0.0125e-6, rel=1e-12)
-    found = problems(case(merge_gap=-0.01))
-    assert len(found) == 1 and "growth.merge_gap = -0.01" in found[0], found
+    found = problems(case(merge_gap_um=-0.01))
+    assert len(found) == 1 and "growth.merge_gap_um = -0.01" in found[0], found
     assert ">= 0" in found[0] or "greater than or equal to 0" in found[0], found
 
 
 @pytest.mark.parametrize("geometry", [{"kind": "box", "dim": 3}, {"preset": "seed003_scp_li"}])
 def test_merge_gap_in_3d_is_one_clear_error_before_any_mesh(tmp_path, geometry):
-    data = case(merge_gap=0.01) | {"geometry": geometry}
+    data = case(merge_gap_um=0.01) | {"geometry": geometry}
     if "preset" in geometry:
         data["electrodes"][0]["kinetics"] = {"nuclei": {"exchange_current": 5.9}}
     config = parse_case(data)  # the dimension is the geometry's: checked with it
     with pytest.raises(ConfigError) as info:
         check_case(config, tmp_path, comm=MPI.COMM_SELF)
     assert info.value.problems == [
-        "growth.merge_gap = 0.01: merging deposits is implemented for 2D geometries only, "
-        "and this geometry is 3D; allowed in 3D: merge_gap = 0 or no merge_gap"
+        "growth.merge_gap_um = 0.01: merging deposits is implemented for 2D geometries only, "
+        "and this geometry is 3D; allowed in 3D: merge_gap_um = 0 or no merge_gap_um"
     ]
-    off = data | {"growth": {"t_end": 1.0, "merge_gap": 0.0}}
+    off = data | {"growth": {"t_end": 1.0, "merge_gap_um": 0.0}}
     check_case(parse_case(off), tmp_path, comm=MPI.COMM_SELF)  # 0: no merging, fine in 3D
 
 
@@ -112,7 +120,88 @@ def test_merge_gap_with_a_3d_mesh_file_is_refused_from_the_file(tmp_path):
         gmsh.model.mesh.generate(3)
         gmsh.write(str(tmp_path / "box.msh"))
         gmsh.model.remove()
-    config = parse_case(case(merge_gap=0.02) | {"geometry": {"mesh": "box.msh"}})
+    config = parse_case(case(merge_gap_um=0.02) | {"geometry": {"mesh": "box.msh"}})
     with pytest.raises(ConfigError) as info:
-        check_case(config, tmp_path, comm=MPI.COMM_SELF)  # read only for merge_gap
+        check_case(config, tmp_path, comm=MPI.COMM_SELF)  # read only for merge_gap_um
     assert len(info.value.problems) == 1 and "this geometry is 3D" in info.value.problems[0]
+
+
+# -- renamed keys: the old names are still read ----------------------------------------------
+@pytest.fixture
+def warnings(monkeypatch) -> list[str]:
+    """Warnings the femli logger emits (a fresh process as far as warn-once goes)."""
+    monkeypatch.setattr(load, "_WARNED", set())
+    found: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: found.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("femli")
+    logger.addHandler(handler)
+    yield found
+    logger.removeHandler(handler)
+
+
+def test_old_key_names_are_read_with_a_warning_once(warnings):
+    """``max_displacement`` and ``merge_gap`` (um) are now ``max_displacement_um`` and
+    ``merge_gap_um``: the old names give the same case, and one warning each naming the
+    old key, the new key and the unit, once per run however often the case is read."""
+    new = parse_case(case(max_displacement_um=0.1, merge_gap_um=0.0125))
+    assert warnings == []
+    old = parse_case(case(max_displacement=0.1, merge_gap=0.0125), "old.toml")
+    assert growth_options(old) == growth_options(new)
+    assert old.effective() == new.effective() and old.digest() == new.digest()
+    assert {"max_displacement_um", "merge_gap_um"} <= set(old.effective()["growth"])
+    assert not {"max_displacement", "merge_gap"} & set(old.effective()["growth"])
+    assert warnings == [
+        "old.toml: growth.max_displacement is now growth.max_displacement_um: the value is "
+        "in micrometres (um); rename the key (the old name is still read for now)",
+        "old.toml: growth.merge_gap is now growth.merge_gap_um: the value is in micrometres "
+        "(um); rename the key (the old name is still read for now)",
+    ]
+    parse_case(case(max_displacement=0.1))
+    assert len(warnings) == 2  # once per run
+
+
+def test_old_and_new_name_together_or_wrong_are_one_clear_problem(tmp_path):
+    (message,) = problems(case(max_displacement=0.1, max_displacement_um=0.2))
+    assert message == (
+        "growth: give max_displacement_um (um) only: max_displacement is its old name, and "
+        "both are given"
+    )
+    (message,) = problems(case(max_displacement=-0.1))
+    assert message.startswith("growth.max_displacement = -0.1: ")  # the key as written
+    data = case(merge_gap=0.01) | {"geometry": {"kind": "box", "dim": 3}}
+    with pytest.raises(ConfigError) as info:
+        check_case(parse_case(data), tmp_path, comm=MPI.COMM_SELF)
+    assert info.value.problems == [
+        "growth.merge_gap = 0.01: merging deposits is implemented for 2D geometries only, "
+        "and this geometry is 3D; allowed in 3D: merge_gap = 0 or no merge_gap"
+    ]
+
+
+def test_digests_keep_the_old_key_names():
+    """Checkpoints and results written before the rename hold digests of the effective
+    configuration under the old names: the digests still are exactly those."""
+    config = parse_case(case(max_displacement_um=0.1, merge_gap_um=0.0125))
+    legacy = config.effective()
+    legacy["growth"]["max_displacement"] = legacy["growth"].pop("max_displacement_um")
+    legacy["growth"]["merge_gap"] = legacy["growth"].pop("merge_gap_um")
+    text = json.dumps(legacy, sort_keys=True)
+    assert config.digest() == hashlib.sha256(text.encode()).hexdigest()
+    physics = json.dumps({k: v for k, v in legacy.items() if k != "output"}, sort_keys=True)
+    assert physics_digest(config) == hashlib.sha256(physics.encode()).hexdigest()
+
+
+@pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="serial: runs its own process")
+def test_femli_check_mentions_an_old_key_and_passes(tmp_path):
+    path = tmp_path / "old.toml"
+    path.write_text(tomli_w.dumps(case(max_displacement=0.1)))
+    result = subprocess.run(
+        [sys.executable, "-m", "femli", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ": ok (case 'grow'" in result.stdout
+    assert result.stderr.count("growth.max_displacement is now growth.max_displacement_um") == 1
+    assert "micrometres" in result.stderr

@@ -81,5 +81,5 @@ def test_without_merge_gap_touching_deposits_stop_with_what_to_set():
         growth.run()
     message = str(info.value)
     assert message.startswith(f"deposits touch at t = {growth.t:.4g} s (deposit [")
-    assert " nm from " in message and "set [growth] merge_gap (um, 2D; e.g. 0.05)" in message
+    assert " nm from " in message and "set [growth] merge_gap_um (2D; e.g. 0.05)" in message
     assert 8.0 < growth.t < 18.0 and not growth.merges

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
+import gmsh
 import numpy as np
 import pytest
 from conftest import node_coords
 
 from femli.geometry import BoxParams, GeometryError, build, build_box
+from femli.geometry.core import add_regions, new_model
 
 pytestmark = pytest.mark.usefixtures("session")
 
@@ -22,6 +24,22 @@ def test_planar_groups_and_area() -> None:
     assert g.features["electrode_measure"] == pytest.approx(10.0)
     assert g.quality.min_sicn > 0.3
     assert g.quality.n_elements > 100
+
+
+def test_groups_of_undeclared_names_are_refused() -> None:
+    """A builder makes its physical groups through the names its parameters declare."""
+    names = BoxParams().region_names()
+    assert "wall_front" not in names.facets  # 2D: the 3D walls are not declared
+    new_model("undeclared")
+    surface = gmsh.model.occ.addRectangle(0, 0, 0, 1, 1)
+    gmsh.model.occ.synchronize()
+    curves = [t for _, t in gmsh.model.getBoundary([(2, surface)], oriented=False)]
+    cells, facets = add_regions(2, {"electrolyte": [surface]}, {"bulk": curves}, names)
+    assert set(cells) == {"electrolyte"} and set(facets) == {"bulk"}
+    with pytest.raises(RuntimeError, match=r"facet groups \['top'\] are not among"):
+        add_regions(2, {}, {"electrode": [], "top": curves[:1]}, names)
+    with pytest.raises(RuntimeError, match="cell groups"):
+        add_regions(2, {"solid": [surface]}, {}, names)
 
 
 @pytest.mark.parametrize("count", [1, 3])

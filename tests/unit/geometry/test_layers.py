@@ -8,7 +8,10 @@ import pytest
 from conftest import mesh_measure, node_coords
 
 from femli.geometry import GeometryError, LayeredStackParams, build, build_layered_stack
-from femli.geometry.layers import CELL_NAMES, FACET_NAMES
+
+#: Every name the builder may create (declared once, on its parameter class).
+CELL_NAMES = LayeredStackParams.REGION_NAMES.cells
+FACET_NAMES = LayeredStackParams.REGION_NAMES.facets
 
 pytestmark = pytest.mark.usefixtures("session")
 
