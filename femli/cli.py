@@ -365,14 +365,14 @@ def demo(
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.demo import EXAMPLES, describe, run_comparisons, run_demo
+    from femli.demo import describe, run_comparisons, run_demo
 
     metrics = _guarded(lambda: run_demo(output / "rough_li", MPI.COMM_WORLD))
     rank0 = MPI.COMM_WORLD.rank == 0
     if rank0:
         typer.echo(describe(metrics))
         typer.echo(f"built-in case: {output / 'rough_li'}/ (metrics.json, *.png, fields/)")
-    if quick or not EXAMPLES.is_dir():
+    if quick:
         return
     folders = _guarded(lambda: run_comparisons(output, MPI.COMM_WORLD))
     if rank0:

@@ -1,17 +1,18 @@
 """``femli demo``: the built-in default case and reduced seed comparisons.
 
-The built-in case is Li deposition onto a rough Li surface (seed 000, bare Li).
-
-A 10 x 10 um electrolyte box above a Li electrode carrying three semicircular
+The built-in case is Li deposition onto a rough Li surface (seed 000, bare Li):
+a 10 x 10 um electrolyte box above a Li electrode carrying three semicircular
 asperities (radius 0.5 um), seed 000's bare-Li electrolyte (kappa = 7.68e-5 S/cm,
 D(Li+) = 2.5e-10 m^2/s, t+ = 0.47, 1 M) as a supporting-electrolyte model,
 concentration-dependent Butler-Volmer kinetics (i0 = 0.59 mA/cm^2), galvanostatic
 deposition at 20 mA/cm^2 (the paper's high rate), bulk electrolyte on top.
-It is an ordinary case (:data:`DEMO_CASE`), run by :func:`femli.pipeline.run_case`.
+It is an ordinary case file (:data:`BUILT_IN`), run by :func:`femli.pipeline.run_case`.
 
-With the repository's ``examples/`` present, the demo also runs the reduced versions
-of the two seed comparisons (seed 000: bare Li vs bilayer; seed 003: bare Li vs
-SCP@Li nuclei) and writes ``femli compare`` tables and figures for both.
+The demo also runs the reduced versions of the two seed comparisons (seed 000: bare Li
+vs bilayer; seed 003: bare Li vs SCP@Li nuclei) and writes ``femli compare`` tables and
+figures for both. Every case file the demo runs ships with the package
+(``femli/demo_cases/``, so an installed femli needs no checkout); the seed cases are
+copies of the repository's ``examples/<folder>/*_reduced.toml`` (a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -20,66 +21,26 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-import femli
-from femli.case.load import load_case, parse_case
+from femli.case.load import load_case
 from femli.outputs.compare import compare
 from femli.pipeline import run_case
 
-EXAMPLES = Path(femli.__file__).resolve().parents[1] / "examples"
+#: The demo's case files (package data).
+CASES = Path(__file__).resolve().parent / "demo_cases"
 
-#: (comparison name, case A, case B) relative to ``examples/``.
+#: The built-in rough-Li case.
+BUILT_IN = CASES / "rough_li.toml"
+
+#: (comparison name, case A, case B) relative to :data:`CASES` (and to ``examples/``).
 COMPARISONS = (
     ("seed000", "seed000_bilayer/bare_li_reduced.toml", "seed000_bilayer/bilayer_reduced.toml"),
     ("seed003", "seed003_nuclei/bare_li_reduced.toml", "seed003_nuclei/scp_li_reduced.toml"),
 )
 
-DEMO_CASE: dict = {
-    "name": "demo_rough_li",
-    "description": "seed 000 bare Li, three asperities, 20 mA/cm2 deposition",
-    "geometry": {
-        "kind": "box",
-        "dim": 2,
-        "width": 10.0,
-        "height": 10.0,
-        "surface": "asperities",
-        "count": 3,
-        "asperity_height": 0.5,
-        "asperity_width": 1.0,
-        "shape": "semicircle",
-        "h_electrode": 0.08,
-        "h_far": 0.8,
-    },
-    "electrolyte": {
-        "model": "supporting",
-        "conductivity": 7.68e-3,
-        "transference": 0.47,
-        "species": [
-            {"name": "Li+", "charge": 1, "diffusivity": 2.5e-10, "concentration": 1000.0},
-            {"name": "TFSI-", "charge": -1, "diffusivity": 2.5e-10, "concentration": 1000.0},
-        ],
-    },
-    "electrodes": [
-        {
-            "name": "lithium",
-            "current_density": -200.0,
-            "kinetics": {
-                "electrode": {
-                    "type": "butler-volmer",
-                    "exchange_current": 5.9,
-                    "alpha_a": 0.5,
-                    "alpha_c": 0.5,
-                    "concentration_dependent": True,
-                }
-            },
-        }
-    ],
-    "bulk": [{"boundaries": ["bulk"]}],
-}
-
 
 def run_demo(output: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> dict:
-    """Run :data:`DEMO_CASE` into ``output``; returns the metrics."""
-    return run_case(parse_case(DEMO_CASE, "demo"), Path(output), comm)
+    """Run :data:`BUILT_IN` into ``output``; returns the metrics."""
+    return run_case(load_case(BUILT_IN), Path(output), comm, BUILT_IN.parent)
 
 
 def run_comparisons(output: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> list[Path]:
@@ -87,7 +48,7 @@ def run_comparisons(output: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> list[Path]
     folders = []
     for name, first, second in COMPARISONS:
         results = []
-        for case in (EXAMPLES / first, EXAMPLES / second):
+        for case in (CASES / first, CASES / second):
             folder = Path(output) / f"{name}_{case.stem.removesuffix('_reduced')}"
             run_case(load_case(case), folder, comm, case.parent)
             results.append(folder)

@@ -68,11 +68,6 @@ def stop_at_safe_points() -> Iterator[None]:
         uninstall()
 
 
-def requested() -> str | None:
-    """The signal name of a pending stop request on this rank, or None."""
-    return _requested
-
-
 def check(comm: MPI.Comm | None = None) -> None:
     """Raise :class:`KeyboardInterrupt` if a stop was requested (on any rank of ``comm``:
     collective when ``comm`` is given). Re-installs the handlers."""

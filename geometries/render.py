@@ -1,4 +1,5 @@
-"""Build every preset, time it, render a small PNG and rewrite the README table.
+"""Build every preset (``femli/geometry/presets/``), time it, render a small PNG into
+``geometries/img/`` and rewrite the table of ``geometries/README.md``.
 
 Run from the repository root: ``.venv/bin/python geometries/render.py``.
 """
@@ -16,9 +17,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from femli.geometry import PRESET_DIR, build_preset, gmsh_session, list_presets, load_preset
+from femli.geometry import build_preset, gmsh_session, list_presets, load_preset
 
 os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+#: The gallery: this folder (README.md and img/).
+GALLERY = Path(__file__).resolve().parent
 HIDDEN = {"bulk", "wall_front", "wall_left", "wall_back", "wall_right", "host_top", "particle_top"}
 
 
@@ -85,7 +88,7 @@ def main() -> None:
             t0 = time.perf_counter()
             geo = build_preset(name)
             dt = time.perf_counter() - t0
-            png = PRESET_DIR / "img" / f"{name}.png"
+            png = GALLERY / "img" / f"{name}.png"
             (render_2d if geo.dim == 2 else render_3d)(geo, png)
             key = ", ".join(f"{k}={v}" for k, v in params.items() if k not in ("kind",))
             q = geo.quality
@@ -94,7 +97,7 @@ def main() -> None:
                 f"{q.min_sicn:.2f} | {dt:.1f} | ![{name}](img/{name}.png) |"
             )
             print(name, kind, q.n_elements, f"{dt:.1f}s")
-    readme = PRESET_DIR / "README.md"
+    readme = GALLERY / "README.md"
     text = readme.read_text()
     head, _, _ = text.partition("<!-- table -->")
     table = [

@@ -19,7 +19,7 @@ what ``femli run`` does not do (yet):
   cut, or quality below ``min_quality`` in 3D where there is no remeshing), the run stops
   with one message, and the outputs of the last valid state are written as usual
   (``metrics.json`` with ``growth.stop``, ``growth_series.csv/png``, fields, renders);
-  ``femli run`` (since 4025826) also stops with one line, but writes no ``metrics.json``;
+  ``femli run`` also stops with one line, but writes no ``metrics.json``;
 * the **mesh-motion solve by LU** (MUMPS) instead of CG + GAMG, which stops the SCP@Li
   case at t = 61 s with an uncaught PETSc error (``--motion-solver femli`` restores it);
 * **surface profiles**: at every snapshot and at the final state, the anode surface

@@ -203,16 +203,6 @@ def mass(dim: int, tags: Iterable[int]) -> float:
     return float(sum(gmsh.model.occ.getMass(dim, t) for t in tags))
 
 
-def entities_in_box(dim: int, lo: Sequence[float], hi: Sequence[float], eps: float) -> list[int]:
-    """Tags of entities of ``dim`` whose bounding box lies inside [lo, hi] grown by ``eps``."""
-    lo3 = [*lo, 0.0, 0.0][:3]
-    hi3 = [*hi, 0.0, 0.0][:3]
-    found = gmsh.model.getEntitiesInBoundingBox(
-        lo3[0] - eps, lo3[1] - eps, lo3[2] - eps, hi3[0] + eps, hi3[1] + eps, hi3[2] + eps, dim
-    )
-    return sorted(t for _, t in found)
-
-
 def boundary_of(dim: int, tags: Iterable[int]) -> list[int]:
     """Tags of the (dim-1) entities bounding the given entities (shared ones once)."""
     pairs = gmsh.model.getBoundary([(dim, t) for t in tags], combined=False, oriented=False)
@@ -295,11 +285,6 @@ def measure_quality(dim: int) -> MeshQuality:
         n_elements=int(tags.size),
         n_nodes=len(node_tags),
     )
-
-
-def group_measure(dim: int, tag: int) -> float:
-    """Measure (um^dim) of a physical group, summed over its entities from the OCC model."""
-    return mass(dim, gmsh.model.getEntitiesForPhysicalGroup(dim, tag))
 
 
 def place_discs(

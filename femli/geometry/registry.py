@@ -1,4 +1,4 @@
-"""Builder registry, ``build(kind, **params)`` and the ``geometries/`` preset catalogue."""
+"""Builder registry, ``build(kind, **params)`` and the preset catalogue (``presets/``)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.voids import VoidContactParams, build_void_contact
 
-#: Preset folder: ``<repo>/geometries`` (one ``<name>.toml`` per preset).
-PRESET_DIR = Path(__file__).resolve().parents[2] / "geometries"
+#: Preset folder (package data): ``femli/geometry/presets``, one ``<name>.toml`` per preset.
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
 #: kind -> (parameter class, builder); each parameter class declares the region names
 #: its builder creates (:class:`femli.geometry.core.RegionNames`).
@@ -123,12 +123,12 @@ def build(kind: str, **params: Any) -> Geometry:
 
 
 def list_presets(directory: Path | None = None) -> list[str]:
-    """Names of the presets in ``geometries/`` (file stems, sorted)."""
+    """Names of the presets in :data:`PRESET_DIR` (file stems, sorted)."""
     return sorted(p.stem for p in (directory or PRESET_DIR).glob("*.toml"))
 
 
 def load_preset(name: str, directory: Path | None = None) -> tuple[str, dict[str, Any]]:
-    """Read ``geometries/<name>.toml``: returns (kind, parameter dict)."""
+    """Read preset ``<name>.toml`` of :data:`PRESET_DIR`: returns (kind, parameter dict)."""
     path = (directory or PRESET_DIR) / f"{name}.toml"
     if not path.is_file():
         names = list_presets(directory)

@@ -189,10 +189,6 @@ class VoidContactParams:
         """Height (um) of the metal | solid-electrolyte interface."""
         return self.li_thickness + self.interlayer_thickness
 
-    def _measure(self, s: np.ndarray | float):
-        """Interface measure of features of width / diameter ``s``."""
-        return s if self.dim == 2 else math.pi * np.asarray(s) ** 2 / 4
-
     def void_sizes(self) -> np.ndarray:
         """Widths / diameters (um) of the placed features (voids, or islands in
         ``islands`` mode), lognormal, rescaled to the exact contact fraction; largest first."""

@@ -10,40 +10,28 @@ cleanly (ADIOS2 and HDF5 abort the process on a full disk).
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from femli.outputs.disk import (
+    NoSpaceError,
+    free_bytes,
+    full_error,
+    is_full,
+    megabytes,
+    write_bytes_atomic,
+)
+from femli.outputs.manifest import claim, of, own, owner
+
 #: Bytes kept free besides an estimated write (status, provenance, metrics, pictures).
 RESERVE = 8 * 2**20
 #: Factor on estimated sizes (metadata, format overheads).
 MARGIN = 1.25
-
-
-class FolderError(OSError):
-    """An output folder femli cannot use as asked (one line: the folder and why)."""
-
-
-class NoSpaceError(FolderError):
-    """Not enough free space for a write (checked before, or found by the write)."""
-
-
-def free_bytes(folder: str | Path) -> int:
-    """Free bytes for this user on the file system holding ``folder`` (or its parent)."""
-    folder = Path(folder)
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return shutil.disk_usage(folder).free
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1e6:.1f} MB"
 
 
 def require_space(folder: str | Path, need: float, what: str) -> None:
@@ -52,50 +40,13 @@ def require_space(folder: str | Path, need: float, what: str) -> None:
     free = free_bytes(folder)
     if free < MARGIN * need + RESERVE:
         raise NoSpaceError(
-            f"not enough free space in {folder}: {what} need about {_mb(MARGIN * need)} "
-            f"plus {_mb(RESERVE)} kept in reserve, {_mb(free)} free"
+            f"not enough free space in {folder}: {what} need about {megabytes(MARGIN * need)} "
+            f"plus {megabytes(RESERVE)} kept in reserve, {megabytes(free)} free"
         )
-
-
-def is_full(err: BaseException) -> bool:
-    """Whether ``err`` is a full disk or an exceeded quota."""
-    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-def full_error(path: str | Path) -> NoSpaceError:
-    """The error for a write of ``path`` that found the disk full."""
-    folder = Path(path).parent
-    return NoSpaceError(
-        f"not enough free space in {folder}: writing {Path(path).name} failed "
-        f"(disk full, {_mb(free_bytes(folder))} free)"
-    )
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary ``.<name>.XXXX.tmp`` and a rename
-    (nothing recorded; :func:`atomic_write_bytes` records the name first)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if is_full(err):
-            raise full_error(path) from None
-        raise
-    return path
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Record ``path`` in its folder's manifest, then write it atomically."""
-    from femli.outputs.manifest import claim
-
     claim(path)
     return write_bytes_atomic(path, data)
 
@@ -122,8 +73,6 @@ def _jsonable(value: Any) -> Any:
 def staged(path: str | Path, suffix: str = ".tmp.png") -> Iterator[Path]:
     """A temporary name ``.<name><suffix>`` for a writer that takes a file name (a
     picture); renamed to ``path`` when the block ends, removed if it raises."""
-    from femli.outputs.manifest import claim
-
     path = Path(path)
     claim(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,8 +104,6 @@ def _fsync_dir(folder: Path) -> None:
 def fresh_dir(folder: str | Path) -> Path:
     """An empty ``folder`` that femli may fill (a previous one femli wrote is removed;
     one it did not write raises :class:`FolderError`)."""
-    from femli.outputs.manifest import own
-
     folder = Path(folder)
     own(folder)
     shutil.rmtree(folder, ignore_errors=True)
@@ -172,8 +119,6 @@ def replace_dir(tmp: str | Path, final: str | Path) -> Path:
     between the renames leaves ``<final>.old`` and ``tmp``, which :func:`recover_dir` sorts out.
     Raises :class:`FolderError` (before any rename) if femli did not write ``final``.
     """
-    from femli.outputs.manifest import own
-
     tmp, final = Path(tmp), Path(final)
     old = final.with_name(f"{final.name}.old")
     own(final)
@@ -191,8 +136,6 @@ def recover_dir(final: str | Path, marker: str | None = None) -> None:
     """Undo a :func:`replace_dir` cut short: keep ``final``, else the complete new folder
     (``<final>.tmp`` holding ``marker``), else the old one; remove the leftovers. Only
     folders femli wrote are touched."""
-    from femli.outputs.manifest import claim, owner
-
     final = Path(final)
     tmp, old = final.with_name(f"{final.name}.tmp"), final.with_name(f"{final.name}.old")
     manifest = owner(final)
@@ -212,8 +155,6 @@ def clean_stale(folder: str | Path, dirs: dict[str, str | None] | None = None) -
     manifest lists), and recover the folders ``dirs`` (name -> completion marker)
     replaced with :func:`replace_dir`. Returns the files removed. Never touches
     anything femli did not write."""
-    from femli.outputs.manifest import of
-
     folder = Path(folder)
     if not folder.is_dir():
         return []

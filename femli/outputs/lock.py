@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from femli.outputs.files import FolderError
+from femli.outputs.disk import FolderError
 from femli.outputs.status import now
 from femli.parallel import on_root
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from femli.outputs.files import FolderError, write_bytes_atomic
+from femli.outputs.disk import FolderError, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 

@@ -169,12 +169,3 @@ class ElectrodeCurrents:
         vec.scatter_forward()
         w = self._weights.x.array
         return np.divide(vec.array, w, out=np.zeros_like(w), where=w > 0)
-
-
-def interpolate_vector(expr, domain, name: str) -> dolfinx.fem.Function:
-    """Interpolate a vector UFL expression (e.g. a flux) into a DG1 vector field."""
-    gdim = domain.mesh.geometry.dim
-    space = dolfinx.fem.functionspace(domain.mesh, ("DG", 1, (gdim,)))
-    out = dolfinx.fem.Function(space, name=name)
-    out.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
-    return out

@@ -25,16 +25,6 @@ def eliminated_concentration(concentrations: Sequence, charges: Sequence[int], z
     return -sum(z * c for z, c in zip(charges, concentrations, strict=True)) / z_last
 
 
-def storage(c, c_history, bdf: tuple, porosity):
-    """Time-derivative term ``porosity * (a0 c + history) / dt`` from BDF constants.
-
-    ``bdf = (a0_over_dt, history)`` where ``history`` already holds
-    ``(a1 c_n + a2 c_{n-1}) / dt``; setting both to zero gives the stationary form.
-    """
-    a0_over_dt, _ = bdf
-    return porosity * (a0_over_dt * c + c_history)
-
-
 def species_residual(flux, rate, v, dx, electrode_sources: Sequence[tuple]):
     """Weak form of ``rate + div N = 0`` with electrode fluxes ``N.n = -i_loc/(z F)``.
 

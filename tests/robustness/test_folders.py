@@ -301,7 +301,7 @@ def test_a_real_full_disk(small_disk, tmp_path, monkeypatch):
 
 def test_folder_errors_are_exit_code_2():
     from femli.cli import classify
-    from femli.outputs.files import FolderError
+    from femli.outputs.disk import FolderError
     from femli.outputs.lock import FolderBusyError
 
     for err in (FolderError("x"), FolderBusyError("y")):
