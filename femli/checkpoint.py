@@ -238,7 +238,7 @@ def write_checkpoint(output: Path, solver: Stateful, meta: dict) -> bool:
     (``solver.state()``), with ``meta`` (JSON-able: run kind, digests, ...). Collective.
 
     Returns whether it was written (a failure is logged, and the run goes on), except
-    on a full disk: then :class:`~femli.outputs.files.NoSpaceError` is raised on every
+    on a full disk: then :class:`~femli.outputs.disk.NoSpaceError` is raised on every
     rank (the previous checkpoint stays; the run should stop cleanly).
     """
     model = solver.model

@@ -13,7 +13,7 @@ write is refused, and stale temporary files of a killed run are cleaned (only wh
 folder's manifest says femli wrote, :mod:`femli.outputs.manifest`); ``provenance.json``
 records the run (:mod:`femli.outputs.status`). Writes check the free space first
 (fields: before the solve too) and a full disk ends the run with
-:class:`~femli.outputs.files.NoSpaceError`. A
+:class:`~femli.outputs.disk.NoSpaceError`. A
 solve that fails after every recovery leaves its last converged state (``fields/``,
 the time series so far) and ``status.json``; ``[time]`` and ``[growth]`` runs write
 checkpoints when ``[output]`` asks for them, and ``restart=True`` continues from the

@@ -32,8 +32,9 @@ from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
 from femli.growth.solver import GrowthSolver
+from femli.outputs.disk import NoSpaceError
 from femli.outputs.fields import write_fields
-from femli.outputs.files import NoSpaceError, atomic_write_bytes
+from femli.outputs.files import atomic_write_bytes
 from femli.outputs.progress import TimeProgress
 from femli.parallel import on_root
 from femli.physics.derived import ElectrodeCurrents

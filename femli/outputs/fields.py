@@ -12,7 +12,7 @@ between its two renames is undone at the start of the next run). Formats:
 
 Mesh coordinates are written in metres (SI) as in the solver. ADIOS2 and HDF5 abort
 the process on a full disk, so the free space is checked against an estimate of the
-files' size first (:func:`fields_bytes`; :class:`~femli.outputs.files.NoSpaceError`).
+files' size first (:func:`fields_bytes`; :class:`~femli.outputs.disk.NoSpaceError`).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def fields_bytes(model) -> int:
 
 
 def check_space(model, output: Path) -> None:
-    """:class:`~femli.outputs.files.NoSpaceError` on every rank unless ``output`` has
+    """:class:`~femli.outputs.disk.NoSpaceError` on every rank unless ``output`` has
     room for the fields. Collective."""
     need = fields_bytes(model)
     on_root(model.domain.comm, lambda: require_space(output, need, "fields"))
@@ -76,7 +76,7 @@ def check_space(model, output: Path) -> None:
 def write_fields(model, output: Path) -> Path:
     """Write VTX and XDMF files of the solved state into ``output/fields``. Collective.
 
-    Raises :class:`~femli.outputs.files.NoSpaceError` (nothing written) when the
+    Raises :class:`~femli.outputs.disk.NoSpaceError` (nothing written) when the
     folder lacks the room; a write that fails leaves no ``fields.tmp``."""
     comm = model.domain.comm
     final = Path(output) / "fields"

@@ -14,7 +14,8 @@ from shared_cases import GROWTH, TINY
 
 from femli import runs
 from femli.case.load import parse_case
-from femli.outputs.files import FolderError, atomic_write_bytes
+from femli.outputs.disk import FolderError
+from femli.outputs.files import atomic_write_bytes
 from femli.parallel import on_root
 from femli.pipeline import output_names, run_case
 from femli.solve.newton import SolverError
