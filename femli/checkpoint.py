@@ -43,7 +43,7 @@ from femli.outputs.files import (
     replace_dir,
     require_space,
 )
-from femli.outputs.manifest import remove
+from femli.outputs.folder import remove
 
 if TYPE_CHECKING:
     from femli.physics.model import CellModel

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 import femli
-from femli.log import setup_logging
+from femli.parallel import setup_logging
 
 app = typer.Typer(
     add_completion=False,
@@ -45,7 +45,7 @@ def info() -> None:
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.outputs.provenance import software_versions, solver_packages
+    from femli.outputs.status import software_versions, solver_packages
 
     versions = software_versions()
     packages = solver_packages()
@@ -117,7 +117,7 @@ def run(
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.demo import describe
+    from femli.outputs.report import describe
     from femli.pipeline import run_case
 
     output = output or Path("results") / config.name
@@ -365,7 +365,8 @@ def demo(
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.demo import describe, run_comparisons, run_demo
+    from femli.demo import run_comparisons, run_demo
+    from femli.outputs.report import describe
 
     metrics = _guarded(lambda: run_demo(output / "rough_li", MPI.COMM_WORLD))
     rank0 = MPI.COMM_WORLD.rank == 0

@@ -57,16 +57,3 @@ def run_comparisons(output: Path, comm: MPI.Comm = MPI.COMM_WORLD) -> list[Path]
             compare(results[0], results[1], target)
         folders.append(target)
     return folders
-
-
-def describe(metrics: dict) -> str:
-    """One-line summary of an electrode's metrics for the terminal."""
-    lines = []
-    for name, e in metrics["electrodes"].items():
-        d = e["deposition_current_density"]
-        lines.append(
-            f"{name}: mean deposition {d['mean'] / 10:.3g} mA/cm2, max {d['max'] / 10:.3g} "
-            f"mA/cm2, hotspot index {d['hotspot_index']:.3f}, CV "
-            f"{d['coefficient_of_variation']:.3f}, E = {e['potential_V'] * 1e3:.2f} mV"
-        )
-    return "\n".join(lines)

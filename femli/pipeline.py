@@ -8,9 +8,9 @@ march, ``[growth]``), with which files and checkpoints, is the case's run kind's
 
 Robustness, in order: the case is checked against its geometry, mesh file and output
 folder before any mesh (:mod:`femli.case.preflight`); the folder is locked for the run
-(:mod:`femli.outputs.lock`); a folder holding files of femli's names that femli did not
+(:mod:`femli.outputs.folder`); a folder holding files of femli's names that femli did not
 write is refused, and stale temporary files of a killed run are cleaned (only what the
-folder's manifest says femli wrote, :mod:`femli.outputs.manifest`); ``provenance.json``
+folder's manifest says femli wrote, :mod:`femli.outputs.folder`); ``provenance.json``
 records the run (:mod:`femli.outputs.status`). Writes check the free space first
 (fields: before the solve too) and a full disk ends the run with
 :class:`~femli.outputs.disk.NoSpaceError`. A
@@ -41,9 +41,8 @@ from femli.checkpoint import read_checkpoint as _read_checkpoint
 from femli.growth.motion import MeshMotionError
 from femli.outputs.fields import check_space, write_fields
 from femli.outputs.files import atomic_write_bytes, clean_stale
-from femli.outputs.lock import folder_lock
-from femli.outputs.manifest import adopt_legacy, refuse_foreign, remove, tracking
-from femli.outputs.manifest import of as manifest_of
+from femli.outputs.folder import adopt_legacy, folder_lock, refuse_foreign, remove, tracking
+from femli.outputs.folder import of as manifest_of
 from femli.outputs.report import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
@@ -79,8 +78,8 @@ def run_case(
 ) -> dict:
     """Run a validated case into ``output``; returns the metrics written to metrics.json.
 
-    The folder is locked for the whole run (:mod:`femli.outputs.lock`) and every path
-    femli writes in it is recorded in its manifest (:mod:`femli.outputs.manifest`):
+    The folder is locked for the whole run (:mod:`femli.outputs.folder`) and every path
+    femli writes in it is recorded in its manifest (:mod:`femli.outputs.folder`):
     cleanup removes only recorded paths.
 
     Args:

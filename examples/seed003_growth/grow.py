@@ -54,10 +54,10 @@ from femli.geometry import GeometryError
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
 from femli.growth.solver import GrowthSolver
-from femli.log import setup_logging
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
 from femli.outputs.metrics import gather_surface
 from femli.outputs.progress import TimeProgress
+from femli.parallel import setup_logging
 from femli.pipeline import write_outputs
 from femli.solve.newton import SolverError
 from femli.units import MESH_UNIT, um

@@ -23,6 +23,7 @@ from femli.geometry.core import (
     add_regions,
     check_sizes,
     fail,
+    graded_field,
     mass,
     mesh_and_measure,
     new_model,
@@ -31,8 +32,8 @@ from femli.geometry.core import (
     require_features,
     require_positive,
     require_seed,
+    set_background,
 )
-from femli.geometry.sizing import graded_field, set_background
 
 SURFACES = ("planar", "asperities", "rough")
 SHAPES = ("semicircle", "triangle", "gaussian")

@@ -22,6 +22,7 @@ from femli.geometry.core import (
     RegionNames,
     add_regions,
     check_sizes,
+    graded_field,
     mass,
     mesh_and_measure,
     new_model,
@@ -31,9 +32,9 @@ from femli.geometry.core import (
     require_features,
     require_positive,
     require_seed,
+    set_background,
     spread_angles,
 )
-from femli.geometry.sizing import graded_field, set_background
 
 #: Ag particle centres sit this many Ag radii outside the fibre surface (0: half embedded).
 AG_OFFSET = 0.0

@@ -33,6 +33,7 @@ from femli.geometry.core import (
     RegionNames,
     add_regions,
     check_sizes,
+    graded_field,
     mass,
     mesh_and_measure,
     new_model,
@@ -42,9 +43,9 @@ from femli.geometry.core import (
     require_features,
     require_positive,
     require_seed,
+    set_background,
     spread_angles,
 )
-from femli.geometry.sizing import graded_field, set_background
 
 _EPS = 1e-6
 #: (cell name, thickness attribute), bottom to top.

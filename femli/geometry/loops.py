@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import gmsh
 import numpy as np
 
-from femli.geometry.core import GeometryError, add_groups, new_model
-from femli.geometry.sizing import graded_field, set_background
+from femli.geometry.core import GeometryError, add_groups, graded_field, new_model, set_background
 
 
 @dataclass(slots=True)

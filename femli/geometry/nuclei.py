@@ -21,6 +21,7 @@ from femli.geometry.core import (
     RegionNames,
     add_regions,
     check_sizes,
+    graded_field,
     mass,
     mesh_and_measure,
     new_model,
@@ -30,8 +31,8 @@ from femli.geometry.core import (
     require_features,
     require_positive,
     require_seed,
+    set_background,
 )
-from femli.geometry.sizing import graded_field, set_background
 
 PLACEMENTS = ("random", "lattice")
 #: Random sequential adsorption of discs jams near 0.547 coverage; refuse above this.

@@ -23,8 +23,7 @@ from collections.abc import Mapping, Sequence
 import gmsh
 import numpy as np
 
-from femli.geometry.core import GeometryError, add_groups, new_model
-from femli.geometry.sizing import graded_field, set_background
+from femli.geometry.core import GeometryError, add_groups, graded_field, new_model, set_background
 
 log = logging.getLogger(__name__)
 

@@ -39,6 +39,7 @@ from femli.geometry.core import (
     add_regions,
     boundary_of,
     check_sizes,
+    graded_field,
     mass,
     mesh_and_measure,
     new_model,
@@ -48,8 +49,8 @@ from femli.geometry.core import (
     require_features,
     require_positive,
     require_seed,
+    set_background,
 )
-from femli.geometry.sizing import graded_field, set_background
 
 MAX_VOID_COVERAGE = 0.5
 MODES = ("voids", "islands")

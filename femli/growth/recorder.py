@@ -24,7 +24,7 @@ import numpy as np
 
 from femli.outputs import pictures
 from femli.outputs.files import atomic_write_bytes, require_space, staged
-from femli.outputs.manifest import own, remove
+from femli.outputs.folder import own, remove
 from femli.outputs.metrics import gather_surface
 from femli.parallel import on_root
 from femli.units import to_um

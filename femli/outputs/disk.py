@@ -1,5 +1,5 @@
 """The bottom of :mod:`femli.outputs`: output-folder errors, free space and the plain
-atomic writer. Imports nothing of femli, so :mod:`femli.outputs.manifest` and
+atomic writer. Imports nothing of femli, so :mod:`femli.outputs.folder` and
 :mod:`femli.outputs.files` (which records names in the manifest first) both build on it.
 
 A write that finds the disk full removes its temporary file and raises

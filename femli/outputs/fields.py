@@ -23,7 +23,7 @@ import dolfinx
 import dolfinx.io
 
 from femli.outputs.files import fresh_dir, replace_dir, require_space
-from femli.outputs.manifest import remove
+from femli.outputs.folder import remove
 from femli.parallel import on_root
 
 

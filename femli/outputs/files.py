@@ -1,7 +1,7 @@
 """Atomic file writing: a result file is either the old complete one or the new one.
 
 Every name written into an output folder is first recorded in the folder's manifest
-(:mod:`femli.outputs.manifest`), and everything here that deletes or replaces checks
+(:mod:`femli.outputs.folder`), and everything here that deletes or replaces checks
 the manifest first: femli deletes only what it wrote. A write that finds the disk full
 removes its temporary file and raises :class:`NoSpaceError` (one line naming the folder
 and the free space); :func:`require_space` checks before the writers that cannot fail
@@ -26,7 +26,7 @@ from femli.outputs.disk import (
     megabytes,
     write_bytes_atomic,
 )
-from femli.outputs.manifest import claim, of, own, owner
+from femli.outputs.folder import claim, of, own, owner
 
 #: Bytes kept free besides an estimated write (status, provenance, metrics, pictures).
 RESERVE = 8 * 2**20

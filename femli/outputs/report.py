@@ -15,10 +15,9 @@ import dolfinx
 import numpy as np
 
 from femli.outputs import pictures
-from femli.outputs.features import part_statistics
 from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_space
-from femli.outputs.metrics import gather_surface, surface_statistics
-from femli.outputs.provenance import git_commit, software_versions
+from femli.outputs.metrics import gather_surface, part_statistics, surface_statistics
+from femli.outputs.status import git_commit, software_versions
 from femli.parallel import on_root
 from femli.units import to_um
 
@@ -176,3 +175,16 @@ def _global_min(expr, model) -> float:
 
     local = float(f.x.array.min()) if f.x.array.size else np.inf
     return model.domain.comm.allreduce(local, op=MPI.MIN)
+
+
+def describe(metrics: dict) -> str:
+    """One-line summary of an electrode's metrics for the terminal."""
+    lines = []
+    for name, e in metrics["electrodes"].items():
+        d = e["deposition_current_density"]
+        lines.append(
+            f"{name}: mean deposition {d['mean'] / 10:.3g} mA/cm2, max {d['max'] / 10:.3g} "
+            f"mA/cm2, hotspot index {d['hotspot_index']:.3f}, CV "
+            f"{d['coefficient_of_variation']:.3f}, E = {e['potential_V'] * 1e3:.2f} mV"
+        )
+    return "\n".join(lines)

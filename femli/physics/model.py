@@ -24,11 +24,10 @@ from mpi4py import MPI
 from ufl.core.expr import Expr
 
 from femli.mesh import Domain
-from femli.physics import forms
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte
 from femli.physics.kinetics import Kinetics
-from femli.physics.transport import Transport
+from femli.physics.transport import Transport, charge_residual, species_residual
 from femli.units import FARADAY
 
 
@@ -232,9 +231,9 @@ class CellModel:
             else:  # the salt balance: this row minus (t/z) x the charge row
                 flux = -self.salt[1] * ufl.grad(c)
                 react = [((1.0 - self.salt[0]) * source, ds) for source, ds in react]
-            residual.append(scale * forms.species_residual(flux, rate, tests[k], dx, react))
+            residual.append(scale * species_residual(flux, rate, tests[k], dx, react))
         i_over_f = self.current_density() / FARADAY
-        residual.append(scale * forms.charge_residual(i_over_f, tests[-1], dx, sources))
+        residual.append(scale * charge_residual(i_over_f, tests[-1], dx, sources))
         return residual
 
     def _boundary_conditions(self):

@@ -52,10 +52,18 @@ naming what is wrong), :meth:`~Transport.solved_species` (the concentration unkn
 without kinetics :meth:`~Transport.electrode_phi`. :func:`register` makes the name valid
 for :class:`~femli.physics.electrolyte.Electrolyte`. (A case file can name it once the
 case schema, :mod:`femli.case.schema`, accepts the name.)
+
+Pure functions that build UFL expressions and residuals for the transport models.
+
+Nothing here assembles or solves: each function takes UFL operands and returns UFL,
+so the forms can be unit-tested and reused by the stationary, transient and growth
+solvers. Equations are written per unit Faraday (the charge balance is ``div(i/F)``)
+so the species and charge rows share units, mol/(m^2 s) per unit test function.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import dolfinx
@@ -64,7 +72,6 @@ import ufl
 from dolfinx import default_scalar_type as scalar
 from ufl.core.expr import Expr
 
-from femli.physics import forms
 from femli.units import FARADAY
 
 if TYPE_CHECKING:
@@ -117,7 +124,7 @@ class Transport:
 
     def current_density(self, model: CellModel) -> Expr:
         """Electrolyte current density vector i (A/m^2): Ohm's law ``-kappa grad phi``."""
-        return forms.ohmic_current(model.phi, model.conductivity())
+        return ohmic_current(model.phi, model.conductivity())
 
     def flux(self, model: CellModel, name: str) -> Expr:
         """Molar flux vector of species ``name`` (mol/(m^2 s)): ``i/F`` for the reacting
@@ -176,7 +183,7 @@ class Tertiary(Transport):
     def unsolved_concentration(self, model: CellModel, species: Species) -> Expr:
         """Electroneutrality: ``-sum z_k c_k / z_last`` (mol/m^3)."""
         charges = [s.charge for s in model.species_unknowns]
-        return forms.eliminated_concentration(model.unknowns[:-1], charges, species.charge)
+        return eliminated_concentration(model.unknowns[:-1], charges, species.charge)
 
     def nodal_concentrations(self, model: CellModel) -> dict[str, np.ndarray]:
         """The solved arrays and the last species' from electroneutrality (mol/m^3)."""
@@ -198,7 +205,7 @@ class Tertiary(Transport):
         species = model.electrolyte.species_named(name)
         c = self.concentration(model, name)
         d = model.diffusivity(name)
-        return forms.nernst_planck_flux(c, model.phi, d, species.charge, model.f)
+        return nernst_planck_flux(c, model.phi, d, species.charge, model.f)
 
     def salt_diffusivities(
         self, electrolyte: Electrolyte
@@ -295,3 +302,41 @@ def transport_named(name: str) -> Transport:
 
 for _cls in (Primary, Secondary, Tertiary, Supporting):
     register(_cls)
+
+
+def nernst_planck_flux(c, phi, diffusivity, charge: int, f: float):
+    """Dilute Nernst-Planck molar flux ``-D grad c - z D f c grad phi`` (mol/(m^2 s))."""
+    return -diffusivity * ufl.grad(c) - charge * diffusivity * f * c * ufl.grad(phi)
+
+
+def eliminated_concentration(concentrations: Sequence, charges: Sequence[int], z_last: int):
+    """Electroneutrality: the last species' concentration ``-sum z_k c_k / z_last``."""
+    return -sum(z * c for z, c in zip(charges, concentrations, strict=True)) / z_last
+
+
+def species_residual(flux, rate, v, dx, electrode_sources: Sequence[tuple]):
+    """Weak form of ``rate + div N = 0`` with electrode fluxes ``N.n = -i_loc/(z F)``.
+
+    ``electrode_sources`` holds ``(i_loc / (z F), ds)`` pairs for the reacting species.
+    """
+    form = rate * v * dx - ufl.inner(flux, ufl.grad(v)) * dx
+    for source, ds in electrode_sources:
+        form -= source * v * ds
+    return form
+
+
+def charge_residual(current_over_f, w, dx, electrode_currents: Sequence[tuple]):
+    """Weak form of ``div(i/F) = 0`` with electrode current ``i.n = -i_loc``.
+
+    ``current_over_f`` is ``i/F`` (mol/(m^2 s)); ``electrode_currents`` holds
+    ``(i_loc, ds)`` pairs.
+    """
+    form = -ufl.inner(current_over_f, ufl.grad(w)) * dx
+    for i_loc, ds in electrode_currents:
+        form -= (i_loc / FARADAY) * w * ds
+    return form
+
+
+def ohmic_current(phi, conductivity):
+    """Ohm's law ``i = -kappa grad phi`` (A/m^2)."""
+    return -conductivity * ufl.grad(phi)

@@ -29,8 +29,7 @@ from femli.physics.model import CellModel
 from femli.solve import presets
 from femli.solve.admissible import StateCheck
 from femli.solve.convergence import StepTest
-from femli.solve.jacobian import NestJacobian
-from femli.solve.problems import NonlinearProblem
+from femli.solve.problems import NestJacobian, NonlinearProblem
 from femli.solve.stats import SolveStats
 
 _counter = itertools.count()
@@ -130,7 +129,7 @@ class Newton:
         """The residual and Jacobian callbacks wrapped to time assembly (and lag).
 
         Monolithic matrices use DOLFINx's callbacks, nested ones :func:`nest_residual`
-        and :class:`~femli.solve.jacobian.NestJacobian`. The callbacks reach this object
+        and :class:`~femli.solve.problems.NestJacobian`. The callbacks reach this object
         through a weak reference: PETSc keeps them on the SNES, and a strong reference
         would make a cycle through a PETSc object that Python's garbage collector cannot
         break (every Newton, with its matrices and factorisations, would then live until

@@ -13,6 +13,17 @@ So the classes here never destroy a parallel problem in ``__del__``: they keep i
 objects aside, and :func:`release` destroys them where every rank calls it, only those
 freed on every rank, in creation order. Every problem creation calls it (collective
 anyway). A problem on one process is destroyed at once, as in DOLFINx.
+
+Nested Jacobian assembly that keeps the state-independent part of a block.
+
+A Jacobian block whose volume terms do not depend on the unknowns (the salt balance's
+``D_amb grad . grad`` and storage terms, say) is the same matrix at every Newton step
+and time step with the same ``dt``. :class:`NestJacobian` assembles such a block's
+state-independent integrals once into a copy of the block, and at each evaluation
+copies them back (a copy of the values, same sparsity) and adds the state-dependent
+integrals (the electrode terms). The copy is reassembled when anything it was built
+from changes: a constant (``dt``, potentials), a coefficient field, or the mesh
+geometry (moving boundaries). It costs one block's memory per kept block.
 """
 
 from __future__ import annotations
@@ -20,11 +31,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+import dolfinx
 import dolfinx.fem.petsc
+import numpy as np
+import ufl
+from dolfinx.fem.petsc import assemble_matrix, assign
+from dolfinx.la.petsc import _ghost_update
 from mpi4py import MPI
 from petsc4py import PETSc
+from ufl.algorithms import expand_derivatives
+from ufl.algorithms.analysis import extract_coefficients, extract_constants
 
 __all__ = ["LinearProblem", "NonlinearProblem", "pending", "release"]
+
 
 #: World ranks of a communicator -> creation number -> PETSc objects of a freed problem.
 _pending: dict[tuple[int, ...], dict[int, list]] = {}
@@ -105,3 +124,121 @@ class LinearProblem(_Collective, dolfinx.fem.petsc.LinearProblem):
     Creation is collective; it also destroys the problems freed before (:func:`release`)."""
 
     _petsc_names = ("_solver", "_A", "_b", "_x", "_P_mat")
+
+
+def split_state_independent(
+    form: ufl.Form, unknowns: Sequence
+) -> tuple[ufl.Form | None, ufl.Form | None]:
+    """``(independent, dependent)`` integrals of ``form`` (derivatives expanded).
+
+    ``independent`` holds the integrals whose integrand has none of ``unknowns`` among
+    its coefficients; either part may be ``None`` (empty).
+    """
+    unknown_ids = {id(u) for u in unknowns}
+    parts: tuple[list, list] = ([], [])
+    for integral in expand_derivatives(form).integrals():
+        coefficients = extract_coefficients(integral.integrand())
+        parts[any(id(c) in unknown_ids for c in coefficients)].append(integral)
+    return tuple(ufl.Form(p) if p else None for p in parts)  # type: ignore[return-value]
+
+
+class _KeptBlock:
+    """A block's state-independent part, assembled into its own matrix when stale.
+
+    Its integrals include a cell integral over the whole mesh, so their sparsity is the
+    block's: the first evaluation assembles them into the block and keeps a copy.
+    """
+
+    def __init__(self, form: ufl.Form, mesh: dolfinx.mesh.Mesh) -> None:
+        self.form = dolfinx.fem.form(form)
+        self.constants = extract_constants(form)
+        self.coefficients = extract_coefficients(form)
+        self.mesh = mesh
+        self.matrix: PETSc.Mat | None = None
+        self._built_from: list[np.ndarray] = []
+
+    def _inputs(self) -> list[np.ndarray]:
+        values = [np.atleast_1d(np.asarray(c.value)) for c in self.constants]
+        values += [c.x.array for c in self.coefficients]
+        return [*values, self.mesh.geometry.x]
+
+    def _stale(self, inputs: list[np.ndarray]) -> bool:
+        """Whether any rank's inputs changed (collective: reassembly is collective, and
+        a moving boundary may move only one rank's nodes)."""
+        changed = any(
+            a.shape != b.shape or not np.array_equal(a, b)
+            for a, b in zip(inputs, self._built_from, strict=True)
+        )
+        return self.mesh.comm.allreduce(changed, op=MPI.LOR)
+
+    def assemble(self, block: PETSc.Mat, bcs: list) -> None:
+        """Put this part into ``block`` (zeroed), reassembling it first if stale."""
+        inputs = self._inputs()
+        if self.matrix is None:
+            assemble_matrix(block, self.form, bcs, diag=1.0)
+            block.assemble()
+            self.matrix = block.duplicate(copy=True)
+            self._built_from = [a.copy() for a in inputs]
+            return
+        if self._stale(inputs):
+            self.matrix.zeroEntries()
+            assemble_matrix(self.matrix, self.form, bcs, diag=1.0)
+            self.matrix.assemble()
+            self._built_from = [a.copy() for a in inputs]  # copied only when they change
+        self.matrix.copy(block, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+
+
+def _whole_mesh_volume(form: ufl.Form | None) -> bool:
+    """True if ``form`` has a cell integral over every cell."""
+    return form is not None and any(
+        i.subdomain_id() in ("everywhere", "otherwise") for i in form.integrals_by_type("cell")
+    )
+
+
+class NestJacobian:
+    """SNES Jacobian callback for a nested matrix, one block at a time.
+
+    Dirichlet rows and columns are zeroed with 1 on the diagonal. Blocks with
+    state-independent cell integrals keep them (:class:`_KeptBlock`); the others, and
+    the state-dependent integrals, are assembled at every call. Only one block's
+    packed coefficients are alive at a time.
+    """
+
+    def __init__(self, residual: Sequence[ufl.Form], unknowns: Sequence, bcs: list) -> None:
+        self.unknowns, self.bcs = list(unknowns), bcs
+        self.forms: list[list] = []
+        self.kept: dict[tuple[int, int], _KeptBlock] = {}
+        mesh = self.unknowns[0].function_space.mesh
+        for i, F in enumerate(residual):
+            row = []
+            for j, u in enumerate(self.unknowns):
+                trial = ufl.TrialFunction(u.function_space)
+                independent, dependent = split_state_independent(
+                    ufl.derivative(F, u, trial), unknowns
+                )
+                if _whole_mesh_volume(independent) and (
+                    dependent is None or not dependent.integrals_by_type("interior_facet")
+                ):
+                    self.kept[i, j] = _KeptBlock(independent, mesh)
+                else:
+                    dependent = _sum(independent, dependent)
+                row.append(None if dependent is None else dolfinx.fem.form(dependent))
+            self.forms.append(row)
+
+    def __call__(self, _snes, x: PETSc.Vec, A: PETSc.Mat, _P) -> None:
+        _ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+        assign(x, self.unknowns)
+        A.zeroEntries()
+        for i, row in enumerate(self.forms):
+            for j, form in enumerate(row):
+                if (i, j) in self.kept:
+                    self.kept[i, j].assemble(A.getNestSubMatrix(i, j), self.bcs)
+                if form is not None:
+                    assemble_matrix(A.getNestSubMatrix(i, j), form, self.bcs, diag=1.0)
+        A.assemble()
+
+
+def _sum(a: ufl.Form | None, b: ufl.Form | None) -> ufl.Form | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return a + b

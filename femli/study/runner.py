@@ -33,8 +33,7 @@ import tomli_w
 from mpi4py import MPI
 
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
-from femli.outputs.lock import FolderBusyError
-from femli.outputs.manifest import tracking
+from femli.outputs.folder import FolderBusyError, tracking
 from femli.parallel import on_root
 from femli.study.expand import Study, StudyCase, expand_study
 from femli.study.plots import plot_summary

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 import femli
 from femli.outputs.files import atomic_write_bytes
-from femli.outputs.manifest import tracking
+from femli.outputs.folder import tracking
 from femli.study.expand import Study, StudyCase
 from femli.study.spec import StudyError
 

@@ -35,7 +35,7 @@ def test_import_femli_and_the_command_line_load_no_solver_library():
     assert done.returncode == 0, done.stderr[-3000:]
     package, cli = (set(part.split()) for part in done.stdout.split("|"))
     assert not package & set(HEAVY), sorted(package & set(HEAVY))
-    solvers = set(HEAVY) - {"mpi4py"}  # femli.log (rank-0 printing) imports mpi4py
+    solvers = set(HEAVY) - {"mpi4py"}  # femli.parallel (rank-0 printing) imports mpi4py
     assert not cli & solvers, sorted(cli & solvers)
 
 

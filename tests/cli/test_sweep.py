@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from femli.cli import app
 from femli.outputs.files import atomic_write_bytes
-from femli.outputs.manifest import tracking
+from femli.outputs.folder import tracking
 from femli.study import aggregate, expand_study, run_study
 
 CASE = RIDGE_CASE

@@ -18,7 +18,7 @@ from femli.outputs.files import (
     recover_dir,
     replace_dir,
 )
-from femli.outputs.manifest import claim, tracking
+from femli.outputs.folder import claim, tracking
 from femli.pipeline import run_case
 
 

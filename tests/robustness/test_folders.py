@@ -144,7 +144,7 @@ def test_check_and_run_refuse_a_name_that_leaves_results(tmp_path, monkeypatch):
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from femli.outputs.lock import acquire
+    from femli.outputs.folder import acquire
     acquire(sys.argv[1], "holder-case")
     print("locked", flush=True)
     time.sleep(600)
@@ -193,7 +193,7 @@ def test_a_lock_left_by_a_killed_run_does_not_block(tmp_path):
 
 @pytest.mark.mpi
 def test_a_run_into_a_locked_folder_stops_on_every_rank(mpi_tmp_path):
-    from femli.outputs.lock import FolderBusyError, acquire, release
+    from femli.outputs.folder import FolderBusyError, acquire, release
 
     comm = MPI.COMM_WORLD
     out = mpi_tmp_path / "busy"
@@ -274,7 +274,7 @@ def small_disk(tmp_path):
 @serial
 def test_a_real_full_disk(small_disk, tmp_path, monkeypatch):
     from femli.outputs import files
-    from femli.outputs.manifest import tracking
+    from femli.outputs.folder import tracking
     from femli.outputs.pictures import plot_surface_current
 
     out = small_disk / "out"
@@ -302,7 +302,7 @@ def test_a_real_full_disk(small_disk, tmp_path, monkeypatch):
 def test_folder_errors_are_exit_code_2():
     from femli.cli import classify
     from femli.outputs.disk import FolderError
-    from femli.outputs.lock import FolderBusyError
+    from femli.outputs.folder import FolderBusyError
 
     for err in (FolderError("x"), FolderBusyError("y")):
         assert classify(err) == (2, str(err))
