@@ -41,7 +41,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "femli.growth.solver": ("GrowthOptions", "GrowthSolver", "Metal"),
     # case files
     "femli.case.messages": ("ConfigError",),
-    "femli.case.load": ("load_case", "parse_case"),
+    "femli.case.checks": ("load_case", "parse_case"),
     "femli.pipeline": ("run_case",),
 }
 _EXPORTS = {name: module for module, names in _HOMES.items() for name in names}
@@ -99,7 +99,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the same names for type checkers and editors
-    from femli.case.load import load_case, parse_case
+    from femli.case.checks import load_case, parse_case
     from femli.case.messages import ConfigError
     from femli.geometry import GeometryError
     from femli.growth.solver import GrowthOptions, GrowthSolver, Metal

@@ -73,7 +73,7 @@ def _problems(source, problems: list[str]) -> str:
 
 
 def _load(case: Path):
-    from femli.case.load import load_case
+    from femli.case.checks import load_case
     from femli.case.messages import ConfigError
 
     try:
@@ -117,7 +117,7 @@ def run(
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.outputs.report import describe
+    from femli.outputs.metrics import describe
     from femli.pipeline import run_case
 
     output = output or Path("results") / config.name
@@ -366,7 +366,7 @@ def demo(
     from mpi4py import MPI
 
     from femli.demo import run_comparisons, run_demo
-    from femli.outputs.report import describe
+    from femli.outputs.metrics import describe
 
     metrics = _guarded(lambda: run_demo(output / "rough_li", MPI.COMM_WORLD))
     rank0 = MPI.COMM_WORLD.rank == 0

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mpi4py import MPI
 
-from femli.case.load import load_case
+from femli.case.checks import load_case
 from femli.outputs.compare import compare
 from femli.pipeline import run_case
 

@@ -43,7 +43,7 @@ from femli.outputs.fields import check_space, write_fields
 from femli.outputs.files import atomic_write_bytes, clean_stale
 from femli.outputs.folder import adopt_legacy, folder_lock, refuse_foreign, remove, tracking
 from femli.outputs.folder import of as manifest_of
-from femli.outputs.report import write_stationary_outputs
+from femli.outputs.metrics import write_stationary_outputs
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
 from femli.physics.model import CellModel

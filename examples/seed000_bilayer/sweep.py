@@ -18,7 +18,7 @@ from pathlib import Path
 import dolfinx_solver  # noqa: F401  (loads MPI/PETSc first)
 from mpi4py import MPI
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.pipeline import run_case
 
 HERE = Path(__file__).resolve().parent

@@ -48,8 +48,7 @@ from mpi4py import MPI
 from scipy.spatial import cKDTree
 
 from femli.case.build import growth_options, make_domain, make_model
-from femli.case.load import load_case
-from femli.case.rules import semantic_problems
+from femli.case.checks import load_case, semantic_problems
 from femli.geometry import GeometryError
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder

@@ -32,7 +32,7 @@ from mpi4py import MPI
 
 from femli.case import schema as cfg
 from femli.case.build import bulk, electrode, electrolyte, make_domain
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.physics.model import CellModel
 from femli.solve.stationary import StationarySolver
 

@@ -29,9 +29,14 @@ import numpy as np
 from mpi4py import MPI
 
 from femli.case.build import geometry_params, mesh_path
-from femli.case.load import read_case, validate_case, warn_renamed
+from femli.case.checks import (
+    growth_dimension_problems,
+    read_case,
+    used_regions,
+    validate_case,
+    warn_renamed,
+)
 from femli.case.messages import ConfigError, shorten
-from femli.case.rules import growth_dimension_problems, used_regions
 from femli.case.schema import CaseConfig
 
 # -- geometry parameters -------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 Lengths in micrometres. In 2D the electrode is near y = 0 and the box spans x in [0, width],
 y up to ``height``; in 3D the 2D section (x-z) is extruded along y over ``depth`` (z is up).
+
+Electrode surface profiles y(x) in micrometres: asperity placement, bump shapes, roughness.
+
+Pure numpy (no gmsh), so the shapes can be tested and reused by several builders.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from typing import ClassVar
 import gmsh
 import numpy as np
 
-from femli.geometry import profiles
 from femli.geometry.core import (
     WALLS,
     WALLS_3D,
     Geometry,
+    GeometryError,
     RegionNames,
     add_regions,
     check_sizes,
@@ -27,6 +31,7 @@ from femli.geometry.core import (
     mass,
     mesh_and_measure,
     new_model,
+    place_discs,
     require,
     require_choice,
     require_features,
@@ -131,9 +136,7 @@ class BoxParams:
         if self.surface != "asperities":
             return np.empty(0)
         w = self.asperity_width
-        return profiles.asperity_centres(
-            self.count, w, self.width, self.spacing, self.min_gap, self.seed
-        )
+        return asperity_centres(self.count, w, self.width, self.spacing, self.min_gap, self.seed)
 
     def sizes(self) -> tuple[float, float, float]:
         """(h_feature, h_electrode, h_far) in um before division by ``refinement``."""
@@ -154,9 +157,7 @@ def _profile_pieces(p: BoxParams, h_feat: float) -> list[tuple[str, np.ndarray]]
     """Electrode profile from x = 0 to x = width as ("line" | "spline", points) pieces."""
     w, h = p.asperity_width, p.asperity_height
     if p.surface == "rough":
-        x, y = profiles.rough_profile(
-            p.width, p.rms, p.correlation_length, p.seed, p.correlation_length / 8
-        )
+        x, y = rough_profile(p.width, p.rms, p.correlation_length, p.seed, p.correlation_length / 8)
         return [("spline", np.column_stack([x, y]))]
     pieces: list[tuple[str, np.ndarray]] = []
     x0 = 0.0
@@ -166,7 +167,7 @@ def _profile_pieces(p: BoxParams, h_feat: float) -> list[tuple[str, np.ndarray]]
             pieces.append(("line", np.array([[c - w / 2, 0], [c, h], [c + w / 2, 0]])))
         else:
             xs = np.linspace(c - w / 2, c + w / 2, max(41, math.ceil(w / h_feat) + 1))
-            pieces.append(("spline", np.column_stack([xs, profiles.gaussian_bump(xs, c, h, w)])))
+            pieces.append(("spline", np.column_stack([xs, gaussian_bump(xs, c, h, w)])))
         x0 = c + w / 2
     pieces.append(("line", np.array([[x0, 0.0], [p.width, 0.0]])))
     return pieces
@@ -269,7 +270,7 @@ def _features(p: BoxParams, groups: dict[str, list[int]], top: int) -> dict[str,
     """Derived numbers: measured and analytic sizes (um, um^2, um^3)."""
     d = p.dim
     section = p.width * p.height
-    bumps = p.count * profiles.bump_area(p.shape, p.asperity_height, p.asperity_width)
+    bumps = p.count * bump_area(p.shape, p.asperity_height, p.asperity_width)
     analytic = section - (bumps if p.surface == "asperities" else 0.0)
     feats: dict[str, object] = {
         "electrode_measure": mass(d - 1, groups["electrode"]),
@@ -283,3 +284,87 @@ def _features(p: BoxParams, groups: dict[str, list[int]], top: int) -> dict[str,
         rx, ry = p.asperity_width / 2, p.asperity_height
         feats["is_circular"] = math.isclose(rx, ry)
     return feats
+
+
+#: Gaussian bumps are truncated at +-3 sigma (width = 6 sigma) and shifted to meet y = 0.
+GAUSS_SIGMAS = 3.0
+
+
+def asperity_centres(
+    count: int, width: float, span: float, spacing: str, gap: float, seed: int
+) -> np.ndarray:
+    """x-centres (um) of ``count`` asperities of base ``width`` on [0, span].
+
+    ``spacing="regular"`` puts them at the middle of ``count`` equal cells; ``"random"`` uses
+    random sequential placement (seeded) keeping ``gap`` between bases and from the walls.
+    """
+    if count == 0:
+        return np.empty(0)
+    if spacing == "regular":
+        pitch = span / count
+        if width + gap > pitch + 1e-12:
+            raise GeometryError(
+                f"count={count} asperities of asperity_width={width} um with min_gap={gap} um do"
+                f" not fit on width={span} um (need count*(asperity_width+min_gap) <= width)"
+            )
+        return (np.arange(count) + 0.5) * pitch
+    if count * (width + gap) + gap > span:
+        raise GeometryError(
+            f"count={count} asperities of asperity_width={width} um with min_gap={gap} um cannot"
+            f" fit on width={span} um (need count*(asperity_width+min_gap)+min_gap <= width)"
+        )
+    rng = np.random.default_rng(seed)
+    half = width / 2
+    got = place_discs(rng, [half] * count, [gap], [span - gap], gap, attempts=5000)
+    if got is None:
+        raise GeometryError(
+            f"count={count} asperities of asperity_width={width} um did not fit at random on"
+            f" width={span} um with min_gap={gap} um after 5000 tries each; lower count or use"
+            " spacing='regular'"
+        )
+    return np.sort(got[:, 0])
+
+
+def gaussian_bump(x: np.ndarray, centre: float, height: float, width: float) -> np.ndarray:
+    """Gaussian bump of ``height`` (sigma = width/6), shifted to be 0 at centre +- width/2."""
+    sigma = width / (2 * GAUSS_SIGMAS)
+    edge = math.exp(-0.5 * GAUSS_SIGMAS**2)
+    y = np.exp(-0.5 * ((x - centre) / sigma) ** 2)
+    return height * np.clip((y - edge) / (1 - edge), 0.0, None)
+
+
+def gaussian_bump_area(height: float, width: float) -> float:
+    """Exact area (um^2) under :func:`gaussian_bump`."""
+    sigma = width / (2 * GAUSS_SIGMAS)
+    edge = math.exp(-0.5 * GAUSS_SIGMAS**2)
+    full = sigma * math.sqrt(2 * math.pi) * math.erf(GAUSS_SIGMAS / math.sqrt(2))
+    return height * (full - width * edge) / (1 - edge)
+
+
+def bump_area(shape: str, height: float, width: float) -> float:
+    """Area (um^2) of one asperity cross-section of ``shape``."""
+    if shape == "semicircle":
+        return math.pi * height * width / 4  # half-ellipse, semi-axes width/2 and height
+    if shape == "triangle":
+        return height * width / 2
+    return gaussian_bump_area(height, width)
+
+
+def rough_profile(
+    span: float, rms: float, correlation_length: float, seed: int, spacing: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Periodic Gaussian random profile on [0, span] with zero mean and exact sample ``rms``.
+
+    Gaussian autocorrelation with ``correlation_length`` (um), sampled every ~``spacing`` um
+    (the end point repeats the first, so y(0) = y(span)). Returns (x, y) in um.
+    """
+    n = max(16, math.ceil(span / spacing))
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal(n)
+    k = np.fft.rfftfreq(n, d=span / n) * 2 * math.pi
+    filt = np.exp(-((k * correlation_length) ** 2) / 8)  # sqrt of the Gaussian PSD
+    y = np.fft.irfft(np.fft.rfft(noise) * filt, n)
+    y -= y.mean()
+    y *= rms / math.sqrt(np.mean(y**2))
+    x = np.linspace(0.0, span, n + 1)
+    return x, np.append(y, y[0])

@@ -12,16 +12,31 @@ found by connecting facets that share a vertex (exact, from the mesh). The
 *footprint* is the electrode's projection on the base plane: the lateral extent of
 the domain (m in 2D, m^2 in 3D); footprint current densities are what an experiment
 measures as "mA/cm2".
+
+Everything written for a solved stationary case: metrics, tables, fields, pictures.
+
+Collective: every rank calls :func:`write_stationary_outputs`; data are gathered and
+only rank 0 writes files (each atomically). Units: SI in files unless a column
+name says otherwise.
 """
 
 from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
 
 import dolfinx
 import numpy as np
 from mpi4py import MPI
 
 from femli.mesh import Domain
+from femli.outputs import pictures
+from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_space
+from femli.outputs.status import git_commit, software_versions
+from femli.parallel import on_root
 from femli.physics.derived import SurfaceValues
+from femli.units import to_um
 
 
 def gather_surface(values: SurfaceValues, comm: MPI.Comm) -> SurfaceValues:
@@ -134,3 +149,172 @@ def part_statistics(domain: Domain, surface) -> dict:
             "per_feature": features,
         }
     return out
+
+
+#: Room kept per picture, bytes (the 900 x 800 PNGs are typically 20-100 kB).
+PICTURE_BYTES = 300_000
+
+
+def electrode_metrics(solver, electrode) -> tuple[dict, object]:
+    """Totals and deposition-current statistics of one electrode. Collective."""
+    currents = solver.currents
+    model = solver.model
+    surface = gather_surface(currents.nodal(electrode), model.domain.comm)
+    stats = surface_statistics(-surface.values, surface.weights)
+    footprint = model.domain.footprint_area()
+    total = currents.total(electrode)
+    return {
+        "total_current": currents.total(electrode),
+        "mean_current_density": currents.mean_density(electrode),
+        "potential_V": float(model.potentials[electrode.name].value),
+        "area": currents.area(electrode),
+        "mean_surface_overpotential_V": float(
+            (surface.overpotential * surface.weights).sum() / surface.weights.sum()
+        ),
+        "deposition_current_density": stats,
+        "footprint_area": footprint,
+        "footprint_current_density": -total / footprint,
+        "footprint_hotspot_index": stats["max"] / (-total / footprint) if total else None,
+        "parts": part_statistics(model.domain, surface),
+    }, surface
+
+
+def cell_vectors(expr, mesh) -> np.ndarray:
+    """A vector UFL expression at the midpoint of each owned cell, shape (cells, 3)."""
+    tdim = mesh.topology.dim
+    n = mesh.topology.index_map(tdim).size_local
+    ref = np.full((1, tdim), 1.0 / (tdim + 1))
+    values = dolfinx.fem.Expression(expr, ref).eval(mesh, np.arange(n, dtype=np.int32))
+    values = values.reshape(n, -1)
+    out = np.zeros((n, 3))
+    out[:, : values.shape[1]] = values
+    return out
+
+
+def write_surface_csv(surface, path: Path) -> None:
+    """Electrode nodes: coordinates (um), part, current density (A/m^2), weight."""
+    buf = io.StringIO()
+    dim = surface.coords.shape[1]
+    cols = ["x_um", "y_um", "z_um"][:dim]
+    buf.write(",".join([*cols, "boundary", "current_density_A_m2", "weight_m_or_m2"]) + "\n")
+    order = np.lexsort(surface.coords.T[::-1])
+    for k in order:
+        xs = ",".join(f"{v:.6g}" for v in to_um(surface.coords[k]))
+        buf.write(f"{xs},{surface.part[k]},{surface.values[k]:.8g},{surface.weights[k]:.6g}\n")
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def write_stationary_outputs(
+    solver,
+    output: Path,
+    timings: dict,
+    extra: dict,
+    renders: bool = True,
+    before_metrics: Callable[[], None] | None = None,
+) -> dict:
+    """Write metrics.json, electrode CSVs and plots, renders. Returns the metrics.
+
+    ``before_metrics`` runs on rank 0 after every other file, just before metrics.json
+    (the completion marker), e.g. to finish ``provenance.json``.
+    """
+    model = solver.model
+    comm = model.domain.comm
+    metrics: dict = {"model": model.model, "dofs": model.num_dofs(), "electrodes": {}}
+    surfaces = {}
+    for e in model.electrodes:
+        metrics["electrodes"][e.name], surfaces[e.name] = electrode_metrics(solver, e)
+    c = model.concentration(model.electrolyte.reacting)
+    metrics["min_concentration"] = _global_min(c, model)
+    metrics["solver"] = {"preset": solver.newton.preset, **solver.newton.stats.as_dict()}
+    metrics["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+    metrics["software"] = software_versions()
+    metrics["git_commit"] = git_commit()
+    metrics["mpi_size"] = comm.size
+    metrics.update(extra)
+    grid = _grid(model, c) if renders else None
+
+    def files() -> None:
+        output.mkdir(parents=True, exist_ok=True)
+        pictures = 2 * len(surfaces) + 2 if renders else 0
+        need = PICTURE_BYTES * pictures + sum(64 * s.values.size for s in surfaces.values())
+        require_space(output, need + 2**16, "pictures, tables and metrics")
+        for name, surface in surfaces.items():
+            write_surface_csv(surface, output / f"surface_current_{name}.csv")
+        if renders:
+            _pictures(grid, surfaces, output, model.domain.dim)
+        if before_metrics is not None:
+            before_metrics()
+        atomic_write_json(output / "metrics.json", metrics)  # last: marks completion
+
+    on_root(comm, files)  # a failure here is raised on every rank
+    return metrics
+
+
+def _pictures(grid, surfaces: dict, output: Path, dim: int) -> None:
+    """PNG renders and surface-current plots (rank 0)."""
+    for name, surface in surfaces.items():
+        pictures.render_electrode(
+            to_um(surface.coords),
+            -surface.values,
+            output / f"electrode_{name}.png",
+            title=f"deposition on {name!r}",
+        )
+        pictures.plot_surface_current(
+            to_um(surface.coords),
+            -surface.values,
+            output / f"surface_current_{name}.png",
+            dim=dim,
+            title=f"electrode {name!r}",
+        )
+    pictures.render_field(
+        grid,
+        "concentration",
+        output / "concentration_flux.png",
+        vectors="li_flux",
+        title="Li+ concentration (mol/m3), flux",
+    )
+    pictures.render_field(
+        grid,
+        "current_density_magnitude",
+        output / "current_density.png",
+        title="|i| (A/m2)",
+        clip=dim == 3,
+    )
+
+
+def _grid(model, c):
+    space = model.space
+    conc = dolfinx.fem.Function(space, name="concentration")
+    conc.interpolate(dolfinx.fem.Expression(c, space.element.interpolation_points))
+    mesh = model.domain.mesh
+    flux = cell_vectors(model.flux(), mesh)
+    current = cell_vectors(model.current_density(), mesh)
+    cells = {
+        "li_flux": flux,
+        "current_density": current,
+        "current_density_magnitude": np.linalg.norm(current, axis=1),
+    }
+    return pictures.gather_grid({"concentration": conc, "phi": model.phi}, cells)
+
+
+def _global_min(expr, model) -> float:
+    space = model.space
+    f = dolfinx.fem.Function(space)
+    f.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
+    from mpi4py import MPI
+
+    local = float(f.x.array.min()) if f.x.array.size else np.inf
+    return model.domain.comm.allreduce(local, op=MPI.MIN)
+
+
+def describe(metrics: dict) -> str:
+    """One-line summary of an electrode's metrics for the terminal."""
+    lines = []
+    for name, e in metrics["electrodes"].items():
+        d = e["deposition_current_density"]
+        lines.append(
+            f"{name}: mean deposition {d['mean'] / 10:.3g} mA/cm2, max {d['max'] / 10:.3g} "
+            f"mA/cm2, hotspot index {d['hotspot_index']:.3f}, CV "
+            f"{d['coefficient_of_variation']:.3f}, E = {e['potential_V'] * 1e3:.2f} mV"
+        )
+    return "\n".join(lines)

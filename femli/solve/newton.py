@@ -6,8 +6,8 @@ without recompilation or new PETSc objects (the matrix, vectors, KSP, field spli
 multigrid hierarchy are kept). A diverged solve restores the previous state and reports
 failure; it is never returned as a result.
 
-When a solve has converged is :mod:`femli.solve.convergence`'s question, whether its
-state is a result :mod:`femli.solve.admissible`'s; :mod:`femli.solve.stats` counts and
+When a solve has converged is :mod:`femli.solve.acceptance`'s question, whether its
+state is a result :mod:`femli.solve.acceptance`'s; :mod:`femli.solve.stats` counts and
 times the work.
 """
 
@@ -27,8 +27,7 @@ from petsc4py import PETSc
 
 from femli.physics.model import CellModel
 from femli.solve import presets
-from femli.solve.admissible import StateCheck
-from femli.solve.convergence import StepTest
+from femli.solve.acceptance import StateCheck, StepTest
 from femli.solve.problems import NestJacobian, NonlinearProblem
 from femli.solve.stats import SolveStats
 
@@ -50,8 +49,8 @@ class Newton:
     """SNES over the model's unknowns, with a solver preset as data.
 
     A solve counts as converged when the Newton step says so in the unknowns' own
-    scales (:class:`~femli.solve.convergence.StepTest`) and the state passes
-    :class:`~femli.solve.admissible.StateCheck`. ``guess=True`` keeps PETSc's relative
+    scales (:class:`~femli.solve.acceptance.StepTest`) and the state passes
+    :class:`~femli.solve.acceptance.StateCheck`. ``guess=True`` keeps PETSc's relative
     residual test and no check, for initial guesses that are never a result (loose
     ``snes_rtol`` overrides apply to them). Recoveries inside a solve: a
     failed linear solve is retried with the preconditioner rebuilt at every step, then

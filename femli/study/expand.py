@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.case.messages import FOLDER_NAME_RULE, ConfigError, folder_name, read_toml
 from femli.case.schema import CaseConfig
 from femli.study.spec import AxisSpec, PlotSpec, StudyError, parse_plot, parse_study, read_study

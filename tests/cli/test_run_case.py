@@ -11,7 +11,7 @@ import pytest
 from mpi4py import MPI
 from shared_cases import GROWTH
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.pipeline import run_case
 
 UNIFORM = """

@@ -13,7 +13,7 @@ from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
 from femli import runs
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.outputs.disk import FolderError
 from femli.outputs.files import atomic_write_bytes
 from femli.parallel import on_root

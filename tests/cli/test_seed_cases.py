@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mpi4py import MPI
 
-from femli.case.load import load_case
+from femli.case.checks import load_case
 from femli.pipeline import run_case
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

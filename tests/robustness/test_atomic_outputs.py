@@ -10,7 +10,7 @@ from folder_checks import check_completed
 from mpi4py import MPI
 from shared_cases import TINY
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.outputs.files import (
     atomic_write_json,
     clean_stale,

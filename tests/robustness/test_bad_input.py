@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mpi4py import MPI
 from shared_cases import TINY
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.case.messages import ConfigError
 from femli.case.preflight import case_problems
 from femli.cli import classify

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from shared_cases import TINY
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.cli import classify
 from femli.pipeline import run_case
 from femli.solve.newton import SolverError

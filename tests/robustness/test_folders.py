@@ -24,7 +24,7 @@ from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 from typer.testing import CliRunner
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.case.messages import ConfigError
 from femli.cli import app
 from femli.pipeline import run_case

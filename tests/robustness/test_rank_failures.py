@@ -9,9 +9,9 @@ import pytest
 from mpi4py import MPI
 from shared_cases import TINY
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.cli import classify
-from femli.outputs import report
+from femli.outputs import metrics
 from femli.pipeline import run_case
 
 COMM = MPI.COMM_WORLD
@@ -24,7 +24,7 @@ def test_a_result_file_rank_0_cannot_write_fails_the_run_on_every_rank(mpi_tmp_p
     def no_space(*args, **kwargs):
         raise OSError(28, "No space left on device (test)")
 
-    monkeypatch.setattr(report, "write_surface_csv", no_space)
+    monkeypatch.setattr(metrics, "write_surface_csv", no_space)
     out = mpi_tmp_path / "full_disk"
     with pytest.raises(OSError, match="No space left") as info:
         run_case(parse_case(TINY), out, COMM)

@@ -19,7 +19,7 @@ from folder_checks import check_completed, check_csv
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.case.messages import ConfigError
 from femli.pipeline import run_case
 
@@ -172,7 +172,7 @@ def test_restart_across_the_renaming_of_a_growth_key(tmp_path):
 SCRIPT = """
 import dolfinx_solver, json, sys, tomllib
 from mpi4py import MPI
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.pipeline import run_case
 config = parse_case(json.loads(sys.argv[1]))
 def stop(solver, record):

@@ -18,7 +18,7 @@ from folder_checks import check_completed
 from mpi4py import MPI
 from test_restart import interrupted, same_rows
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.pipeline import run_case
 
 

@@ -21,7 +21,7 @@ from folder_checks import check_completed
 from mpi4py import MPI
 from test_restart import same_metrics, same_rows, same_transient
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.checkpoint import physics_digest
 from femli.pipeline import run_case
 

@@ -14,7 +14,7 @@ from folder_checks import check_csv, check_folder
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
-from femli.case.load import load_case, parse_case
+from femli.case.checks import load_case, parse_case
 from femli.cli import classify
 from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.solver import GrowthSolver

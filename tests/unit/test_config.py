@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from femli.case.load import load_case, parse_case
+from femli.case.checks import load_case, parse_case
 from femli.case.messages import ConfigError
 
 GOOD = {

@@ -13,9 +13,9 @@ import pytest
 import tomli_w
 from mpi4py import MPI
 
-from femli.case import load
+from femli.case import checks
 from femli.case.build import growth_options
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.case.messages import ConfigError
 from femli.case.preflight import check_case
 from femli.checkpoint import physics_digest
@@ -130,7 +130,7 @@ def test_merge_gap_with_a_3d_mesh_file_is_refused_from_the_file(tmp_path):
 @pytest.fixture
 def warnings(monkeypatch) -> list[str]:
     """Warnings the femli logger emits (a fresh process as far as warn-once goes)."""
-    monkeypatch.setattr(load, "_WARNED", set())
+    monkeypatch.setattr(checks, "_WARNED", set())
     found: list[str] = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = lambda record: found.append(record.getMessage())  # type: ignore[method-assign]

@@ -52,7 +52,7 @@ def import_graph() -> dict[str, set[str]]:
 def test_the_graph_sees_imports_inside_functions():
     graph = import_graph()
     assert "femli.outputs.folder" in graph["femli.outputs.files"]
-    assert "femli.case.load" in graph["femli.cli"]  # imported inside a command
+    assert "femli.case.checks" in graph["femli.cli"]  # imported inside a command
     assert graph["femli"] == set()  # its imports are for type checkers only
 
 

@@ -29,7 +29,7 @@ import dolfinx_solver  # noqa: F401  (first: loads the MPI/PETSc libraries)
 import numpy as np
 from mpi4py import MPI
 
-from femli.case.load import parse_case
+from femli.case.checks import parse_case
 from femli.outputs.files import atomic_write_bytes
 from femli.pipeline import run_case
 

@@ -1,4 +1,4 @@
-"""The admissibility check of converged states (femli.solve.admissible.StateCheck):
+"""The admissibility check of converged states (femli.solve.acceptance.StateCheck):
 a solved state passes; non-finite values, negative concentrations (solved or eliminated
 by electroneutrality) and open balances are named."""
 
@@ -13,7 +13,7 @@ from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, Species, binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
-from femli.solve.admissible import StateCheck
+from femli.solve.acceptance import StateCheck
 from femli.solve.newton import Newton
 
 

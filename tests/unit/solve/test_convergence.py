@@ -1,4 +1,4 @@
-"""The Newton convergence test on the scaled step (femli.solve.convergence.StepTest),
+"""The Newton convergence test on the scaled step (femli.solve.acceptance.StepTest),
 driven with hand-made iterates: what it accepts, what it refuses, when it gives up."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femli.solve.convergence import StepTest
+from femli.solve.acceptance import StepTest
 
 #: two fields of two entries each: a concentration (scale 1000 mol/m3), a potential
 #: (scale RT/F ~ 0.0257 V)
