@@ -40,7 +40,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "femli.solve.newton": ("SolverError",),
     "femli.growth.solver": ("GrowthOptions", "GrowthSolver", "Metal"),
     # case files
-    "femli.case.messages": ("ConfigError",),
+    "femli.messages": ("ConfigError",),
     "femli.case.checks": ("load_case", "parse_case"),
     "femli.pipeline": ("run_case",),
 }
@@ -100,10 +100,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names for type checkers and editors
     from femli.case.checks import load_case, parse_case
-    from femli.case.messages import ConfigError
     from femli.geometry import GeometryError
     from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
     from femli.mesh import Domain, RegionError, build_domain, from_mesh, read_msh
+    from femli.messages import ConfigError
     from femli.physics.conditions import Bulk, Electrode
     from femli.physics.electrolyte import Electrolyte, RegionProperties, Species, binary
     from femli.physics.kinetics import ButlerVolmer, Inert, Linear, Tafel

@@ -74,7 +74,7 @@ def _problems(source, problems: list[str]) -> str:
 
 def _load(case: Path):
     from femli.case.checks import load_case
-    from femli.case.messages import ConfigError
+    from femli.messages import ConfigError
 
     try:
         return load_case(case)
@@ -89,8 +89,8 @@ def check(case: Path = typer.Argument(..., help="Case file (TOML).")) -> None:
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.case.messages import ConfigError
     from femli.case.preflight import check_file
+    from femli.messages import ConfigError
 
     try:
         config = check_file(case, MPI.COMM_WORLD)
@@ -136,11 +136,11 @@ def classify(err: BaseException) -> tuple[int, str] | None:
     unreadable/unwritable files); 3: a solve that failed after every recovery (the last
     converged state is saved); 130: interrupted (SIGINT, SIGTERM).
     """
-    from femli.case.messages import ConfigError
     from femli.checkpoint import CheckpointError
     from femli.geometry import GeometryError
     from femli.growth.motion import MeshMotionError
     from femli.mesh import RegionError
+    from femli.messages import ConfigError
     from femli.physics.model import ModelError
     from femli.solve.newton import SolverError
 

@@ -300,14 +300,14 @@ def build_domain(kind: str, comm: MPI.Comm, **params) -> tuple[Domain, dict]:
     """
     import gmsh
 
-    from femli import geometry
+    from femli.geometry import build, gmsh_session, make_params
 
-    geometry.make_params(kind, **params)
+    make_params(kind, **params)
     summary, error = None, None
-    with geometry.gmsh_session():
+    with gmsh_session():
         if comm.rank == 0:
             try:
-                built = geometry.build(kind, **params)
+                built = build(kind, **params)
                 summary = {
                     "kind": kind,
                     "dim": built.dim,

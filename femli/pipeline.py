@@ -31,14 +31,14 @@ from pathlib import Path
 import tomli_w
 from mpi4py import MPI
 
-from femli import interrupt
 from femli.case import schema as cfg
 from femli.case.build import make_domain, make_model
-from femli.case.messages import ConfigError
 from femli.case.preflight import check_case
 from femli.checkpoint import FOLDER, MARKER, Checkpoint, CheckpointError, physics_digest
 from femli.checkpoint import read_checkpoint as _read_checkpoint
 from femli.growth.motion import MeshMotionError
+from femli.interrupt import check as check_interrupt
+from femli.messages import ConfigError
 from femli.outputs.fields import check_space, write_fields
 from femli.outputs.files import atomic_write_bytes, clean_stale
 from femli.outputs.folder import adopt_legacy, folder_lock, refuse_foreign, remove, tracking
@@ -101,7 +101,7 @@ def run_case(
     """
     output = Path(output)
     check_case(config, base, output, comm)
-    interrupt.check(comm)
+    check_interrupt(comm)
     with folder_lock(output, comm, config.name), tracking(output, comm.rank == 0):
         on_root(comm, lambda: _prepare(config, output, restart, clear))
         if restart:
@@ -218,7 +218,7 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
             domain, summary = checkpoint.domain(comm), checkpoint.meta["summary"]
         else:
             domain, summary = make_domain(config, comm, base)
-        interrupt.check(comm)  # a stop request during meshing (also re-arms after Gmsh)
+        check_interrupt(comm)  # a stop request during meshing (also re-arms after Gmsh)
     timings = {"mesh": stages["mesh"]["seconds"]}
     log.info(
         "mesh: %d cells, %d vertices (%.2f s)",

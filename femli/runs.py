@@ -25,13 +25,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from femli import interrupt
 from femli.case import schema as cfg
 from femli.case.build import growth_options, stationary_options, transient_options
 from femli.checkpoint import Checkpoint, physics_digest, write_checkpoint
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
 from femli.growth.solver import GrowthSolver
+from femli.interrupt import check as check_interrupt
 from femli.outputs.disk import NoSpaceError
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
@@ -374,7 +374,7 @@ def _chain(*callbacks: Callable | None) -> Callable:
         answer = None
         for c in active:
             answer = c(solver, record)
-        interrupt.check(solver.model.domain.comm)  # a stop request: here, after the checkpoint
+        check_interrupt(solver.model.domain.comm)  # a stop request: here, after the checkpoint
         return bool(answer)
 
     return call

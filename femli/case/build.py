@@ -15,7 +15,6 @@ from typing import Any
 
 from mpi4py import MPI
 
-from femli.case.messages import ConfigError, shorten
 from femli.case.schema import (
     BulkConfig,
     CaseConfig,
@@ -25,6 +24,7 @@ from femli.case.schema import (
 )
 from femli.growth.options import GrowthOptions, Metal
 from femli.mesh import Domain, build_domain, read_msh
+from femli.messages import ConfigError, shorten
 from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
@@ -43,7 +43,6 @@ __all__ = [
     "make_domain",
     "make_model",
     "mesh_path",
-    "run_kind",
     "stationary_options",
     "transient_options",
 ]
@@ -150,11 +149,6 @@ def make_model(config: CaseConfig, domain: Domain) -> CellModel:
 
 
 # -- solver options ---------------------------------------------------------------------
-def run_kind(config: CaseConfig) -> str:
-    """``stationary``, ``transient`` or ``growth``."""
-    return "growth" if config.growth else "transient" if config.time else "stationary"
-
-
 def stationary_options(config: CaseConfig) -> StationaryOptions:
     """The stationary solve's controls (``[solver]``)."""
     s = config.solver

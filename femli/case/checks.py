@@ -3,7 +3,7 @@
 :func:`load_case` reads a file, :func:`parse_case` validates a dictionary: the schema
 (:mod:`femli.case.schema`) and the cross-field rules here (:func:`semantic_problems`,
 what the schema cannot express) in one pass, every problem one line that starts with
-the key(s) it is about (:mod:`femli.case.messages`). Checks that read a top-level
+the key(s) it is about (:mod:`femli.messages`). Checks that read a top-level
 section with schema problems are skipped (``bad``, see :func:`validate_case`), so one
 pass reports every problem of a file; linear in the number of names (a case may name
 100 000 boundaries). The checks against the geometry, mesh file and output folder are
@@ -20,8 +20,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from femli.case.build import electrode, electrolyte, transient_options
-from femli.case.messages import ConfigError, describe_all, read_toml, shorten
 from femli.case.schema import CaseConfig, GrowthConfig
+from femli.messages import ConfigError, describe_all, read_toml, shorten
 from femli.physics.transport import names, transport_class
 
 __all__ = [

@@ -36,8 +36,8 @@ from femli.case.checks import (
     validate_case,
     warn_renamed,
 )
-from femli.case.messages import ConfigError, shorten
 from femli.case.schema import CaseConfig
+from femli.messages import ConfigError, shorten
 
 # -- geometry parameters -------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -27,7 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from femli.case.messages import FolderName, shorten
+from femli.messages import FolderName, shorten
+from femli.physics.transport import names as transport_names
 
 Positive = Annotated[float, Field(gt=0)]
 
@@ -87,8 +89,18 @@ def _default_species() -> list[SpeciesConfig]:
     ]
 
 
+def _transport_model(name: str) -> str:
+    """A registered transport model (:mod:`femli.physics.transport`: the built-in four
+    and any added with ``register``)."""
+    if name not in transport_names():
+        raise ValueError(f"must be one of {transport_names()}")
+    return name
+
+
 class ElectrolyteConfig(Strict):
-    model: Literal["primary", "secondary", "tertiary", "supporting"] = "tertiary"
+    model: Annotated[str, AfterValidator(_transport_model)] = Field(
+        "tertiary", description="transport model: primary, secondary, tertiary, supporting"
+    )
     temperature: Positive = 298.15
     reacting: str = "Li+"
     conductivity: Positive | None = None

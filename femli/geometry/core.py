@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 import gmsh
 import numpy as np
 
-from femli.case.messages import shorten
+from femli.messages import shorten
 from femli.units import um
 
 #: Smallest element size (um) a builder will accept; finer sizes mean a parameter is off.

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from femli.case.messages import shorten
 from femli.geometry.box import BoxParams, build_box
 from femli.geometry.core import BuilderParams, Geometry, GeometryError
 from femli.geometry.fibres import FibreMatParams, build_fibre_mat
 from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.voids import VoidContactParams, build_void_contact
+from femli.messages import shorten
 
 #: Preset folder (package data): ``femli/geometry/presets``, one ``<name>.toml`` per preset.
 PRESET_DIR = Path(__file__).resolve().parent / "presets"

@@ -28,6 +28,7 @@ import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from mpi4py import MPI
@@ -110,17 +111,24 @@ class RunStatus:
             )
 
 
+def femli_version() -> str:
+    """femli's version, from the installed package's metadata (pyproject takes it from
+    ``femli.__version__``); "unknown" for sources run without installing."""
+    try:
+        return metadata.version("femli")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def software_versions() -> dict[str, str]:
     """Versions of femli and its numerical stack."""
     import dolfinx
     import gmsh
     from petsc4py import PETSc
 
-    import femli
-
     petsc = ".".join(str(v) for v in PETSc.Sys.getVersion())
     return {
-        "femli": femli.__version__,
+        "femli": femli_version(),
         "dolfinx": dolfinx.__version__,
         "petsc": petsc,
         "gmsh": gmsh.__version__,

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from femli.case.checks import parse_case
-from femli.case.messages import FOLDER_NAME_RULE, ConfigError, folder_name, read_toml
 from femli.case.schema import CaseConfig
+from femli.messages import FOLDER_NAME_RULE, ConfigError, folder_name, read_toml
 from femli.study.spec import AxisSpec, PlotSpec, StudyError, parse_plot, parse_study, read_study
 from femli.study.summary import RESERVED_COLUMNS, metric_names, resolve_metric, suggest
 

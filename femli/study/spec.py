@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from femli.case.messages import FolderName, ProblemsError, describe_all, read_toml
+from femli.messages import FolderName, ProblemsError, describe_all, read_toml
 
 
 class StudyError(ProblemsError):

@@ -23,10 +23,10 @@ from mpi4py import MPI
 from shared_cases import TINY
 
 from femli.case.checks import parse_case
-from femli.case.messages import ConfigError
 from femli.case.preflight import case_problems
 from femli.cli import classify
 from femli.geometry import BUILDERS, build, gmsh_session
+from femli.messages import ConfigError
 from femli.pipeline import run_case
 
 serial = pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="serial: runs its own processes")

@@ -17,9 +17,9 @@ from shared_cases import TINY
 from test_bad_input import assert_clean_error, femli, serial, time_limit, write_case
 
 from femli.case.checks import load_case, parse_case
-from femli.case.messages import MAX_LINE, ConfigError, bounded, shorten
 from femli.case.preflight import check_file
 from femli.geometry import build, gmsh_session, write_msh
+from femli.messages import MAX_LINE, ConfigError, bounded, shorten
 from femli.pipeline import run_case
 
 pytestmark = serial

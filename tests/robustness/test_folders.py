@@ -25,8 +25,8 @@ from shared_cases import GROWTH, TINY
 from typer.testing import CliRunner
 
 from femli.case.checks import parse_case
-from femli.case.messages import ConfigError
 from femli.cli import app
+from femli.messages import ConfigError
 from femli.pipeline import run_case
 
 runner = CliRunner()

@@ -20,7 +20,7 @@ from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
 from femli.case.checks import parse_case
-from femli.case.messages import ConfigError
+from femli.messages import ConfigError
 from femli.pipeline import run_case
 
 #: The tiny box marching 0.5 s (27 steps), checkpoints every 5 steps.

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from femli.case.checks import load_case, parse_case
-from femli.case.messages import ConfigError
+from femli.messages import ConfigError
 
 GOOD = {
     "name": "planar",

@@ -16,9 +16,9 @@ from mpi4py import MPI
 from femli.case import checks
 from femli.case.build import growth_options
 from femli.case.checks import parse_case
-from femli.case.messages import ConfigError
 from femli.case.preflight import check_case
 from femli.checkpoint import physics_digest
+from femli.messages import ConfigError
 
 CASE = {
     "name": "grow",

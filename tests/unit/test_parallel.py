@@ -7,7 +7,7 @@ import threading
 import pytest
 from mpi4py import MPI
 
-from femli.case.messages import ConfigError
+from femli.messages import ConfigError
 from femli.parallel import RankError, on_root, together
 from femli.study import StudyError
 
