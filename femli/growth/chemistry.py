@@ -150,7 +150,7 @@ class TransientChemistry:
         self.solver.t = t
         self.solver.before_solve = self.velocity
         if first_step is not None:
-            self.solver.next_step = max(first_step, options.dt_min)
+            self.solver.next_step = max(first_step, options.steps.dt_min)
         self.newton, self.currents = self.solver.newton, self.solver.currents
 
     def start(self) -> None:
