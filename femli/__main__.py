@@ -2,4 +2,6 @@
 
 from femli.cli import entry
 
+__all__: list[str] = []
+
 entry()

@@ -27,7 +27,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import dolfinx
 import numpy as np
@@ -44,6 +44,22 @@ from femli.outputs.files import (
     require_space,
 )
 from femli.outputs.folder import remove
+
+__all__ = [
+    "FOLDER",
+    "MARKER",
+    "Checkpoint",
+    "CheckpointError",
+    "Stateful",
+    "gather_mesh",
+    "gather_nodal",
+    "physics_digest",
+    "read_checkpoint",
+    "remove_checkpoint",
+    "scatter_nodal",
+    "write_checkpoint",
+    "write_msh",
+]
 
 if TYPE_CHECKING:
     from femli.physics.model import CellModel
@@ -91,7 +107,7 @@ def _dof_nodes(space: dolfinx.fem.FunctionSpace) -> np.ndarray:
 
 def _gather(comm: MPI.Comm, local: np.ndarray) -> np.ndarray | None:
     parts = comm.gather(local, root=0)
-    return np.concatenate(parts) if comm.rank == 0 else None
+    return np.concatenate(parts) if parts is not None else None  # rank 0
 
 
 def gather_nodal(space, keys: np.ndarray, arrays: dict[str, list[np.ndarray]]) -> dict | None:
@@ -101,11 +117,11 @@ def gather_nodal(space, keys: np.ndarray, arrays: dict[str, list[np.ndarray]]) -
     owned = space.dofmap.index_map.size_local
     inputs = space.mesh.geometry.input_global_indices[_dof_nodes(space)[:owned]]
     where = _gather(comm, inputs)
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for name, values in arrays.items():
         for k, array in enumerate(values):
             gathered = _gather(comm, np.asarray(array[:owned], dtype=float))
-            if comm.rank == 0:
+            if where is not None and gathered is not None:  # rank 0
                 full = np.full(keys.size, np.nan)
                 full[np.searchsorted(keys, where)] = gathered
                 out[f"{name}.{k}"] = full
@@ -143,16 +159,21 @@ def gather_mesh(domain: Domain) -> dict | None:
         ft = domain.facet_tags
         facets = inputs[dolfinx.mesh.entities_to_geometry(mesh, tdim - 1, ft.indices)]
         values = ft.values
-    data = {
-        "keys": _gather(comm, inputs[:n_nodes]),
-        "x": _gather(comm, mesh.geometry.x[:n_nodes]),
-        "cells": _gather(comm, cells),
-        "cell_tags": _gather(comm, _tag_of_cells(domain, n_cells)),
-        "facets": _gather(comm, facets),
-        "facet_tags": _gather(comm, values),
+    local = {
+        "keys": inputs[:n_nodes],
+        "x": mesh.geometry.x[:n_nodes],
+        "cells": cells,
+        "cell_tags": _tag_of_cells(domain, n_cells),
+        "facets": facets,
+        "facet_tags": values,
     }
+    parts = {key: _gather(comm, array) for key, array in local.items()}  # in this order
     if comm.rank != 0:
         return None
+    data: dict[str, Any] = {}
+    for key, part in parts.items():
+        assert part is not None  # gathered on rank 0
+        data[key] = part
     order = np.argsort(data["keys"])
     data["keys"], data["x"] = data["keys"][order], data["x"][order]
     _, first = np.unique(np.sort(data["facets"], axis=1), axis=0, return_index=True)
@@ -247,10 +268,10 @@ def write_checkpoint(output: Path, solver: Stateful, meta: dict) -> bool:
     domain = model.domain
     comm = domain.comm
     mesh = gather_mesh(domain)
-    keys = mesh["keys"] if comm.rank == 0 else None
+    keys = mesh["keys"] if mesh is not None else None  # rank 0
     nodal = gather_nodal(model.space, comm.bcast(keys, root=0), arrays)
     error, full = None, None
-    if comm.rank == 0:
+    if mesh is not None and nodal is not None:  # rank 0
         names = {"cells": domain.cell_names, "facets": domain.facet_names}
         try:
             meta = {**meta, "mpi_size": comm.size, "facet_names": sorted(domain.facet_names)}

@@ -14,6 +14,8 @@ import typer
 import femli
 from femli.parallel import setup_logging
 
+__all__ = ["app", "check", "classify", "compare", "demo", "entry", "info", "main", "run", "sweep"]
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -281,7 +283,7 @@ def _sweep_run(cases, output, ranks_per_case, task_id, cases_per_task, dry_run) 
         if rank0:
             tasks = task_count(len(cases.cases), cases_per_task)
             typer.echo(plan(cases, output, selected))
-            if task is not None:
+            if task is not None and selected is not None:  # both from --task-id
                 typer.echo(f"(task {task} of {tasks}: {len(selected)} case(s); no summary)")
         raise typer.Exit(0)
     result = _guarded(lambda: _run_cases(cases, output, ranks_per_case, selected, task))

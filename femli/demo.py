@@ -25,6 +25,8 @@ from femli.case.checks import load_case
 from femli.outputs.compare import compare
 from femli.pipeline import run_case
 
+__all__ = ["BUILT_IN", "CASES", "COMPARISONS", "run_comparisons", "run_demo"]
+
 #: The demo's case files (package data).
 CASES = Path(__file__).resolve().parent / "demo_cases"
 

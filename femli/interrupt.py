@@ -26,6 +26,8 @@ from collections.abc import Iterator
 
 from mpi4py import MPI
 
+__all__ = ["check", "install", "stop_at_safe_points", "uninstall"]
+
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _installed = False
 _requested: str | None = None

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 from mpi4py import MPI
 
-__all__ = ["RankError", "on_root", "together"]
+__all__ = ["RankError", "RankZeroFilter", "on_root", "setup_logging", "together"]
 
 
 class RankError(RuntimeError):

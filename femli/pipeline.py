@@ -53,12 +53,7 @@ from femli.solve.stats import measure_stage
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "make_solver",
-    "run_case",
-    "time_series_csv",
-    "write_outputs",
-]
+__all__ = ["make_solver", "output_names", "run_case", "time_series_csv", "write_outputs"]
 
 
 def make_solver(config: cfg.CaseConfig, model: CellModel) -> Solver:
@@ -182,8 +177,12 @@ def _finished(output: Path, config: cfg.CaseConfig, comm: MPI.Comm) -> dict | No
             metrics = json.loads((output / "metrics.json").read_text())
         except (OSError, ValueError):
             metrics = None
-        ok = isinstance(metrics, dict) and metrics.get("status") == "completed"
-        metrics = metrics if ok and metrics.get("config_sha256") == config.digest() else None
+        ok = (
+            isinstance(metrics, dict)
+            and metrics.get("status") == "completed"
+            and metrics.get("config_sha256") == config.digest()
+        )
+        metrics = metrics if ok else None
     return comm.bcast(metrics, root=0)
 
 

@@ -43,6 +43,24 @@ from femli.solve.newton import Newton, SolverError
 from femli.solve.stationary import StationarySolver
 from femli.solve.transient import TransientSolver
 
+__all__ = [
+    "KINDS",
+    "SERIES",
+    "Checkpointer",
+    "Growth",
+    "Kind",
+    "RunKind",
+    "Solver",
+    "Stationary",
+    "StepCallback",
+    "Stepping",
+    "Transient",
+    "growth_summary",
+    "kind_of",
+    "register",
+    "time_series_csv",
+]
+
 log = logging.getLogger(__name__)
 
 #: ``callback(solver, record)`` after every step of a stepping run, on every rank.

@@ -12,6 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "FARADAY",
+    "GAS_CONSTANT",
+    "LI_DENSITY",
+    "LI_MOLAR_MASS",
+    "MESH_UNIT",
+    "T_DEFAULT",
+    "deposition_velocity",
+    "ma_per_cm2",
+    "mol_per_litre",
+    "thermal_voltage",
+    "to_um",
+    "um",
+]
+
 FARADAY = 96485.33212  # C/mol
 GAS_CONSTANT = 8.314462618  # J/(mol K)
 T_DEFAULT = 298.15  # K

@@ -5,3 +5,5 @@ the moving mesh), ``motion`` (mesh motion), ``morphology`` (shape measures), ``m
 (deposits that touch), ``remesh`` (a fresh mesh of the present shape) and ``recorder``
 (the run's snapshots, series and moving fields).
 """
+
+__all__: list[str] = []

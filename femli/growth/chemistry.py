@@ -37,17 +37,55 @@ order, with the last accepted step size.
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import dolfinx
 import numpy as np
 import ufl
 from mpi4py import MPI
 
+from femli.physics.derived import ElectrodeCurrents
 from femli.physics.model import CellModel
 from femli.solve.bdf import TransientOptions
-from femli.solve.newton import SolverError
+from femli.solve.newton import Newton, SolverError
 from femli.solve.stationary import StationaryOptions, StationarySolver
 from femli.solve.transient import TransientSolver
+
+__all__ = [
+    "Chemistry",
+    "MeshVelocity",
+    "StationaryChemistry",
+    "TransientChemistry",
+    "surface_concentration",
+]
+
+
+class Chemistry(Protocol):
+    """The electrochemistry of a growth run, as the growth solver drives it
+    (:class:`StationaryChemistry` or :class:`TransientChemistry`)."""
+
+    newton: Newton
+    currents: ElectrodeCurrents
+
+    def start(self) -> None:
+        """Solve on the present shape (raises SolverError)."""
+        ...
+
+    def next_step(self) -> float:
+        """The largest step the electrochemistry allows next (s)."""
+        ...
+
+    def advance(self, dt: float, displacement: np.ndarray) -> tuple[bool, float]:
+        """The step ``t -> t + dt`` on the moved shape: (accepted, next step in s)."""
+        ...
+
+    def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
+        """Everything to go on from here, as plain data and local arrays."""
+        ...
+
+    def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]], t: float) -> None:
+        """Put back a :meth:`state` (``t``: the growth time, s)."""
+        ...
 
 
 class MeshVelocity:
@@ -150,7 +188,7 @@ class TransientChemistry:
         self.solver.t = t
         self.solver.before_solve = self.velocity
         if first_step is not None:
-            self.solver.next_step = max(first_step, options.dt_min)
+            self.solver.next_step = max(first_step, options.steps.dt_min)
         self.newton, self.currents = self.solver.newton, self.solver.currents
 
     def start(self) -> None:

@@ -21,6 +21,15 @@ from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
 from femli.units import to_um, um
 
+__all__ = [
+    "closest_contact",
+    "merge_deposits",
+    "merge_remesh",
+    "reason",
+    "seeds_2d",
+    "touching_error",
+]
+
 log = logging.getLogger(__name__)
 
 
@@ -107,7 +116,7 @@ def closest_contact(
     ``gap`` (um): ``gap_um``, ``deposits`` and ``with`` (seed ids or a boundary name);
     None if there is none. 2D; collective."""
     edges = boundary_edges(domain)
-    best = None
+    best: dict | None = None
     if domain.comm.rank == 0:
         for loop in boundary_loops(edges):
             points, names = loop_arrays(loop)

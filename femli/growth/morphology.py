@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
+__all__ = ["hotspot", "morphology"]
+
 
 def morphology(growth) -> dict:
     """Deposited volume (without trapped electrolyte); heights and roughness over the whole

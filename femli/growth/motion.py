@@ -22,6 +22,8 @@ from petsc4py import PETSc
 from femli.mesh import Domain
 from femli.solve.problems import LinearProblem
 
+__all__ = ["DIRECT_LIMIT", "MAX_SLIDE", "MeshMotionError", "MeshMover", "cell_measures"]
+
 #: Largest stretch of a corner node's displacement along a sliding wall (volume-keeping).
 MAX_SLIDE = 10.0
 #: Mesh-motion problems with fewer unknowns than this are solved with LU (MUMPS).
@@ -63,8 +65,8 @@ class MeshMover:
         self.prescribed = dolfinx.fem.Function(self.space)
         self.displacement = dolfinx.fem.Function(self.space, name="displacement")
         others = [n for n in domain.facet_names if n not in self.depositing]
-        self.slip = {n: self._slip_axis(n) for n in others if n not in fixed}
-        self.slip = {n: k for n, k in self.slip.items() if k is not None}
+        axes = {n: self._slip_axis(n) for n in others if n not in fixed}
+        self.slip = {n: k for n, k in axes.items() if k is not None}
         self._geometry_map = self._map_geometry()
         self.problem = self._extension_problem()
 
@@ -103,6 +105,7 @@ class MeshMover:
         zero = dolfinx.fem.Constant(mesh, np.zeros(self.gdim))
         L = ufl.inner(zero, v) * ufl.dx
         dofs = self.space.dofmap.index_map.size_global * self.gdim
+        options: dict[str, str | float | bool]
         if dofs < DIRECT_LIMIT:  # LU: robust when remeshed or squeezed cells upset AMG
             options = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
         else:
@@ -131,7 +134,9 @@ class MeshMover:
         for name, axis in self.slip.items():
             sub = self.space.sub(axis)
             dofs = dolfinx.fem.locate_dofs_topological(sub, self.fdim, self.domain.facets(name))
-            bcs.append(dolfinx.fem.dirichletbc(dolfinx.default_scalar_type(0), dofs, sub))
+            bcs.append(
+                dolfinx.fem.dirichletbc(np.zeros((), dolfinx.default_scalar_type), dofs, sub)
+            )
         dofs = dolfinx.fem.locate_dofs_topological(
             self.space, self.fdim, self.domain.facets(*self.depositing)
         )
@@ -170,7 +175,8 @@ class MeshMover:
         try:
             self.problem.solve()
         except PETSc.Error as err:
-            raise MeshMotionError(f"mesh-motion solve failed (PETSc error {err.ierr})") from err
+            code = err.ierr  # type: ignore[attr-defined]  # petsc4py stubs: set in __init__
+            raise MeshMotionError(f"mesh-motion solve failed (PETSc error {code})") from err
         self.displacement.x.scatter_forward()
         x = self.domain.mesh.geometry.x
         before, _ = cell_measures(self.domain.mesh)

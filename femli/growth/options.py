@@ -11,6 +11,8 @@ from femli.solve.bdf import TransientOptions
 from femli.solve.stationary import StationaryOptions
 from femli.units import FARADAY, LI_DENSITY, LI_MOLAR_MASS
 
+__all__ = ["GrowthOptions", "Metal"]
+
 
 @dataclass(slots=True, frozen=True)
 class Metal:

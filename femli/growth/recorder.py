@@ -15,6 +15,7 @@ A run killed between checkpoints may thus leave a damaged last file until it is 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from femli.outputs.folder import own, remove
 from femli.outputs.metrics import gather_surface
 from femli.parallel import on_root
 from femli.units import to_um
+
+__all__ = ["COLUMNS", "UNITS", "GrowthRecorder", "frame_bytes", "plot_series", "series_csv"]
 
 COLUMNS = (
     "t",
@@ -95,7 +98,7 @@ def plot_series(records: list[dict], path: Path) -> Path:
 
     t = np.array([r["t"] for r in records])
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), dpi=110, sharex=True)
-    panels = (
+    panels: tuple[tuple[str, Callable[[float], float], str], ...] = (
         ("max_height", to_um, "max height (um)"),
         ("roughness_rms", to_um, "RMS roughness (um)"),
         ("deposited_volume", float, "deposited volume (SI)"),
@@ -139,8 +142,8 @@ class GrowthRecorder:
     ) -> None:
         self.output = Path(output)
         self.renders, self.fields = renders, fields
-        self._writer = None
-        self._mesh_id = None
+        self._writer: dolfinx.io.VTXWriter | None = None
+        self._mesh_id: int | None = None  # id() of the mesh the open writer follows
         self._segment = segment
 
     @property
@@ -188,6 +191,7 @@ class GrowthRecorder:
             self._segment += 1
         need = frame_bytes(model)
         on_root(model.domain.comm, lambda: require_space(self.output, need, "the growth fields"))
+        assert self._writer is not None  # opened above for this mesh
         self._writer.write(t)
 
     def _pictures(self, growth, t: float) -> None:

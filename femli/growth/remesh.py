@@ -27,6 +27,23 @@ from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
 from femli.units import MESH_UNIT
 
+__all__ = [
+    "boundary_edges",
+    "boundary_loops",
+    "boundary_surfaces",
+    "edge_lengths",
+    "oriented_facets",
+    "remesh_domain",
+    "transfer",
+]
+
+
+def _facet_tags(domain: Domain) -> dolfinx.mesh.MeshTags:
+    """The domain's boundary tags (a remeshed shape is made of its named boundaries)."""
+    tags = domain.facet_tags
+    assert tags is not None  # a growth domain has named boundaries
+    return tags
+
 
 def edge_lengths(domain: Domain, *names: str) -> np.ndarray:
     """Lengths (um) of the edges of this rank's owned facets on the named boundaries."""
@@ -41,7 +58,7 @@ def edge_lengths(domain: Domain, *names: str) -> np.ndarray:
 
 def boundary_edges(domain: Domain) -> list[tuple[np.ndarray, np.ndarray, str]]:
     """Every tagged exterior edge on rank 0 as (p0, p1, name), points in um. Collective."""
-    mesh, tags = domain.mesh, domain.facet_tags
+    mesh, tags = domain.mesh, _facet_tags(domain)
     names = {v: k for k, v in domain.facet_names.items()}
     owned = mesh.topology.index_map(1).size_local
     keep = (tags.indices < owned) & np.isin(tags.values, list(names))
@@ -50,7 +67,7 @@ def boundary_edges(domain: Domain) -> list[tuple[np.ndarray, np.ndarray, str]]:
     points = mesh.geometry.x[nodes][:, :, :2] / MESH_UNIT
     local = [(p[0], p[1], names[v]) for p, v in zip(points, values, strict=True)]
     gathered = domain.comm.gather(local, root=0)
-    return [e for part in gathered for e in part] if domain.comm.rank == 0 else []
+    return [e for part in gathered for e in part] if gathered is not None else []  # rank 0
 
 
 def _key(p: np.ndarray) -> tuple[int, int]:
@@ -128,9 +145,15 @@ def _builder(
     if domain.dim == 3:
         surfaces = boundary_surfaces(domain)
         volume = domain.measure(boundary=False) / MESH_UNIT**3  # um^3
-        return lambda: build_from_surfaces(
-            *surfaces, moving, cell_name, h_moving, h_far, volume=volume
-        )
+
+        def build() -> dict[str, int]:
+            assert surfaces is not None  # gathered on rank 0, where this runs
+            nodes, triangles = surfaces
+            return build_from_surfaces(
+                nodes, triangles, moving, cell_name, h_moving, h_far, volume=volume
+            )
+
+        return build
     edges = boundary_edges(domain)
     return lambda: build_from_loops(boundary_loops(edges), moving, cell_name, h_moving, h_far)
 
@@ -138,7 +161,7 @@ def _builder(
 def oriented_facets(domain: Domain) -> tuple[np.ndarray, np.ndarray]:
     """This rank's owned named boundary triangles as local geometry nodes (m, 3), each
     ordered so that its normal points out of the domain, and their tag values."""
-    mesh, tags = domain.mesh, domain.facet_tags
+    mesh, tags = domain.mesh, _facet_tags(domain)
     fdim = domain.dim - 1
     owned = mesh.topology.index_map(fdim).size_local
     keep = (tags.indices < owned) & np.isin(tags.values, list(domain.facet_names.values()))
@@ -167,7 +190,7 @@ def boundary_surfaces(domain: Domain) -> tuple[np.ndarray, dict[str, np.ndarray]
     ids = mesh.geometry.index_map().local_to_global(nodes.ravel().astype(np.int32))
     local = (ids.reshape(nodes.shape), mesh.geometry.x[nodes.ravel()] / MESH_UNIT, values)
     parts = domain.comm.gather(local, root=0)
-    if domain.comm.rank != 0:
+    if parts is None:  # not rank 0
         return None
     ids = np.concatenate([p[0] for p in parts])
     coords = np.concatenate([p[1] for p in parts])

@@ -24,7 +24,12 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from femli.growth.chemistry import StationaryChemistry, TransientChemistry, surface_concentration
+from femli.growth.chemistry import (
+    Chemistry,
+    StationaryChemistry,
+    TransientChemistry,
+    surface_concentration,
+)
 from femli.growth.merge import merge_deposits, reason, seeds_2d, touching_error
 from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
@@ -54,7 +59,8 @@ class GrowthSolver:
             raise ValueError("no depositing boundary: every electrode part is inert")
         if not model.transport.has_kinetics:
             raise ValueError("growth needs electrode kinetics: use the secondary model or above")
-        self.t, self.charge, self.records, self.remeshes = 0.0, 0.0, [], 0
+        self.t, self.charge, self.remeshes = 0.0, 0.0, 0
+        self.records: list[dict] = []
         self._step: float | None = None  # the step being solved (s), see solve_state
         self._verdict: tuple[bool, float] = (True, np.inf)
         self._attach(model)
@@ -74,6 +80,7 @@ class GrowthSolver:
         self.model = model
         fixed = [b for bulk in model.bulk for b in bulk.boundaries]
         self.mover = MeshMover(model.domain, self.depositing, fixed)
+        self.chemistry: Chemistry
         if self.options.transient is None:
             self.chemistry = StationaryChemistry(model, self.options.stationary)
         else:  # on a new mesh: the history restarts with the last accepted step
@@ -99,13 +106,15 @@ class GrowthSolver:
         ds = self.model.domain.ds(*self.depositing)
         n = ufl.FacetNormal(self.model.domain.mesh)
         test = ufl.TestFunction(space)
-        flux = 0
+        flux: ufl.Form | None = None
         for e in self.model.electrodes:
             for b in e.boundaries:
                 if b in self.depositing:
                     metal = self.options.metals.get(b, Metal())
                     rate = -metal.volume_per_charge * self.model.local_current(e, b)
-                    flux += rate * test * self.model.domain.ds(b)
+                    term = rate * test * self.model.domain.ds(b)
+                    flux = term if flux is None else flux + term
+        assert flux is not None  # a growth solver has depositing boundaries
         return {
             "weights": dolfinx.fem.form(ufl.TestFunction(space) * ds),
             "normals": dolfinx.fem.form(ufl.inner(n, ufl.TestFunction(vspace)) * ds),

@@ -72,7 +72,22 @@ from petsc4py import PETSc
 
 from femli.units import FARADAY
 
-__all__ = ["BALANCE_TOL", "CONCENTRATION_TOL", "StateCheck", "StepTest"]
+__all__ = [
+    "BALANCE_TOL",
+    "CONCENTRATION_TOL",
+    "CONVERGED_FNORM_ABS",
+    "CONVERGED_FNORM_RELATIVE",
+    "CONVERGED_SNORM_RELATIVE",
+    "CRAWL",
+    "DIVERGED_FNORM_NAN",
+    "DIVERGED_LINE_SEARCH",
+    "DIVERGED_MAX_IT",
+    "FULL_STEP",
+    "REST_FLOOR",
+    "STALLED",
+    "StateCheck",
+    "StepTest",
+]
 
 
 CONVERGED_FNORM_ABS = 2
@@ -182,8 +197,10 @@ class StepTest:
     def _judge(self, snes: PETSc.SNES, x: PETSc.Vec, fnorm: float) -> int:
         """The verdict on the iterate ``x`` after a step (0: go on). Collective."""
         direction = self.scaled_max(snes.getSolutionUpdate())
-        self._previous.axpy(-1.0, x)  # -(the step actually taken)
-        taken = self.scaled_max(self._previous)
+        previous = self._previous
+        assert previous is not None  # kept at iteration 0
+        previous.axpy(-1.0, x)  # -(the step actually taken)
+        taken = self.scaled_max(previous)
         full = taken >= FULL_STEP * direction
         self._crawling = self._crawling + 1 if taken < CRAWL * direction else 0
         if self._crawling >= STALLED:
@@ -246,10 +263,10 @@ class StateCheck:
         """This rank's owned Dirichlet dofs of unknown ``u``."""
         space = u.function_space
         owned = space.dofmap.index_map.size_local * space.dofmap.index_map_bs
-        dofs = [bc.dof_indices()[0] for bc in bcs if bc.function_space == space._cpp_object]
-        if not dofs:
+        per_bc = [bc.dof_indices()[0] for bc in bcs if bc.function_space == space._cpp_object]
+        if not per_bc:
             return np.zeros(0, dtype=np.int32)
-        dofs = np.unique(np.concatenate(dofs))
+        dofs = np.unique(np.concatenate(per_bc))
         return dofs[dofs < owned]
 
     def _rest_floor(self) -> float:

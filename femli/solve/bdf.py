@@ -10,11 +10,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "BDF2_MAX_RATIO",
+    "StepSizes",
+    "TransientOptions",
+    "bdf_coefficients",
+    "error_weight",
+    "extrapolate",
+]
+
 #: Largest zero-stable step ratio of variable-step BDF2.
 BDF2_MAX_RATIO = 1.0 + math.sqrt(2.0)
+
+
+class StepSizes(NamedTuple):
+    """The time steps of a transient run (s), defaults filled in."""
+
+    dt_min: float
+    dt_initial: float
+    dt_max: float
 
 
 @dataclass(slots=True)
@@ -60,7 +78,8 @@ class TransientOptions:
         if not self.t_end > 0:
             raise ValueError(f"t_end must be > 0 s, got {self.t_end}")
         self._default_steps()
-        if not 0 < self.dt_min <= self.dt_initial <= self.dt_max:
+        steps = self.steps
+        if not 0 < steps.dt_min <= steps.dt_initial <= steps.dt_max:
             raise ValueError(
                 "time steps must satisfy 0 < dt_min <= dt_initial <= dt_max, got "
                 f"dt_min={self.dt_min}, dt_initial={self.dt_initial}, dt_max={self.dt_max} s"
@@ -90,6 +109,13 @@ class TransientOptions:
             self.dt_initial = min(max(1.0e-5 * self.t_end, self.dt_min or 0.0), self.dt_max)
         if self.dt_min is None:
             self.dt_min = min(1.0e-8 * self.t_end, self.dt_initial)
+
+    @property
+    def steps(self) -> StepSizes:
+        """``dt_min``, ``dt_initial`` and ``dt_max`` (s): given or filled in on construction."""
+        dt_min, dt_initial, dt_max = self.dt_min, self.dt_initial, self.dt_max
+        assert dt_min is not None and dt_initial is not None and dt_max is not None  # set
+        return StepSizes(dt_min, dt_initial, dt_max)
 
 
 # -- BDF formulas (pure functions) ---------------------------------------------------

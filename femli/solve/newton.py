@@ -17,19 +17,33 @@ import itertools
 import logging
 import time
 import weakref
+from collections.abc import Sequence
+from typing import Any, Protocol
 
+import dolfinx
 import numpy as np
+import ufl
 from dolfinx.fem import bcs_by_block
 from dolfinx.fem.petsc import assemble_vector, assign, set_bc
-from dolfinx.la.petsc import _ghost_update, _zero_vector
+from dolfinx.la.petsc import _zero_vector
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femli.physics.model import CellModel
+from femli.mesh import Domain
 from femli.solve import presets
 from femli.solve.acceptance import StateCheck, StepTest
-from femli.solve.problems import NestJacobian, NonlinearProblem
+from femli.solve.problems import NestJacobian, NonlinearProblem, ghost_update
 from femli.solve.stats import SolveStats
+
+__all__ = [
+    "DIVERGED_LINEAR_SOLVE",
+    "DIVERGED_LINE_SEARCH",
+    "Equations",
+    "Newton",
+    "SolverError",
+    "nest_residual",
+    "reason_text",
+]
 
 _counter = itertools.count()
 log = logging.getLogger(__name__)
@@ -43,6 +57,29 @@ class SolverError(RuntimeError):
 DIVERGED_LINEAR_SOLVE = -3
 #: SNES reason of a line search that failed or stalled (SNES_DIVERGED_LINE_SEARCH).
 DIVERGED_LINE_SEARCH = -6
+
+
+class Equations(Protocol):
+    """What :class:`Newton` solves: a :class:`~femli.physics.model.CellModel`, or a view
+    of one that solves some of its equations
+    (:class:`~femli.solve.step_control.ChargeBalance`)."""
+
+    @property
+    def domain(self) -> Domain: ...
+    @property
+    def residual(self) -> Sequence[ufl.Form]: ...
+    @property
+    def unknowns(self) -> Sequence[dolfinx.fem.Function]: ...
+    @property
+    def bcs(self) -> Sequence[dolfinx.fem.DirichletBC]: ...
+
+    def num_dofs(self) -> int:
+        """Global number of unknowns."""
+        ...
+
+    def unknown_scales(self) -> list[float]:
+        """The natural size of each unknown's values (mol/m^3, V)."""
+        ...
 
 
 class Newton:
@@ -60,7 +97,7 @@ class Newton:
 
     def __init__(
         self,
-        model: CellModel,
+        model: Equations,
         preset: str = "auto",
         overrides: dict | None = None,
         guess: bool = False,
@@ -113,14 +150,16 @@ class Newton:
         ]
         comm = self.model.domain.comm
         scales = self.model.unknown_scales()
+        assert self.check is not None  # made before the test (not a guess)
         test = StepTest(sizes, scales, comm, rtol=rtol, max_it=max_it, closed=self.check.closed)
-        self.problem.solver.setConvergenceTest(test)
+        # petsc4py's stubs want a ConvergedReason back; the test returns its int value
+        self.problem.solver.setConvergenceTest(test)  # type: ignore[arg-type]
         return test
 
     def _state_check(self) -> StateCheck:
         """The admissibility check of the solved equations (a view's cell model's)."""
-        forms = self.problem.F
-        forms = list(forms) if isinstance(forms, list | tuple) else [forms]
+        problem_forms = self.problem.F
+        forms = list(problem_forms) if isinstance(problem_forms, Sequence) else [problem_forms]
         cell = getattr(self.model, "cell_model", self.model)
         return StateCheck(cell, forms, self.model.unknowns, self.model.bcs)
 
@@ -135,12 +174,17 @@ class Newton:
         the process ends).
         """
         snes, owner = self.problem.solver, weakref.ref(self)
-        b, (residual, r_args, r_kwargs) = snes.getFunction()
-        a, p, (jacobian, j_args, j_kwargs) = snes.getJacobian()
+        # petsc4py's stubs leave out the (function, args, kargs) triple these return
+        function: Any = snes.getFunction()
+        jacobian_function: Any = snes.getJacobian()
+        b, (residual, r_args, r_kwargs) = function
+        a, p, (jacobian, j_args, j_kwargs) = jacobian_function
         if nest:
             problem, bcs = self.problem, self.model.bcs
-            residual, r_args, r_kwargs = nest_residual, (problem.u, problem.F, bcs), {}
-            jacobian = NestJacobian(self.model.residual, problem.u, bcs)
+            unknowns = problem.u
+            assert isinstance(unknowns, Sequence)  # a nested problem: one per field
+            residual, r_args, r_kwargs = nest_residual, (unknowns, problem.F, bcs), {}
+            jacobian = NestJacobian(self.model.residual, unknowns, bcs)
             j_args, j_kwargs = (), {}
 
         def timed_residual(*args, **kwargs):
@@ -278,7 +322,8 @@ class Newton:
         start = time.perf_counter()
         try:
             self.problem.solve()
-            reason = snes.getConvergedReason()
+            # petsc4py's stubs: an int (a ConvergedReason value), typed as the class
+            reason: int = snes.getConvergedReason()  # type: ignore[assignment]
         except PETSc.Error:
             reason = -100
         finite = all(np.isfinite(u.x.array).all() for u in self.model.unknowns)
@@ -326,12 +371,12 @@ def nest_residual(_snes, x, b, u, residual, bcs) -> None:
     corrections vanish there), so there is no lifting: constrained rows get ``x - g``.
     Each block packs its own coefficients: one block's packed data alive at a time.
     """
-    _ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+    ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
     assign(x, u)
     _zero_vector(b)
     for form, b_sub in zip(residual, b.getNestSubVecs(), strict=True):
         assemble_vector(b_sub, form)
-    _ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
+    ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
     spaces = [form.function_spaces[0] for form in residual]
     set_bc(b, bcs_by_block(spaces, bcs), x0=x, alpha=-1.0)
-    _ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+    ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)

@@ -19,6 +19,25 @@ the measured crossovers of the two presets (``benchmarks/crossover.py``).
 
 from __future__ import annotations
 
+__all__ = [
+    "DIRECT",
+    "DIRECT_DOF_LIMIT",
+    "DIRECT_DOF_LIMIT_2D",
+    "DIRECT_FALLBACK_LIMIT",
+    "GAMG",
+    "ITERATIVE",
+    "KRYLOV",
+    "NEWTON",
+    "PRECONDITIONER_LAG",
+    "PRESET_NAMES",
+    "SCALAR_ITERATIVE",
+    "SPLIT_BLOCK",
+    "direct_limit",
+    "direct_overrides",
+    "petsc_options",
+    "resolve",
+]
+
 PRESET_NAMES: tuple[str, ...] = ("auto", "direct", "iterative")
 
 #: 3D (and unknown dimension): fewer global unknowns than this use ``direct`` under ``auto``.

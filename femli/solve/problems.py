@@ -35,6 +35,7 @@ import dolfinx
 import dolfinx.fem.petsc
 import numpy as np
 import ufl
+from dolfinx.fem import DirichletBC
 from dolfinx.fem.petsc import assemble_matrix, assign
 from dolfinx.la.petsc import _ghost_update
 from mpi4py import MPI
@@ -42,13 +43,28 @@ from petsc4py import PETSc
 from ufl.algorithms import expand_derivatives
 from ufl.algorithms.analysis import extract_coefficients, extract_constants
 
-__all__ = ["LinearProblem", "NonlinearProblem", "pending", "release"]
+__all__ = [
+    "LinearProblem",
+    "NestJacobian",
+    "NonlinearProblem",
+    "ghost_update",
+    "pending",
+    "release",
+    "split_state_independent",
+]
 
 
 #: World ranks of a communicator -> creation number -> PETSc objects of a freed problem.
 _pending: dict[tuple[int, ...], dict[int, list]] = {}
 #: World ranks of a communicator -> problems created on it so far.
 _created: dict[tuple[int, ...], int] = {}
+
+
+def ghost_update(x: PETSc.Vec, insert: int, scatter: int) -> None:
+    """DOLFINx's ghost update of ``x`` (each block of a nested one), with petsc4py's
+    ``InsertMode`` and ``ScatterMode`` values."""
+    # DOLFINx annotates the modes as the petsc4py classes; their values are ints
+    _ghost_update(x, insert, scatter)  # type: ignore[arg-type]
 
 
 def _members(comm: MPI.Comm) -> tuple[int, ...]:
@@ -74,7 +90,7 @@ def release(comm: MPI.Comm) -> int:
         PETSc.garbage_cleanup(objects[0].comm)  # e.g. wrappers of its matrices, its KSP
         for obj in objects:
             obj.destroy()
-    PETSc.garbage_cleanup(comm)
+    PETSc.garbage_cleanup(comm)  # type: ignore[arg-type]  # petsc4py stubs: mpi4py's too
     return len(common)
 
 
@@ -82,6 +98,7 @@ class _Collective:
     """``__del__`` that keeps a parallel problem's PETSc objects for :func:`release`."""
 
     _petsc_names: tuple[str, ...] = ()
+    _u: dolfinx.fem.Function | Sequence[dolfinx.fem.Function]  # the DOLFINx problem's
 
     def __init__(self, *args, **kwargs) -> None:
         """The DOLFINx problem's own arguments; then :meth:`_register`. Collective."""
@@ -99,8 +116,9 @@ class _Collective:
         release(comm)
 
     def __del__(self) -> None:
-        objects = [getattr(self, name, None) for name in self._petsc_names]
-        objects = [obj for obj in objects if obj is not None]
+        objects = [
+            obj for name in self._petsc_names if (obj := getattr(self, name, None)) is not None
+        ]
         key = getattr(self, "_key", None)
         if key is not None and objects:  # parallel: destroyed collectively by release()
             _pending.setdefault(key[0], {})[key[1]] = objects
@@ -135,11 +153,16 @@ def split_state_independent(
     its coefficients; either part may be ``None`` (empty).
     """
     unknown_ids = {id(u) for u in unknowns}
-    parts: tuple[list, list] = ([], [])
+    independent: list[ufl.Integral] = []
+    dependent: list[ufl.Integral] = []
     for integral in expand_derivatives(form).integrals():
         coefficients = extract_coefficients(integral.integrand())
-        parts[any(id(c) in unknown_ids for c in coefficients)].append(integral)
-    return tuple(ufl.Form(p) if p else None for p in parts)  # type: ignore[return-value]
+        part = dependent if any(id(c) in unknown_ids for c in coefficients) else independent
+        part.append(integral)
+    return (
+        ufl.Form(independent) if independent else None,
+        ufl.Form(dependent) if dependent else None,
+    )
 
 
 class _KeptBlock:
@@ -171,26 +194,35 @@ class _KeptBlock:
         )
         return self.mesh.comm.allreduce(changed, op=MPI.LOR)
 
-    def assemble(self, block: PETSc.Mat, bcs: list) -> None:
+    def assemble(self, block: PETSc.Mat, bcs: Sequence[DirichletBC]) -> None:
         """Put this part into ``block`` (zeroed), reassembling it first if stale."""
         inputs = self._inputs()
         if self.matrix is None:
-            assemble_matrix(block, self.form, bcs, diag=1.0)
+            _assemble_into(block, self.form, bcs)
             block.assemble()
             self.matrix = block.duplicate(copy=True)
             self._built_from = [a.copy() for a in inputs]
             return
         if self._stale(inputs):
             self.matrix.zeroEntries()
-            assemble_matrix(self.matrix, self.form, bcs, diag=1.0)
+            _assemble_into(self.matrix, self.form, bcs)
             self.matrix.assemble()
             self._built_from = [a.copy() for a in inputs]  # copied only when they change
-        self.matrix.copy(block, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+        same = PETSc.Mat.Structure.SAME_NONZERO_PATTERN  # an int; the stubs want the class
+        self.matrix.copy(block, structure=same)  # type: ignore[arg-type]
 
 
-def _whole_mesh_volume(form: ufl.Form | None) -> bool:
+def _assemble_into(matrix: PETSc.Mat, form: dolfinx.fem.Form, bcs: Sequence[DirichletBC]) -> None:
+    """DOLFINx's ``assemble_matrix`` into ``matrix`` (Dirichlet rows and columns zeroed,
+    1 on the diagonal)."""
+    # the variant into a matrix is registered on functools.singledispatch: mypy sees only
+    # the base signature
+    assemble_matrix(matrix, form, bcs, diag=1.0)  # type: ignore[arg-type, misc]
+
+
+def _whole_mesh_volume(form: ufl.Form) -> bool:
     """True if ``form`` has a cell integral over every cell."""
-    return form is not None and any(
+    return any(
         i.subdomain_id() in ("everywhere", "otherwise") for i in form.integrals_by_type("cell")
     )
 
@@ -204,7 +236,9 @@ class NestJacobian:
     packed coefficients are alive at a time.
     """
 
-    def __init__(self, residual: Sequence[ufl.Form], unknowns: Sequence, bcs: list) -> None:
+    def __init__(
+        self, residual: Sequence[ufl.Form], unknowns: Sequence, bcs: Sequence[DirichletBC]
+    ) -> None:
         self.unknowns, self.bcs = list(unknowns), bcs
         self.forms: list[list] = []
         self.kept: dict[tuple[int, int], _KeptBlock] = {}
@@ -216,8 +250,10 @@ class NestJacobian:
                 independent, dependent = split_state_independent(
                     ufl.derivative(F, u, trial), unknowns
                 )
-                if _whole_mesh_volume(independent) and (
-                    dependent is None or not dependent.integrals_by_type("interior_facet")
+                if (
+                    independent is not None
+                    and _whole_mesh_volume(independent)
+                    and (dependent is None or not dependent.integrals_by_type("interior_facet"))
                 ):
                     self.kept[i, j] = _KeptBlock(independent, mesh)
                 else:
@@ -226,15 +262,17 @@ class NestJacobian:
             self.forms.append(row)
 
     def __call__(self, _snes, x: PETSc.Vec, A: PETSc.Mat, _P) -> None:
-        _ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-        assign(x, self.unknowns)
+        ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+        # assign(Vec, functions) is registered on functools.singledispatch: mypy sees only
+        # assign(functions, Vec)
+        assign(x, self.unknowns)  # type: ignore[arg-type]
         A.zeroEntries()
         for i, row in enumerate(self.forms):
             for j, form in enumerate(row):
                 if (i, j) in self.kept:
                     self.kept[i, j].assemble(A.getNestSubMatrix(i, j), self.bcs)
                 if form is not None:
-                    assemble_matrix(A.getNestSubMatrix(i, j), form, self.bcs, diag=1.0)
+                    _assemble_into(A.getNestSubMatrix(i, j), form, self.bcs)
         A.assemble()
 
 

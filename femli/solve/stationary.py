@@ -23,12 +23,24 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
+from femli.physics.conditions import Electrode
 from femli.physics.derived import ElectrodeCurrents
 from femli.physics.electrolyte import Electrolyte
 from femli.physics.model import CellModel, ModelState
 from femli.solve import presets
 from femli.solve.newton import Newton, SolverError
 from femli.solve.stats import SolveStats
+
+__all__ = [
+    "CURRENT_TOL",
+    "DEPLETED",
+    "GUESS_CURRENT_RTOL",
+    "GUESS_PETSC",
+    "GUESS_PETSC_DIRECT",
+    "MIN_LOAD_STEP",
+    "StationaryOptions",
+    "StationarySolver",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,12 @@ CURRENT_TOL = 1.0e-6
 
 #: Continuation gives up when its load step has been halved below this.
 MIN_LOAD_STEP = 1.0e-6
+
+
+def _applied(e: Electrode) -> float:
+    """The applied mean current density of a galvanostatic electrode (A/m^2)."""
+    assert e.current_density is not None  # given for a galvanostatic electrode
+    return e.current_density
 
 
 def _spaced(value: float) -> str:
@@ -112,17 +130,15 @@ class StationarySolver:
     def apply_load(self, load: float) -> None:
         """Set potentiostatic electrodes to ``E_eq + load (E - E_eq)``."""
         for e in self.potentiostatic:
-            eq = e.equilibrium_potential
-            self.model.set_potential(e, eq + load * (e.potential - eq))
+            eq, potential = e.equilibrium_potential, e.potential
+            assert potential is not None  # given for a potentiostatic electrode
+            self.model.set_potential(e, eq + load * (potential - eq))
         self.load = load
 
     def control_residual(self, load: float) -> np.ndarray:
         """Mean current density minus the (scaled) target of each galvanostatic electrode."""
         return np.array(
-            [
-                self.currents.applied_density(e) - load * e.current_density
-                for e in self.galvanostatic
-            ]
+            [self.currents.applied_density(e) - load * _applied(e) for e in self.galvanostatic]
         )
 
     # -- inner solve --------------------------------------------------------------
@@ -171,7 +187,8 @@ class StationarySolver:
 
     def _steady_terms(self) -> None:
         """No storage term: the model is stationary again."""
-        self.model.rate_coefficient.value = 0.0
+        # DOLFINx annotates Constant.value's setter as an array; it takes any array-like
+        self.model.rate_coefficient.value = 0.0  # type: ignore[assignment]
         for h in self.model.history:
             h.x.array[:] = 0.0
 
@@ -192,7 +209,7 @@ class StationarySolver:
         jac = self._fd_jacobian(es, e_vec, r, load)
         if jac is None:
             return False
-        scale = max(abs(load * e.current_density) for e in es) + 1.0e-30
+        scale = max(abs(load * _applied(e)) for e in es) + 1.0e-30
         for _ in range(self.options.max_control_iterations):
             if np.max(np.abs(r)) <= self.options.current_rtol * scale:
                 return True
@@ -263,8 +280,8 @@ class StationarySolver:
         checked on the final state). Collective."""
         tol = max(10.0 * self.options.current_rtol, CURRENT_TOL)
         for e in self.galvanostatic:
-            reached = self.currents.applied_density(e)
-            if abs(reached - e.current_density) > tol * abs(e.current_density):
+            reached, applied = self.currents.applied_density(e), _applied(e)
+            if abs(reached - applied) > tol * abs(applied):
                 raise SolverError(
                     f"electrode {e.name!r} carries {reached:.6g} A/m2 instead of the applied "
                     f"{e.current_density:.6g} A/m2 (tolerance {tol:.1g}); the state is kept"

@@ -13,6 +13,8 @@ import numpy as np
 from femli.physics.model import CellModel
 from femli.solve.stationary import StationarySolver
 
+__all__ = ["ChargeBalance", "StepControl"]
+
 
 class ChargeBalance:
     """The charge-balance row alone over ``phi``, concentrations as fixed coefficients.

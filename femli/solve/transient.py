@@ -53,6 +53,7 @@ DEPLETED = 0.1
 
 __all__ = [
     "BDF2_MAX_RATIO",
+    "DEPLETED",
     "TransientOptions",
     "TransientSolver",
     "bdf_coefficients",
@@ -96,7 +97,7 @@ class TransientSolver:
         self._past: list[tuple[float, list[np.ndarray]]] = []  # newest first, <= 3
         self._accepted = ModelState([], {})
         #: the step (s) the error control proposes next (set by each accepted step)
-        self.next_step = options.dt_initial
+        self.next_step = options.steps.dt_initial
         #: ``before_solve(h, (a0, a1, a2))`` before each step's solve (mesh velocity, ALE)
         self.before_solve: Callable[[float, tuple[float, float, float]], None] | None = None
 
@@ -105,7 +106,8 @@ class TransientSolver:
         return [u.x.array.copy() for u in self.model.unknowns[: len(self.species)]]
 
     def _set_time_terms(self, rate: float, history: list[np.ndarray]) -> None:
-        self.model.rate_coefficient.value = rate
+        # DOLFINx annotates Constant.value's setter as an array; it takes any array-like
+        self.model.rate_coefficient.value = rate  # type: ignore[assignment]
         for h, values in zip(self.model.history, history, strict=True):
             h.x.array[:] = values
 
@@ -267,20 +269,21 @@ class TransientSolver:
         accepted state in the model.
         """
         opts, order = self.options, self._order()
+        dt_min = opts.steps.dt_min
         if not self._attempt(h, order):
-            return "failed", max(0.5 * h, opts.dt_min)
+            return "failed", max(0.5 * h, dt_min)
         error, change = self._estimate(h, order)
         factor = self._factor(error, change, order)
         too_big = error > opts.tolerance or change > opts.max_change
-        if too_big and h > opts.dt_min:
+        if too_big and h > dt_min:
             self.model.restore(self._accepted)
-            return "rejected", max(h * min(factor, 0.9), opts.dt_min)
+            return "rejected", max(h * min(factor, 0.9), dt_min)
         if too_big:
             log.warning("t = %.6g s: step of dt_min accepted, error %.3g", self.t, error)
         self.t += h
         self._past = [(self.t, self._concentrations()), *self._past[:2]]
         self._accepted = self.model.snapshot()
-        self.next_step = max(h * factor, opts.dt_min)
+        self.next_step = max(h * factor, dt_min)
         return "accepted", self.next_step
 
     def _advance(self, h: float) -> tuple[float, float, int]:
@@ -290,7 +293,7 @@ class TransientSolver:
             status, h_next = self.try_step(h)
             if status == "accepted":
                 return h, h_next, rejected
-            if status == "failed" and h <= self.options.dt_min:
+            if status == "failed" and h <= self.options.steps.dt_min:
                 raise SolverError(self._failure_message(first, h))
             h, rejected = h_next, rejected + 1
 
@@ -318,7 +321,7 @@ class TransientSolver:
     def _limit(self, h: float) -> float:
         """Clip a step to dt_max, the end time, and the approach of the depletion stop."""
         opts, remaining = self.options, self.options.t_end - self.t
-        h = min(h, opts.dt_max)
+        h = min(h, opts.steps.dt_max)
         h = remaining if h >= remaining else (remaining / 2 if 2 * h > remaining else h)
         frac = opts.stop_when_depleted
         if frac is not None and len(self.records) >= 2:
@@ -327,7 +330,7 @@ class TransientSolver:
             # aim at half the threshold: overshooting towards c = 0 only costs Newton failures
             target = 0.5 * frac * self.model.electrolyte.reacting_species.concentration
             if slope < 0 and now > target:
-                h = min(h, max((now - target) / -slope, opts.dt_min))
+                h = min(h, max((now - target) / -slope, opts.steps.dt_min))
         return h
 
     def _depleted(self) -> bool:
