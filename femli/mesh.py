@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,22 @@ import ufl
 from mpi4py import MPI
 
 from femli.units import MESH_UNIT
+
+__all__ = [
+    "MIN_MESH_EXTENT",
+    "Domain",
+    "Marker",
+    "RegionError",
+    "build_domain",
+    "from_gmsh_model",
+    "from_mesh",
+    "msh_problem",
+    "read_msh",
+    "release_heap",
+]
+
+#: A geometric marker: ``f(x) -> bool array``, ``x`` the (3, n) array of points (m).
+Marker = Callable[[np.ndarray], np.ndarray]
 
 #: Smallest extent (um) of a ``.msh`` file: a smaller mesh was written in metres.
 MIN_MESH_EXTENT = 1.0e-3
@@ -253,8 +269,8 @@ def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -
 
 def from_mesh(
     mesh: dolfinx.mesh.Mesh,
-    facet_markers: Mapping[str, callable] | None = None,
-    cell_markers: Mapping[str, callable] | None = None,
+    facet_markers: Mapping[str, Marker] | None = None,
+    cell_markers: Mapping[str, Marker] | None = None,
 ) -> Domain:
     """Name regions of a DOLFINx mesh (already in metres) with geometric markers.
 
@@ -269,7 +285,9 @@ def from_mesh(
     return Domain(mesh, cell_tags, facet_tags, cell_names, facet_names)
 
 
-def _tags_from_markers(mesh, edim: int, markers: Mapping[str, callable]):
+def _tags_from_markers(
+    mesh: dolfinx.mesh.Mesh, edim: int, markers: Mapping[str, Marker]
+) -> tuple[dolfinx.mesh.MeshTags | None, dict[str, int]]:
     if not markers:
         return None, {}
     indices, values, names = [], [], {}

@@ -14,11 +14,33 @@ import codecs
 import difflib
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel
+from pydantic_core import ErrorDetails
+
+__all__ = [
+    "FOLDER_NAME_RULE",
+    "MAX_LINE",
+    "MAX_PROBLEMS",
+    "SIMILAR",
+    "ConfigError",
+    "FolderName",
+    "ProblemsError",
+    "allowed_keys",
+    "bounded",
+    "describe",
+    "describe_all",
+    "folder_name",
+    "inner_model",
+    "location",
+    "lookup",
+    "read_toml",
+    "shorten",
+]
 
 #: More problems of the same form than this become one line with a count.
 SIMILAR = 3
@@ -59,7 +81,8 @@ def _short(value: Any, width: int, depth: int) -> str:
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, int | np.integer):
-        return repr(int(value)) if abs(value) < 10**15 else _big_int(int(value))
+        number = int(value)
+        return repr(number) if abs(number) < 10**15 else _big_int(number)
     if isinstance(value, float):  # also numpy's float64
         return repr(float(value))
     if isinstance(value, str):
@@ -85,7 +108,7 @@ def _short_container(value: list | tuple | dict, width: int, depth: int) -> str:
         return f"{ends[0]}...{ends[1]}" if value else ends
     parts: list[str] = []
     used = 0
-    for item in value.items() if is_dict else value:
+    for item in value.items() if isinstance(value, dict) else value:
         if is_dict:
             text = f"{_short(item[0], 20, 0)}: {_short(item[1], width // 2, depth - 1)}"
         else:
@@ -185,11 +208,11 @@ def allowed_keys(root: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
-def _loc(error: dict) -> tuple:
+def _loc(error: ErrorDetails) -> tuple:
     return tuple(p for p in error["loc"] if p not in _TAGS)
 
 
-def describe(error: dict, data: dict, root: type[BaseModel]) -> str:
+def describe(error: ErrorDetails, data: dict, root: type[BaseModel]) -> str:
     """One line for one pydantic error of ``data`` validated against ``root``."""
     loc = _loc(error)
     where = location(loc)
@@ -211,10 +234,10 @@ def describe(error: dict, data: dict, root: type[BaseModel]) -> str:
     return f"{where} = {shorten(value)}: {message}"
 
 
-def describe_all(errors: list[dict], data: dict, root: type[BaseModel]) -> list[str]:
+def describe_all(errors: Sequence[ErrorDetails], data: dict, root: type[BaseModel]) -> list[str]:
     """One line per problem; more than :data:`SIMILAR` errors that differ only in list
     indices (or, for unknown keys, in the key) become one line with their count."""
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[ErrorDetails]] = {}
     for error in errors:
         loc = _loc(error)
         unknown = error["type"] == "extra_forbidden"
@@ -233,7 +256,7 @@ def describe_all(errors: list[dict], data: dict, root: type[BaseModel]) -> list[
     return out
 
 
-def _unknown_keys(members: list[dict], root: type[BaseModel]) -> str:
+def _unknown_keys(members: list[ErrorDetails], root: type[BaseModel]) -> str:
     locs = [_loc(e) for e in members]
     names = ", ".join(repr(location(loc[-1:])) for loc in locs[:SIMILAR])
     allowed = ", ".join(allowed_keys(root, locs[0]))

@@ -58,13 +58,14 @@ def mesh_path(config: CaseConfig, base: Path) -> Path | None:
     return Path(mesh) if Path(mesh).is_absolute() else Path(base) / mesh
 
 
-def geometry_params(geometry: GeometryConfig) -> tuple[str | None, dict[str, Any]]:
+def geometry_params(geometry: GeometryConfig) -> tuple[str, dict[str, Any]]:
     """Builder kind and parameters (um) of a geometry block, preset values overridden;
     raises :class:`femli.geometry.GeometryError` for an unknown preset or a kind that is
     not the preset's."""
     from femli.geometry import GeometryError, load_preset
 
-    kind, params = geometry.kind, {}
+    kind = geometry.kind
+    params: dict[str, Any] = {}
     if geometry.preset is not None:
         kind_preset, params = load_preset(geometry.preset)
         if kind is not None and kind != kind_preset:
@@ -74,6 +75,8 @@ def geometry_params(geometry: GeometryConfig) -> tuple[str | None, dict[str, Any
                 "(with parameters to change), or a kind with its parameters"
             )
         kind = kind_preset
+    if kind is None:  # a mesh file (the schema requires a preset or kind without one)
+        raise GeometryError("a mesh file has no builder kind and parameters")
     params.update(geometry.params)
     return kind, params
 

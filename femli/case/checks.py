@@ -125,9 +125,9 @@ def _named_twice(used: list[tuple[str, str, str]]) -> list[str]:
     twice = {name: where for name, where in places.items() if len(where) > 1}
     if not twice:
         return []
-    where = list(dict.fromkeys(w for ws in twice.values() for w in ws))
+    wheres = list(dict.fromkeys(w for ws in twice.values() for w in ws))
     return [
-        f"{', '.join(where[:4])}{', ...' if len(where) > 4 else ''}: boundaries named by more "
+        f"{', '.join(wheres[:4])}{', ...' if len(wheres) > 4 else ''}: boundaries named by more "
         f"than one condition: {shorten(sorted(twice))}; a boundary takes one condition"
     ]
 
@@ -144,8 +144,9 @@ def used_regions(
         "bulk": [{"boundaries": b.boundaries} for b in config.bulk],
         "electrolyte": {"regions": [{"region": r.region} for r in config.electrolyte.regions]},
     }
-    for section in bad.intersection(view) if data is not None else ():
-        view[section] = data.get(section, view[section] if section != "electrodes" else [])
+    if data is not None:
+        for section in bad.intersection(view):
+            view[section] = data.get(section, view[section] if section != "electrodes" else [])
     return [
         *_names(view["electrodes"], "electrodes[{}].kinetics", "kinetics", "boundary"),
         *_names(view["bulk"], "bulk[{}].boundaries", "boundaries", "boundary"),

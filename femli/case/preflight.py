@@ -39,6 +39,22 @@ from femli.case.checks import (
 from femli.case.schema import CaseConfig
 from femli.messages import ConfigError, shorten
 
+__all__ = [
+    "MAX_CELLS",
+    "builder_params",
+    "builder_regions",
+    "case_dim",
+    "case_problems",
+    "check_case",
+    "check_file",
+    "geometry_problems",
+    "mesh_file_regions",
+    "names_problems",
+    "output_problems",
+    "region_problems",
+    "size_problems",
+]
+
 # -- geometry parameters -------------------------------------------------------------
 
 
@@ -304,5 +320,6 @@ def check_file(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD) -> CaseConfig:
             problems += err.problems
     if problems:
         raise ConfigError(problems, str(path))
+    assert config is not None  # validate_case gives no case only with problems
     config._source = str(path)
     return config

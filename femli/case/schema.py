@@ -31,6 +31,25 @@ from pydantic import (
 from femli.messages import FolderName, shorten
 from femli.physics.transport import names as transport_names
 
+__all__ = [
+    "MAX_CHARGE",
+    "RENAMED",
+    "BulkConfig",
+    "CaseConfig",
+    "ElectrodeConfig",
+    "ElectrolyteConfig",
+    "GeometryConfig",
+    "GrowthConfig",
+    "KineticsConfig",
+    "OutputConfig",
+    "Positive",
+    "RegionConfig",
+    "SolverConfig",
+    "SpeciesConfig",
+    "Strict",
+    "TimeConfig",
+]
+
 Positive = Annotated[float, Field(gt=0)]
 
 #: Largest charge number |z| of a species (and of a deposited ion in [growth]).

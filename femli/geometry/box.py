@@ -40,6 +40,20 @@ from femli.geometry.core import (
     set_background,
 )
 
+__all__ = [
+    "GAUSS_SIGMAS",
+    "SHAPES",
+    "SPACINGS",
+    "SURFACES",
+    "BoxParams",
+    "asperity_centres",
+    "build_box",
+    "bump_area",
+    "gaussian_bump",
+    "gaussian_bump_area",
+    "rough_profile",
+]
+
 SURFACES = ("planar", "asperities", "rough")
 SHAPES = ("semicircle", "triangle", "gaussian")
 SPACINGS = ("regular", "random")
@@ -180,7 +194,7 @@ def _profile_surface(p: BoxParams, h_feat: float) -> int:
     last = None
     pts = []
     for kind, xy in _profile_pieces(p, h_feat):
-        tags = [last] if last is not None else []
+        tags: list[int] = [last] if last is not None else []
         tags += [occ.addPoint(x, y, 0) for x, y in xy[len(tags) :]]
         if kind == "spline":
             curves.append(occ.addSpline(tags))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -19,6 +19,41 @@ import numpy as np
 
 from femli.messages import shorten
 from femli.units import um
+
+__all__ = [
+    "GRADING",
+    "MAX_FEATURES",
+    "MIN_ELEMENT_SIZE",
+    "MIN_LENGTH",
+    "WALLS",
+    "WALLS_3D",
+    "BuilderParams",
+    "Geometry",
+    "GeometryError",
+    "MeshQuality",
+    "RegionNames",
+    "add_groups",
+    "add_regions",
+    "boundary_of",
+    "check_sizes",
+    "fail",
+    "gmsh_session",
+    "graded_field",
+    "mass",
+    "measure_quality",
+    "mesh_and_measure",
+    "new_model",
+    "place_discs",
+    "require",
+    "require_choice",
+    "require_features",
+    "require_positive",
+    "require_seed",
+    "set_background",
+    "spread_angles",
+    "threshold_field",
+    "write_msh",
+]
 
 #: Smallest element size (um) a builder will accept; finer sizes mean a parameter is off.
 MIN_ELEMENT_SIZE = 1.0e-3
@@ -98,7 +133,11 @@ class BuilderParams(Protocol):
     #: Every region name the builder may create, whatever its parameters.
     REGION_NAMES: ClassVar[RegionNames]
     __dataclass_fields__: ClassVar[dict[str, Any]]
-    dim: int
+
+    @property
+    def dim(self) -> int:
+        """2 or 3 (a frozen dataclass field: read-only)."""
+        ...
 
     def region_names(self) -> RegionNames:
         """The region names these parameters may create."""
@@ -211,7 +250,7 @@ def boundary_of(dim: int, tags: Iterable[int]) -> list[int]:
     return sorted({abs(t) for _, t in pairs})
 
 
-def add_groups(dim: int, groups: dict[str, Iterable[int]]) -> dict[str, int]:
+def add_groups(dim: int, groups: Mapping[str, Iterable[int]]) -> dict[str, int]:
     """Create one physical group per name (skipping empty ones); returns name -> tag.
 
     Raises if an entity would land in two groups (DOLFINx keeps one tag per entity).
@@ -231,8 +270,8 @@ def add_groups(dim: int, groups: dict[str, Iterable[int]]) -> dict[str, int]:
 
 def add_regions(
     dim: int,
-    cells: dict[str, Iterable[int]],
-    facets: dict[str, Iterable[int]],
+    cells: Mapping[str, Iterable[int]],
+    facets: Mapping[str, Iterable[int]],
     names: RegionNames,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """The builder's physical groups (:func:`add_groups`): ``cells`` of dimension ``dim``,
@@ -291,7 +330,7 @@ def measure_quality(dim: int) -> MeshQuality:
 
 def place_discs(
     rng: np.random.Generator,
-    radii: Sequence[float],
+    radii: Iterable[float],
     lo: Sequence[float],
     hi: Sequence[float],
     gap: float,

@@ -36,6 +36,14 @@ from femli.geometry.core import (
     spread_angles,
 )
 
+__all__ = [
+    "AG_OFFSET",
+    "MAX_RANDOM_COVERAGE",
+    "RESTARTS",
+    "FibreMatParams",
+    "build_fibre_mat",
+]
+
 #: Ag particle centres sit this many Ag radii outside the fibre surface (0: half embedded).
 AG_OFFSET = 0.0
 #: Random sequential placement of discs jams near 0.547 coverage; refuse above this.
@@ -129,7 +137,9 @@ class FibreMatParams:
         require(h[0] <= self.fibre_diameter / 2, "h_fibre", h[0], "<= fibre_diameter/2")
         require_seed(self.seed)
         n = self.n_fibres((self.width + self.depth) / 2 if self.dim == 3 else 1.0)
-        given = ("count", self.count) if self.count is not None else ("porosity", self.porosity)
+        given: tuple[str, object] = (
+            ("count", self.count) if self.count is not None else ("porosity", self.porosity)
+        )
         require_features(n, *given, f"{given[0]} over a {self.width:g} um wide host")
         self.layout()  # raises GeometryError if the fibres do not fit
 

@@ -47,6 +47,17 @@ from femli.geometry.core import (
     spread_angles,
 )
 
+__all__ = [
+    "INTERFACES",
+    "LAYERS",
+    "MAX_RANDOM_COVERAGE",
+    "PARTS",
+    "POROUS_MODES",
+    "RESTARTS",
+    "LayeredStackParams",
+    "build_layered_stack",
+]
+
 _EPS = 1e-6
 #: (cell name, thickness attribute), bottom to top.
 LAYERS = (
@@ -196,7 +207,7 @@ class LayeredStackParams:
         """Facet name of the top of each present layer, bottom to top (homogenised): the
         interface to the layer above, "electrode" under the electrolyte, "bulk" on top."""
         names = [n for n, _ in self.layers()]
-        above = [*names[1:], None]
+        above = [*names[1:], ""]  # nothing above the top layer: its top is "bulk"
         return [
             INTERFACES.get((n, a), "electrode" if a == "electrolyte" else "bulk")
             for n, a in zip(names, above, strict=True)

@@ -18,6 +18,15 @@ import numpy as np
 
 from femli.geometry.core import GeometryError, add_groups, graded_field, new_model, set_background
 
+__all__ = [
+    "Polyline",
+    "build_from_loops",
+    "resample",
+    "resample_loop",
+    "signed_area",
+    "simplify",
+]
+
 
 @dataclass(slots=True)
 class Polyline:
@@ -104,7 +113,8 @@ def build_from_loops(
     """
     new_model("remesh")
     geo = gmsh.model.geo
-    curve_loops, by_name = [], {}
+    curve_loops: list[int] = []
+    by_name: dict[str, list[int]] = {}
     for loop in loops:
         curves = []
         first_point, previous = None, None

@@ -34,6 +34,13 @@ from femli.geometry.core import (
     set_background,
 )
 
+__all__ = [
+    "MAX_RANDOM_COVERAGE",
+    "PLACEMENTS",
+    "NucleusArrayParams",
+    "build_nucleus_array",
+]
+
 PLACEMENTS = ("random", "lattice")
 #: Random sequential adsorption of discs jams near 0.547 coverage; refuse above this.
 MAX_RANDOM_COVERAGE = 0.5

@@ -21,6 +21,19 @@ from scipy.spatial import cKDTree
 
 from femli.geometry.loops import Polyline, signed_area
 
+__all__ = [
+    "NOTCH_RATIO",
+    "Pinch",
+    "deposit_seeds",
+    "edge_deposits",
+    "fuse",
+    "loop_arrays",
+    "loop_polylines",
+    "pinches",
+    "runs",
+    "split",
+]
+
 #: Between two moving sides (a notch between merged deposits) the cut follows any notch
 #: narrower than 60 degrees (arc / distance > 1 / sin 30) up to where it is ``gap`` wide:
 #: the moving mesh loses volume in sharper notches.
@@ -71,7 +84,7 @@ def pinches(
     reach = gap + 0.5 * float(np.linalg.norm(ends - points, axis=1).max())
     tree = cKDTree(0.5 * (points + ends))
     found = []
-    for i in np.flatnonzero(moving_edge | np.roll(moving_edge, 1)):
+    for i in np.flatnonzero(moving_edge | np.roll(moving_edge, 1)).tolist():
         for j in tree.query_ball_point(points[i], reach):
             if j in (i, (i - 1) % n):
                 continue
@@ -119,7 +132,7 @@ def split(points: np.ndarray, names: Sequence[str], pinch: Pinch, bridge: str):
         n += 1
     i = pinch.i + (1 if not q_on_vertex and pinch.i > pinch.j else 0)
     order = np.roll(np.arange(n), -i)
-    pts, nms = points[order], [names[o] for o in order]
+    pts, nms = points[order], [names[o] for o in order.tolist()]
     k = int((k - i) % n)
     first = (pts[: k + 1], [*nms[:k], bridge])
     second = (np.vstack([pts[k:], pts[:1]]), [*nms[k:], bridge])

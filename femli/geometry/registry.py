@@ -20,6 +20,17 @@ from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.voids import VoidContactParams, build_void_contact
 from femli.messages import shorten
 
+__all__ = [
+    "BUILDERS",
+    "PRESET_DIR",
+    "build",
+    "build_preset",
+    "list_presets",
+    "load_preset",
+    "make_params",
+    "type_problems",
+]
+
 #: Preset folder (package data): ``femli/geometry/presets``, one ``<name>.toml`` per preset.
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
@@ -58,8 +69,8 @@ def make_params(kind: str, **params: Any) -> Any:
     wrong = type_problems(kind, params)
     if wrong:
         raise GeometryError("; ".join(wrong))
-    hints = typing.get_type_hints(cls)
-    return cls(**{k: _coerce(v, hints[k]) for k, v in params.items()})
+    types = typing.get_type_hints(cls)
+    return cls(**{k: _coerce(v, types[k]) for k, v in params.items()})
 
 
 _TYPE_NAMES = {float: "a number", int: "an integer", str: "a string", bool: "true/false"}

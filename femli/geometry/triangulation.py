@@ -25,6 +25,12 @@ import numpy as np
 
 from femli.geometry.core import GeometryError, add_groups, graded_field, new_model, set_background
 
+__all__ = [
+    "build_from_surfaces",
+    "mesh_volume",
+    "restore_volume",
+]
+
 log = logging.getLogger(__name__)
 
 

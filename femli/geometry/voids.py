@@ -52,6 +52,15 @@ from femli.geometry.core import (
     set_background,
 )
 
+__all__ = [
+    "MAX_VOID_COVERAGE",
+    "MODES",
+    "PLACEMENTS",
+    "REGIONS",
+    "VoidContactParams",
+    "build_void_contact",
+]
+
 MAX_VOID_COVERAGE = 0.5
 MODES = ("voids", "islands")
 REGIONS = ("all", "metal", "electrolyte")
@@ -252,7 +261,7 @@ class VoidContactParams:
         n, gap = s.size, self.min_gap
         if self.dim == 2:
             pitch = [self.width / n]
-            cells = [((k + 0.5) * pitch[0],) for k in range(n)]
+            cells: list[tuple[float, ...]] = [((k + 0.5) * pitch[0],) for k in range(n)]
         else:
             m = math.ceil(math.sqrt(n))
             pitch = [self.width / m, self.depth / m]

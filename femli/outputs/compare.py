@@ -11,10 +11,21 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from femli.outputs.files import atomic_write_bytes
+
+__all__ = [
+    "ROWS",
+    "CompareError",
+    "compare",
+    "figure",
+    "load_metrics",
+    "markdown",
+    "metric_table",
+]
 
 #: (label, path in metrics.json under an electrode, scale, unit)
 ROWS = (
@@ -55,11 +66,12 @@ def load_metrics(folder: Path) -> dict:
 
 
 def _get(data: dict, keys: tuple) -> float | None:
+    value: Any = data
     for k in keys:
-        if not isinstance(data, dict) or k not in data:
+        if not isinstance(value, dict) or k not in value:
             return None
-        data = data[k]
-    return data
+        value = value[k]
+    return value
 
 
 def metric_table(a: dict, b: dict) -> list[list[str]]:

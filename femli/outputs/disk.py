@@ -14,6 +14,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+__all__ = [
+    "FolderError",
+    "NoSpaceError",
+    "free_bytes",
+    "full_error",
+    "is_full",
+    "megabytes",
+    "write_bytes_atomic",
+]
+
 
 class FolderError(OSError):
     """An output folder femli cannot use as asked (one line: the folder and why)."""

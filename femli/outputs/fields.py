@@ -26,6 +26,13 @@ from femli.outputs.files import fresh_dir, replace_dir, require_space
 from femli.outputs.folder import remove
 from femli.parallel import on_root
 
+__all__ = [
+    "check_space",
+    "fields_bytes",
+    "solution_fields",
+    "write_fields",
+]
+
 
 def _interpolated(expr, space, name: str) -> dolfinx.fem.Function:
     f = dolfinx.fem.Function(space, name=name)

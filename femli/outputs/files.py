@@ -28,6 +28,19 @@ from femli.outputs.disk import (
 )
 from femli.outputs.folder import claim, of, own, owner
 
+__all__ = [
+    "MARGIN",
+    "RESERVE",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "clean_stale",
+    "fresh_dir",
+    "recover_dir",
+    "replace_dir",
+    "require_space",
+    "staged",
+]
+
 #: Bytes kept free besides an estimated write (status, provenance, metrics, pictures).
 RESERVE = 8 * 2**20
 #: Factor on estimated sizes (metadata, format overheads).

@@ -46,6 +46,24 @@ from mpi4py import MPI
 from femli.outputs.disk import FolderError, write_bytes_atomic
 from femli.parallel import on_root
 
+__all__ = [
+    "LOCK",
+    "NAME",
+    "FolderBusyError",
+    "Manifest",
+    "acquire",
+    "adopt_legacy",
+    "claim",
+    "folder_lock",
+    "of",
+    "own",
+    "owner",
+    "refuse_foreign",
+    "release",
+    "remove",
+    "tracking",
+]
+
 log = logging.getLogger(__name__)
 
 NAME = ".femli-manifest.json"
@@ -137,7 +155,8 @@ class Manifest:
     def foreign(self, patterns: Iterable[str]) -> list[str]:
         """Existing paths matching the glob ``patterns`` that femli did not write."""
         found = {p for pattern in patterns for p in self.root.glob(pattern)}
-        return sorted(self.relative(p) for p in found if not self.lists(p))
+        names = (self.relative(p) for p in found if not self.lists(p))
+        return sorted(n for n in names if n is not None)  # None: the folder itself
 
     def _save(self, entries: set[str], merge: bool) -> None:
         """Write ``entries`` (merged with the file's: another writer of the same study

@@ -38,6 +38,20 @@ from femli.parallel import on_root
 from femli.physics.derived import SurfaceValues
 from femli.units import to_um
 
+__all__ = [
+    "PICTURE_BYTES",
+    "cell_vectors",
+    "describe",
+    "electrode_metrics",
+    "gather_surface",
+    "part_statistics",
+    "surface_statistics",
+    "vertex_components",
+    "weighted_quantile",
+    "write_stationary_outputs",
+    "write_surface_csv",
+]
+
 
 def gather_surface(values: SurfaceValues, comm: MPI.Comm) -> SurfaceValues:
     """Collect every rank's owned nodal values on all ranks. Collective."""
@@ -155,7 +169,7 @@ def part_statistics(domain: Domain, surface) -> dict:
 PICTURE_BYTES = 300_000
 
 
-def electrode_metrics(solver, electrode) -> tuple[dict, object]:
+def electrode_metrics(solver, electrode) -> tuple[dict, SurfaceValues]:
     """Totals and deposition-current statistics of one electrode. Collective."""
     currents = solver.currents
     model = solver.model
@@ -220,7 +234,7 @@ def write_stationary_outputs(
     model = solver.model
     comm = model.domain.comm
     metrics: dict = {"model": model.model, "dofs": model.num_dofs(), "electrodes": {}}
-    surfaces = {}
+    surfaces: dict[str, SurfaceValues] = {}
     for e in model.electrodes:
         metrics["electrodes"][e.name], surfaces[e.name] = electrode_metrics(solver, e)
     c = model.concentration(model.electrolyte.reacting)

@@ -15,6 +15,13 @@ import numpy as np
 from femli.outputs.files import staged
 from femli.units import to_um
 
+__all__ = [
+    "gather_grid",
+    "plot_surface_current",
+    "render_electrode",
+    "render_field",
+]
+
 
 def gather_grid(functions: dict[str, dolfinx.fem.Function], cell_data: dict | None = None):
     """A ``pyvista.UnstructuredGrid`` on rank 0 (``None`` elsewhere) with P1 point data.
@@ -27,7 +34,9 @@ def gather_grid(functions: dict[str, dolfinx.fem.Function], cell_data: dict | No
     mesh = space.mesh
     tdim = mesh.topology.dim
     owned = np.arange(mesh.topology.index_map(tdim).size_local, dtype=np.int32)
-    cells, types, x = dolfinx.plot.vtk_mesh(space, owned)
+    # vtk_mesh is a functools.singledispatch: mypy sees only its Mesh signature, not the
+    # FunctionSpace one registered beside it (which this call uses)
+    cells, types, x = dolfinx.plot.vtk_mesh(space, owned)  # type: ignore[arg-type]
     point = {k: f.x.array.real.copy() for k, f in functions.items()}
     cdata = {k: np.asarray(v)[: owned.size] for k, v in (cell_data or {}).items()}
     parts = mesh.comm.gather((cells, types, x, point, cdata), root=0)
@@ -66,7 +75,7 @@ def render_field(
 
     vtk.vtkLogger.SetStderrVerbosity(vtk.vtkLogger.VERBOSITY_OFF)  # no-display notice
     pyvista.OFF_SCREEN = True
-    plotter = pyvista.Plotter(off_screen=True, window_size=(900, 800))
+    plotter = pyvista.Plotter(off_screen=True, window_size=[900, 800])
     shown = grid.clip(normal="y") if clip else grid
     plotter.add_mesh(
         shown,
@@ -83,10 +92,11 @@ def render_field(
         mags = np.linalg.norm(sample.point_data[vectors], axis=1)
         scale = 0.04 * max(grid.length, 1e-12) / max(mags.max(initial=0.0), 1e-300)
         plotter.add_mesh(sample.glyph(orient=vectors, scale=vectors, factor=scale), color="white")
+    # the renderer's views: Plotter's wrappers of them (functools.wraps) do not type-check
     if grid.bounds[5] - grid.bounds[4] < 1e-12:
-        plotter.view_xy()
+        plotter.renderer.view_xy()
     else:
-        plotter.view_isometric()
+        plotter.renderer.view_isometric()
     plotter.add_text(title, font_size=10)
     path = Path(path)
     try:
@@ -145,7 +155,7 @@ def render_electrode(
     cloud = pyvista.PolyData(points)
     cloud.point_data["deposition (mA/cm2)"] = deposition / 10.0
     flat = np.ptp(points[:, 2]) < 1e-9
-    plotter = pyvista.Plotter(off_screen=True, window_size=(900, 700))
+    plotter = pyvista.Plotter(off_screen=True, window_size=[900, 700])
     plotter.add_mesh(
         cloud,
         scalars="deposition (mA/cm2)",
@@ -158,7 +168,7 @@ def render_electrode(
         plotter.add_mesh(
             pyvista.PolyData(points[hot]), color="red", render_points_as_spheres=True, point_size=12
         )
-    plotter.view_xy() if flat else plotter.view_isometric()
+    plotter.renderer.view_xy() if flat else plotter.renderer.view_isometric()
     plotter.add_text(f"{title} (red: top 5 %)", font_size=10)
     path = Path(path)
     try:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 
 from mpi4py import MPI
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+__all__ = [
+    "TimeProgress",
+]
 
 
 class TimeProgress:
@@ -19,7 +23,7 @@ class TimeProgress:
         quiet = logging.getLogger("femli").getEffectiveLevel() > logging.INFO
         self.enabled = comm.rank == 0 and not quiet
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> TimeProgress:
         if self.enabled:
@@ -40,6 +44,6 @@ class TimeProgress:
 
     def __call__(self, solver, record: dict) -> bool:
         """Advance the bar; never asks the run to stop."""
-        if self._progress is not None:
+        if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=record["t"], t=record["t"], dt=record["dt"])
         return False

@@ -36,6 +36,16 @@ from mpi4py import MPI
 from femli.outputs.files import atomic_write_json
 from femli.outputs.folder import remove
 
+__all__ = [
+    "RunStatus",
+    "femli_version",
+    "git_commit",
+    "now",
+    "provenance",
+    "software_versions",
+    "solver_packages",
+]
+
 log = logging.getLogger(__name__)
 
 

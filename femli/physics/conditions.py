@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 
 from femli.physics.kinetics import Kinetics
 
+__all__ = [
+    "Bulk",
+    "Electrode",
+]
+
 
 @dataclass(slots=True, frozen=True)
 class Electrode:

@@ -18,6 +18,11 @@ from mpi4py import MPI
 from femli.physics.conditions import Electrode
 from femli.physics.model import CellModel
 
+__all__ = [
+    "ElectrodeCurrents",
+    "SurfaceValues",
+]
+
 
 @dataclass(slots=True)
 class SurfaceValues:

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from femli.physics.transport import Transport, transport_class, transport_named
 from femli.units import FARADAY, GAS_CONSTANT, T_DEFAULT
 
+__all__ = [
+    "Electrolyte",
+    "RegionProperties",
+    "Species",
+    "binary",
+]
+
 
 @dataclass(slots=True, frozen=True)
 class Species:

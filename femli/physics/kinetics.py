@@ -15,6 +15,14 @@ from typing import Literal
 import numpy as np
 import ufl
 
+__all__ = [
+    "ButlerVolmer",
+    "Inert",
+    "Kinetics",
+    "Linear",
+    "Tafel",
+]
+
 
 def _exp(x):
     return ufl.exp(x) if isinstance(x, ufl.core.expr.Expr) else np.exp(x)

@@ -30,6 +30,12 @@ from femli.physics.kinetics import Kinetics
 from femli.physics.transport import Transport, charge_residual, species_residual
 from femli.units import FARADAY
 
+__all__ = [
+    "CellModel",
+    "ModelError",
+    "ModelState",
+]
+
 
 class ModelError(ValueError):
     """A physics set-up that cannot be solved as stated."""
@@ -99,7 +105,7 @@ class CellModel:
                 "a potentiostatic electrode"
             )
 
-    def _salt_balance(self) -> tuple[float, object] | None:
+    def _salt_balance(self) -> tuple[float, dolfinx.fem.Constant | dolfinx.fem.Function] | None:
         """``(t, D_amb)`` when the species row is written as the binary salt balance.
 
         For a binary tertiary electrolyte with a uniform transference number ``t`` the
@@ -112,7 +118,7 @@ class CellModel:
         if values is None:
             return None
         t, d_bulk = values.pop(None)
-        return t, self.region_field({r: d for r, (_, d) in values.items()}, d_bulk)
+        return t, self.region_field({r: d for r, (_, d) in values.items() if r is not None}, d_bulk)
 
     @property
     def phi(self) -> dolfinx.fem.Function:
@@ -124,7 +130,9 @@ class CellModel:
         """F/(RT) in 1/V."""
         return self.electrolyte.f
 
-    def region_field(self, values: dict[str, float], default: float):
+    def region_field(
+        self, values: dict[str, float], default: float
+    ) -> dolfinx.fem.Constant | dolfinx.fem.Function:
         """A DG0 field equal to ``values[region]`` on named regions, else ``default``."""
         if not values:
             return dolfinx.fem.Constant(self.domain.mesh, scalar(default))
@@ -292,7 +300,8 @@ class CellModel:
     # -- state ----------------------------------------------------------------
     def set_potential(self, electrode: Electrode, value: float) -> None:
         """Set the electrode potential E_s (V) (and phi on it when it carries no kinetics)."""
-        self.potentials[electrode.name].value = value
+        # dolfinx annotates Constant.value's setter as an array; it takes a scalar too
+        self.potentials[electrode.name].value = value  # type: ignore[assignment]
         for e, const in self._dirichlet_values:
             if e.name == electrode.name:
                 const.value = self.transport.electrode_phi(e, value)

@@ -79,6 +79,23 @@ if TYPE_CHECKING:
     from femli.physics.electrolyte import Electrolyte, Species
     from femli.physics.model import CellModel
 
+__all__ = [
+    "Primary",
+    "Secondary",
+    "Supporting",
+    "Tertiary",
+    "Transport",
+    "charge_residual",
+    "eliminated_concentration",
+    "names",
+    "nernst_planck_flux",
+    "ohmic_current",
+    "register",
+    "species_residual",
+    "transport_class",
+    "transport_named",
+]
+
 
 class Transport:
     """The model-dependent part of a cell model (a stateless strategy; SI units).

@@ -24,6 +24,15 @@ from femli.messages import FOLDER_NAME_RULE, ConfigError, folder_name, read_toml
 from femli.study.spec import AxisSpec, PlotSpec, StudyError, parse_plot, parse_study, read_study
 from femli.study.summary import RESERVED_COLUMNS, metric_names, resolve_metric, suggest
 
+__all__ = [
+    "Axis",
+    "Study",
+    "StudyCase",
+    "case_id",
+    "expand_study",
+    "set_path",
+]
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 _MAX_ID = 120
 
@@ -161,6 +170,7 @@ def _points(spec: AxisSpec) -> list[Any]:
     if spec.values is not None:
         return list(spec.values)
     s = spec.range or spec.logspace
+    assert s is not None  # exactly one of values, range, logspace (AxisSpec checks)
     raw = (np.linspace if spec.range else np.geomspace)(s.start, s.stop, s.num)
     values = [float(f"{x:.12g}") for x in raw]  # drop round-off noise (0.30000000000000004)
     integral = all(float(x).is_integer() for x in (s.start, s.stop, *values))

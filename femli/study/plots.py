@@ -14,6 +14,12 @@ from femli.outputs.files import staged
 from femli.study.spec import PlotSpec, StudyError
 from femli.study.summary import metric_names, resolve_metric, suggest
 
+__all__ = [
+    "electrodes_of",
+    "plot_metric",
+    "plot_summary",
+]
+
 
 def electrodes_of(table) -> list[str]:
     """Electrode names present in a summary table (from ``<electrode>.<metric>`` columns)."""

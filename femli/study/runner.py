@@ -40,6 +40,17 @@ from femli.study.plots import plot_summary
 from femli.study.spec import PlotSpec, StudyError
 from femli.study.summary import aggregate, case_state
 
+__all__ = [
+    "CaseOutcome",
+    "StudyResult",
+    "group_count",
+    "plan",
+    "run_study",
+    "summarize_study",
+    "write_failure",
+    "write_index",
+]
+
 log = logging.getLogger("femli")
 
 
@@ -137,8 +148,9 @@ def run_study(
         local = [_run_case(c, output, group, study.base_dir, color, say) for c in mine]
     leader = group.rank == 0
     gathered = comm.gather(local if leader else [], root=0)  # the final synchronisation
-    outcomes = _in_order(gathered, selected) if comm.rank == 0 else None
-    table, paths = (None, ())
+    outcomes = _in_order(gathered, selected) if gathered is not None else None  # rank 0
+    table: Any = None
+    paths: Sequence[Path] = ()
     if summarize:
         table, paths = on_root(comm, lambda: _summarise(study, output), share=False) or (None, ())
     outcomes = comm.bcast(outcomes, root=0)

@@ -30,6 +30,21 @@ from femli.outputs.folder import tracking
 from femli.study.expand import Study, StudyCase
 from femli.study.spec import StudyError
 
+__all__ = [
+    "FROM_ENVIRONMENT",
+    "LOG_FOLDER",
+    "SOURCE",
+    "TASK_VARIABLE",
+    "SlurmOptions",
+    "femli_command",
+    "parse_task_id",
+    "slurm_options",
+    "slurm_script",
+    "task_cases",
+    "task_count",
+    "write_slurm_script",
+]
+
 #: The environment variable Slurm sets to the array index of a task.
 TASK_VARIABLE = "SLURM_ARRAY_TASK_ID"
 #: ``--task-id`` words that read the task number from :data:`TASK_VARIABLE`.

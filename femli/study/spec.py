@@ -41,6 +41,17 @@ from pydantic import (
 
 from femli.messages import FolderName, ProblemsError, describe_all, read_toml
 
+__all__ = [
+    "AxisSpec",
+    "PlotSpec",
+    "Spacing",
+    "StudyError",
+    "StudySpec",
+    "parse_plot",
+    "parse_study",
+    "read_study",
+]
+
 
 class StudyError(ProblemsError):
     """An invalid study; ``problems`` holds one message per problem."""
@@ -100,7 +111,9 @@ class AxisSpec(_Strict):
     def _points(self) -> list[Any]:
         if self.values is not None:
             return self.values
-        return [None] * (self.range or self.logspace).num
+        spacing = self.range or self.logspace
+        assert spacing is not None  # exactly one of values, range, logspace (_consistent)
+        return [None] * spacing.num
 
     def _check_multi(self) -> None:
         n = len(self.keys)

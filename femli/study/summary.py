@@ -21,6 +21,22 @@ from typing import Any
 from femli.outputs.files import atomic_write_bytes
 from femli.study.spec import StudyError
 
+__all__ = [
+    "CASE_METRICS",
+    "ELECTRODE_METRICS",
+    "INDEX_COLUMNS",
+    "RESERVED_COLUMNS",
+    "aggregate",
+    "case_state",
+    "flatten",
+    "metric_names",
+    "param_columns",
+    "read_index",
+    "resolve_metric",
+    "suggest",
+    "write_summary",
+]
+
 #: Per-electrode columns -> path in ``metrics.json["electrodes"][name]``. Units: total
 #: current in A (A/m in 2D), current densities in A/m^2 (deposition positive), V.
 ELECTRODE_METRICS: dict[str, tuple[str, ...]] = {

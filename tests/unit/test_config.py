@@ -114,3 +114,14 @@ def test_file_errors(tmp_path):
     bad.write_text("name = [unclosed\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_case(bad)
+
+
+def test_geometry_params_give_a_builder_kind_or_raise_for_a_mesh_file():
+    """The builder's kind is always a name: a mesh-file geometry has none to give."""
+    from femli.case.build import geometry_params
+    from femli.case.schema import GeometryConfig
+    from femli.geometry import GeometryError
+
+    assert geometry_params(GeometryConfig(kind="box", width=5.0)) == ("box", {"width": 5.0})
+    with pytest.raises(GeometryError, match="mesh file"):
+        geometry_params(GeometryConfig(mesh="cell.msh"))
