@@ -1,6 +1,6 @@
 # femli: two commands do all set-up on a fresh machine.
 #   make demo   creates .venv if missing, runs the built-in default case into results/demo
-#   make test   creates .venv if missing, runs ruff and the test suite (serial and 2 MPI ranks)
+#   make test   creates .venv if missing, runs ruff, mypy and the test suite (serial and 2 MPI ranks)
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,7 @@ demo: env
 lint: env
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 format: env
 	$(BIN)/ruff format .
