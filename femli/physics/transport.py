@@ -50,13 +50,14 @@ naming what is wrong), :meth:`~Transport.solved_species` (the concentration unkn
 :meth:`~Transport.unsolved_concentration` (a species that is not an unknown),
 :meth:`~Transport.current_density` and :meth:`~Transport.flux` (UFL), and for a model
 without kinetics :meth:`~Transport.electrode_phi`. :func:`register` makes the name valid
-for :class:`~femli.physics.electrolyte.Electrolyte`. (A case file can name it once the
-case schema, :mod:`femli.case.schema`, accepts the name.)
+for :class:`~femli.physics.electrolyte.Electrolyte` and for case files (the schema
+accepts every registered name).
 
-Pure functions that build UFL expressions and residuals for the transport models.
-
-Nothing here assembles or solves: each function takes UFL operands and returns UFL,
-so the forms can be unit-tested and reused by the stationary, transient and growth
+The forms
+---------
+The module's plain functions build the UFL expressions and residuals the models share.
+Nothing here assembles or solves: each function takes UFL operands and returns UFL, so
+the forms can be unit-tested and reused by the stationary, transient and growth
 solvers. Equations are written per unit Faraday (the charge balance is ``div(i/F)``)
 so the species and charge rows share units, mol/(m^2 s) per unit test function.
 """
