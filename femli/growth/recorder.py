@@ -24,7 +24,7 @@ import dolfinx.io
 import numpy as np
 
 from femli.outputs import pictures
-from femli.outputs.files import atomic_write_bytes, require_space, staged
+from femli.outputs.files import atomic_write_bytes, require_space, save_picture
 from femli.outputs.folder import own, remove
 from femli.outputs.metrics import gather_surface
 from femli.parallel import on_root
@@ -110,12 +110,7 @@ def plot_series(records: list[dict], path: Path) -> Path:
     for ax in axes[1]:
         ax.set_xlabel("t (s)")
     fig.tight_layout()
-    try:
-        with staged(path) as tmp:
-            fig.savefig(tmp)
-    finally:
-        plt.close(fig)
-    return Path(path)
+    return save_picture(fig, path)
 
 
 def frame_bytes(model) -> int:

@@ -38,6 +38,7 @@ __all__ = [
     "recover_dir",
     "replace_dir",
     "require_space",
+    "save_picture",
     "staged",
 ]
 
@@ -98,6 +99,26 @@ def staged(path: str | Path, suffix: str = ".tmp.png") -> Iterator[Path]:
         if is_full(err):
             raise full_error(path) from None
         raise
+
+
+def save_picture(figure: Any, path: str | Path) -> Path:
+    """Write a matplotlib figure (``savefig``) or a PyVista plotter (``screenshot``) to
+    ``path`` through :func:`staged`, and close it whatever happens."""
+    path = Path(path)
+    try:
+        with staged(path) as tmp:
+            if hasattr(figure, "screenshot"):
+                figure.screenshot(str(tmp))
+            else:
+                figure.savefig(tmp)
+    finally:
+        if hasattr(figure, "screenshot"):
+            figure.close()
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.close(figure)
+    return path
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -12,7 +12,7 @@ import dolfinx
 import dolfinx.plot
 import numpy as np
 
-from femli.outputs.files import staged
+from femli.outputs.files import save_picture
 from femli.units import to_um
 
 __all__ = [
@@ -98,13 +98,7 @@ def render_field(
     else:
         plotter.renderer.view_isometric()
     plotter.add_text(title, font_size=10)
-    path = Path(path)
-    try:
-        with staged(path) as tmp:
-            plotter.screenshot(str(tmp))
-    finally:
-        plotter.close()
-    return path
+    return save_picture(plotter, path)
 
 
 def plot_surface_current(
@@ -129,13 +123,7 @@ def plot_surface_current(
         ax.set_ylabel("nodes")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    try:
-        with staged(path) as tmp:
-            fig.savefig(tmp)
-    finally:
-        plt.close(fig)
-    return path
+    return save_picture(fig, path)
 
 
 def render_electrode(
@@ -170,10 +158,4 @@ def render_electrode(
         )
     plotter.renderer.view_xy() if flat else plotter.renderer.view_isometric()
     plotter.add_text(f"{title} (red: top 5 %)", font_size=10)
-    path = Path(path)
-    try:
-        with staged(path) as tmp:
-            plotter.screenshot(str(tmp))
-    finally:
-        plotter.close()
-    return path
+    return save_picture(plotter, path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from femli.outputs.files import staged
+from femli.outputs.files import save_picture
 from femli.study.spec import PlotSpec, StudyError
 from femli.study.summary import metric_names, resolve_metric, suggest
 
@@ -85,8 +85,4 @@ def plot_metric(table, columns: list[str], param: str, others: list[str], path: 
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    try:
-        with staged(path) as tmp:
-            fig.savefig(tmp)
-    finally:
-        plt.close(fig)
+    save_picture(fig, path)
