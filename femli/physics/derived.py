@@ -76,7 +76,7 @@ class ElectrodeCurrents:
             integrand = -ufl.inner(self.model.current_density(), ufl.grad(chi)) * self.domain.dx()
         else:
             integrand = sum(
-                self.model.local_current(electrode, b) * self.domain.ds(b)
+                self.model.boundary_current(electrode, b) * self.domain.ds(b)
                 for b in electrode.boundaries
             )
         return dolfinx.fem.form(integrand)

@@ -250,14 +250,19 @@ class StateCheck:
         self._currents = (
             []
             if not model.transport.has_kinetics
-            else [
-                dolfinx.fem.form(
-                    sum(model.local_current(e, b) * model.domain.ds(b) for b in e.boundaries)
-                )
-                for e in model.electrodes
-            ]
+            else [dolfinx.fem.form(self._electrode_current(e)) for e in model.electrodes]
         )
         self._floor = self._rest_floor()
+
+    def _electrode_current(self, electrode):
+        """The electrode's current (A; A/m in 2D) as a form to take the magnitude of; with
+        several currents on one boundary (reactions, the double layer's charging) the
+        integral of their magnitudes, as they may cancel."""
+        model, ds = self.model, self.model.domain.ds
+        parts = {b: model.interface.parts(electrode, b) for b in electrode.boundaries}
+        if all(len(p) == 1 for p in parts.values()):
+            return sum(p[0] * ds(b) for b, p in parts.items())
+        return sum(sum(abs(i) for i in p) * ds(b) for b, p in parts.items())
 
     def _constrained(self, u, bcs) -> np.ndarray:
         """This rank's owned Dirichlet dofs of unknown ``u``."""
