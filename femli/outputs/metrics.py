@@ -170,15 +170,24 @@ PICTURE_BYTES = 300_000
 
 
 def electrode_metrics(solver, electrode) -> tuple[dict, SurfaceValues]:
-    """Totals and deposition-current statistics of one electrode. Collective."""
+    """Totals and deposition-current statistics of one electrode. Collective.
+
+    Currents in A (A/m in 2D), anodic positive: ``total_current`` (every reaction and a
+    double layer's charging), ``deposition_current`` (the reactions that deposit metal),
+    ``current_efficiency`` (their ratio), ``reaction_currents`` (by reaction name). The
+    surface statistics are of the total reaction current density."""
     currents = solver.currents
     model = solver.model
     surface = gather_surface(currents.nodal(electrode), model.domain.comm)
     stats = surface_statistics(-surface.values, surface.weights)
     footprint = model.domain.footprint_area()
     total = currents.total(electrode)
+    deposition = currents.deposition(electrode)
     return {
         "total_current": currents.total(electrode),
+        "deposition_current": deposition,
+        "current_efficiency": deposition / total if total else None,
+        "reaction_currents": currents.reactions(electrode),
         "mean_current_density": currents.mean_density(electrode),
         "potential_V": float(model.potentials[electrode.name].value),
         "area": currents.area(electrode),

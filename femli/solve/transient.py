@@ -244,7 +244,7 @@ class TransientSolver:
             history = [x + a2 * c / h for x, c in zip(history, older[0][1], strict=True)]
         self._set_time_terms(a0 / h, history)
         past = [c_n] + ([older[0][1]] if order == 2 else [])  # delta is carried last
-        self.model.interface.set_time_terms(h, (a0, a1, a2), [p[-1] for p in past])
+        self.model.interface.set_time_terms(h, (a0, a1, a2), [p[-1] for p in past if p])
         if self.before_solve is not None:
             self.before_solve(h, (a0, a1, a2))
         if self.control.solve_at(1.0):
