@@ -112,10 +112,11 @@ def temperature_problems(config: CaseConfig) -> list[str]:
                 given.append(f"electrodes[{k}].kinetics.{boundary}.film.activation_energy")
     problems = []
     if given and e.reference_temperature is None:
+        named = ", ".join(given[:3]) + (f" and {len(given) - 3} more" if len(given) > 3 else "")
         problems.append(
-            f"electrolyte.reference_temperature: missing, but {shorten(given, 120)} "
-            "give activation energies (J/mol); give the temperature (K) at which the "
-            "diffusivities, conductivities, exchange currents and film resistances hold"
+            f"electrolyte.reference_temperature: missing, but activation energies (J/mol) "
+            f"are given ({named}); give the temperature (K) at which the diffusivities, "
+            "conductivities, exchange currents and film resistances hold"
         )
     regional = any(r.conductivity is not None for r in e.regions)
     energy = e.conductivity_activation_energy
