@@ -110,7 +110,8 @@ class ElectrodeCurrents:
 
     def reactions(self, electrode: Electrode) -> dict[str, float]:
         """Current of each reaction (A; A/m in 2D), by name (the reactions of one name on
-        several boundaries added up), plus ``"charging"`` with a double layer. Collective."""
+        several boundaries added up); a double layer's charging current is not one of
+        them (:meth:`total` includes it). Collective."""
         if not self.model.transport.has_kinetics:
             return {"main": self.total(electrode)}
         if electrode.name not in self._reaction_forms:
@@ -129,9 +130,6 @@ class ElectrodeCurrents:
             for n, (reaction, i) in enumerate(interface.reaction_currents(electrode, b)):
                 name = reaction.name or ("main" if n == 0 else f"side_{n}")
                 terms.setdefault(name, []).append(i * ds)
-            charging = interface.charging(electrode, b)
-            if charging is not None:
-                terms.setdefault("charging", []).append(charging * ds)
         return {name: dolfinx.fem.form(sum(parts)) for name, parts in terms.items()}
 
     def deposition(self, electrode: Electrode) -> float:
