@@ -304,11 +304,12 @@ class GrowthSolver:
         merge of deposits). Collective."""
         old = self.model
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
+        film = old.film  # film fields carry their boundary values (InterfaceTerms.extended)
         for source, target in zip(old.unknowns, model.unknowns, strict=True):
-            transfer(source, target)
+            transfer(old.interface.extended(source) if source is film else source, target)
         charge = old.interface.film_charge, model.interface.film_charge
         if charge[0] is not None and charge[1] is not None:  # a growing film's passed charge
-            transfer(charge[0], charge[1])
+            transfer(old.interface.extended(charge[0]), charge[1])
         for e in old.electrodes:
             model.set_potential(e, old.potentials[e.name].value.item())
         self._attach(model)

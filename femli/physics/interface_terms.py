@@ -30,6 +30,7 @@ import dolfinx
 import numpy as np
 import ufl
 from dolfinx import default_scalar_type as scalar
+from scipy.spatial import cKDTree
 from ufl.core.expr import Expr
 
 from femli.physics.conditions import Electrode
@@ -297,6 +298,28 @@ class InterfaceTerms:
         """Put back a :meth:`state` (arrays without it leave the charge as it is)."""
         if self.film_charge is not None and "film_charge" in arrays:
             self.film_charge.x.array[:] = arrays["film_charge"][0]
+
+    def extended(self, field: dolfinx.fem.Function) -> dolfinx.fem.Function:
+        """A copy of ``field`` (a film drop or charge: values on the film boundaries'
+        nodes) with every node given the value of the nearest film-boundary node.
+
+        Interpolated onto a new mesh of the shape (a remesh), it then reads the boundary
+        values near the boundary; the field itself, zero one node inside, would be
+        extrapolated where the new boundary lies outside the old one (a charge of 1175
+        C/m^2 read from nodes holding 651-666). Collective."""
+        space = field.function_space
+        dofs = dolfinx.fem.locate_dofs_topological(
+            space, self.model.domain.dim - 1, self.model.domain.facets(*self.films)
+        )
+        owned = dofs[dofs < space.dofmap.index_map.size_local]
+        coords = space.tabulate_dof_coordinates()
+        comm = self.model.domain.comm
+        points = np.concatenate(comm.allgather(coords[owned]))
+        values = np.concatenate(comm.allgather(field.x.array[owned]))
+        out = dolfinx.fem.Function(space)
+        if values.size:
+            out.x.array[:] = values[cKDTree(points).query(coords)[1]]
+        return out
 
     def _interpolate(self, expr) -> np.ndarray:
         tmp = dolfinx.fem.Function(self.model.space)

@@ -17,6 +17,7 @@ import pytest
 from mpi4py import MPI
 from scipy.optimize import brentq
 
+from femli.growth.solver import GrowthOptions, GrowthSolver
 from femli.mesh import from_mesh
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.derived import ElectrodeCurrents
@@ -25,7 +26,7 @@ from femli.physics.interface import Reaction
 from femli.physics.kinetics import ButlerVolmer, Inert, Tafel
 from femli.physics.model import CellModel, ModelError
 from femli.solve.stationary import StationarySolver
-from femli.units import FARADAY
+from femli.units import FARADAY, deposition_velocity
 
 L, C0, D_PLUS, D_MINUS = 10e-6, 1000.0, 1.0e-9, 0.5e-9
 I_APPLIED = -40.0  # A/m^2
@@ -115,3 +116,21 @@ def test_a_reaction_must_conserve_charge_and_name_species():
         e = Electrode("li", {"left": (DEPOSITION, bad)}, potential=-0.1)
         with pytest.raises(ModelError, match=words):
             CellModel(interval(), electrolyte, [e], [Bulk(("right",))])
+
+
+def test_growth_moves_the_surface_with_the_depositing_reaction_only():
+    """Deposition plus an SEI reaction on a planar electrode: the surface advances at the
+    Faraday velocity of the deposition current, not of the total."""
+    mesh = dolfinx.mesh.create_rectangle(MPI.COMM_WORLD, [[0, 0], [L, L]], [8, 16])
+    domain = from_mesh(
+        mesh,
+        {"bulk": lambda x: np.isclose(x[1], L), "electrode": lambda x: np.isclose(x[1], 0.0)},
+    )
+    electrolyte = binary(C0, D_PLUS, D_MINUS, model="secondary", conductivity=0.4)
+    electrode = Electrode("li", {"electrode": (DEPOSITION, SIDE)}, current_density=I_APPLIED)
+    cell = CellModel(domain, electrolyte, [electrode], [Bulk(("bulk",))])
+    growth = GrowthSolver(cell, GrowthOptions(t_end=30.0, max_displacement=0.1e-6))
+    final = growth.run()[-1]
+    deposition = growth.currents.deposition(electrode) / L  # A/m^2
+    assert 0.5 < deposition / I_APPLIED < 0.95
+    assert final["mean_height"] == pytest.approx(deposition_velocity(-deposition) * 30.0, rel=1e-8)
