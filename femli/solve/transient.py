@@ -17,11 +17,8 @@ so the ``t = 0`` record is exact (e.g. the ohmic and kinetic jump of a current p
 and step 1 starts converged. (A storage term ``(c - c0)/tau`` with tiny ``tau`` would
 freeze c only approximately and loses the residual to round-off.)
 
-Double layer: its nodal interfacial potential difference ``delta`` (V) is carried with
-the concentrations (BDF history, error estimate in units of RT/F, no change cap,
-checkpoints). A charged double layer cannot jump, so a march with one starts without
-the potential solve: the t = 0 record is the rest state (electrodes at their equilibrium
-potentials) and the electrodes charge from the first step on.
+A double layer's nodal ``delta`` (V) is carried like a concentration (error in units of
+RT/F, no change cap); it cannot jump, so such a march starts at rest, unsolved (:meth:`start`).
 
 Electrode control reuses :class:`~femli.solve.stationary.StationarySolver`'s
 continuation and Broyden galvanostatic loop with one plain Newton solve per state
