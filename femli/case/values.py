@@ -62,7 +62,8 @@ def position_value(positive: bool) -> Callable[[Any], Any]:
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or value != value or abs(value) == float("inf"):
             raise ValueError(
-                'must be a finite number or an expression in x, y, z (m) such as "1000 + 1e7*x"'
+                "Input should be a valid finite number or an expression in x, y, z (m) such as "
+                '"1000 + 1e7*x"'
             )
         if positive and not value > 0:
             raise ValueError("must be > 0 (mol/m3)")

@@ -121,7 +121,7 @@ def make_property(raw: Any) -> Property:
             raise ValueError("a table's c (mol/m3) and value must be lists of numbers")
         return Table(tuple(float(x) for x in c), tuple(float(x) for x in value))
     raise ValueError(
-        "must be a number, an expression in c (mol/m3) and T (K) such as "
+        "Input should be a valid number, an expression in c (mol/m3) and T (K) such as "
         '"0.1*(c/1000)*exp(-c/2000)", or a table { c = [...], value = [...] } (c in mol/m3)'
     )
 

@@ -59,8 +59,8 @@ def test_a_set_and_overrides():
         (props(conductivity="c*kappa0"), f"electrolyte.properties.conductivity = 'c*kappa0': "
          f"the name 'kappa0' is not allowed; {ALLOWED}"),
         (props(diffusivity="__import__('os')"), "electrolyte.properties.diffusivity = "),
-        (props(transference=True), "electrolyte.properties.transference = true: must be a "
-         "number, an expression in c (mol/m3) and T (K)"),
+        (props(transference=True), "electrolyte.properties.transference = true: Input should "
+         "be a valid number, an expression in c (mol/m3) and T (K)"),
         (props(thermodynamic_factor={"c": [0, 1], "value": [1]}),
          "electrolyte.properties.thermodynamic_factor: a table needs c and value lists"),
         (props(set="lipf6"), "electrolyte.properties.set = 'lipf6': no such parameter set; "
@@ -96,8 +96,8 @@ def test_bulk_values_may_vary_in_space():
         ({"potential": "x + c"}, "bulk[0].potential = 'x + c': the name 'c' is not allowed; "
          "allowed: numbers, + - * / ** and parentheses, the functions exp, log, log10, sqrt, "
          "tanh, and the variables x (m), y (m), z (m)"),
-        ({"potential": False}, "bulk[0].potential = false: must be a finite number or an "
-         "expression in x, y, z (m)"),
+        ({"potential": False}, "bulk[0].potential = false: Input should be a valid finite "
+         "number or an expression in x, y, z (m)"),
         ({"concentrations": {"Li+": 0}}, "bulk[0].concentrations.Li+ = 0: must be > 0 (mol/m3)"),
         ({"concentrations": {"Li+": "1000*"}}, "bulk[0].concentrations.Li+ = '1000*': not a "
          "valid expression"),

@@ -43,7 +43,7 @@ def test_a_table_is_piecewise_linear_and_constant_beyond_its_ends():
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (True, "must be a number, an expression in c (mol/m3) and T (K)"),
+        (True, "Input should be a valid number, an expression in c (mol/m3) and T (K)"),
         ({"c": [1.0], "value": [1.0]}, "2 to 1000 points"),
         ({"c": [1.0, 1.0], "value": [1.0, 2.0]}, "strictly increasing"),
         ({"c": [1.0, "a"], "value": [1.0, 2.0]}, "lists of numbers"),
