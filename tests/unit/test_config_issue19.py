@@ -165,3 +165,12 @@ def test_interval_parameters_and_names(params, expected, tmp_path):
         assert found == []
     else:
         assert any(expected in p for p in found), found
+
+
+def test_growth_of_a_1d_cell_is_refused():
+    data = interval(left="anode", right="cathode")
+    data["growth"] = {"t_end": 1.0}
+    with pytest.raises(ConfigError) as info:
+        parse_case(data)
+    (line,) = info.value.problems
+    assert line.startswith('geometry.kind = "interval": [growth] needs a 2D or 3D geometry')
