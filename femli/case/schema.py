@@ -28,12 +28,19 @@ from pydantic import (
     model_validator,
 )
 
+from femli.case.values import (
+    POSITION_VARIABLES,
+    PropertyValue,
+    parameter_set,
+    position_value,
+)
 from femli.messages import FolderName, shorten
 from femli.physics.temperature import MAX_ACTIVATION_ENERGY
 from femli.physics.transport import names as transport_names
 
 __all__ = [
     "MAX_CHARGE",
+    "POSITION_VARIABLES",
     "RENAMED",
     "BulkConfig",
     "CaseConfig",
@@ -45,6 +52,7 @@ __all__ = [
     "KineticsConfig",
     "OutputConfig",
     "Positive",
+    "PropertiesConfig",
     "ReactionConfig",
     "RegionConfig",
     "SolverConfig",
@@ -127,9 +135,25 @@ def _transport_model(name: str) -> str:
     return name
 
 
+class PropertiesConfig(Strict):
+    """``[electrolyte.properties]`` of model "concentrated": kappa (S/m), the salt
+    diffusivity D (m^2/s), the cation transference number t+ and the thermodynamic factor
+    1 + dln f/dln c; each a number, an expression in c (salt concentration, mol/m3) and T
+    (K), or a table { c = [...] (mol/m3), value = [...] }. ``set`` names a shipped
+    parameter set (femli/physics/electrolytes/*.toml) whose values the other keys
+    override; a property given nowhere takes the species' dilute value."""
+
+    set: Annotated[str, AfterValidator(parameter_set)] | None = None
+    conductivity: PropertyValue | None = Field(None, description="S/m")
+    diffusivity: PropertyValue | None = Field(None, description="m^2/s (salt)")
+    transference: PropertyValue | None = Field(None, description="t+ (cation)")
+    thermodynamic_factor: PropertyValue | None = Field(None, description="1 + dln f/dln c")
+
+
 class ElectrolyteConfig(Strict):
     model: Annotated[str, AfterValidator(_transport_model)] = Field(
-        "tertiary", description="transport model: primary, secondary, tertiary, supporting"
+        "tertiary",
+        description="transport model: primary, secondary, tertiary, supporting, concentrated",
     )
     temperature: Positive = Field(298.15, description="K: the run temperature")
     reference_temperature: Positive | None = Field(
@@ -146,6 +170,16 @@ class ElectrolyteConfig(Strict):
     transference: Annotated[float, Field(ge=0, lt=1)] = 0.0
     species: list[SpeciesConfig] = Field(default_factory=_default_species, min_length=1)
     regions: list[RegionConfig] = Field(default_factory=list)
+    properties: PropertiesConfig | None = None
+
+    @model_validator(mode="after")
+    def _properties_need_concentrated(self) -> ElectrolyteConfig:
+        if self.properties is not None and self.model != "concentrated":
+            raise ValueError(
+                f'[electrolyte.properties] applies to model = "concentrated" only (model is '
+                f'"{self.model}")'
+            )
+        return self
 
 
 class ReactionConfig(Strict):
@@ -240,9 +274,16 @@ class ElectrodeConfig(Strict):
 
 
 class BulkConfig(Strict):
+    """A reservoir boundary: ``potential`` (V) and ``concentrations`` (mol/m3), each a number
+    or an expression in x, y, z (m), e.g. "1000 + 1e7*x"."""
+
     boundaries: list[str] = Field(default_factory=lambda: ["bulk"], min_length=1)
-    potential: float = 0.0
-    concentrations: dict[str, Positive] = Field(default_factory=dict)
+    potential: Annotated[Any, AfterValidator(position_value(False))] = Field(
+        0.0, description="V, or an expression in x, y, z (m)"
+    )
+    concentrations: dict[str, Annotated[Any, AfterValidator(position_value(True))]] = Field(
+        default_factory=dict, description="mol/m3, or expressions in x, y, z (m)"
+    )
 
 
 class GeometryConfig(BaseModel):
@@ -252,6 +293,9 @@ class GeometryConfig(BaseModel):
     preset: str | None = None
     kind: str | None = None
     mesh: str | None = None
+    #: true: a 2D geometry is the r-z half plane of a body of revolution (x = r >= 0 m,
+    #: y = z); absent (None) or false: planar. None by default so digests stay as they were.
+    axisymmetric: bool | None = None
 
     @model_validator(mode="after")
     def _source(self) -> GeometryConfig:

@@ -17,6 +17,7 @@ from femli.units import to_um
 
 __all__ = [
     "gather_grid",
+    "plot_profile",
     "plot_surface_current",
     "render_electrode",
     "render_field",
@@ -69,7 +70,10 @@ def render_field(
     title: str = "",
     clip: bool = False,
 ) -> Path:
-    """Render ``scalar`` (with optional cell ``vectors`` glyphs) to a PNG. Rank 0 only."""
+    """Render ``scalar`` (with optional cell ``vectors`` glyphs) to a PNG; a 1D grid (all
+    points on the x axis) is drawn as a profile over x instead. Rank 0 only."""
+    if np.ptp(grid.points[:, 1:]) < 1e-12 * max(np.ptp(grid.points[:, 0]), 1e-300):
+        return plot_profile(grid, scalar, path, title=title)
     import pyvista
     import vtk
 
@@ -99,6 +103,28 @@ def render_field(
         plotter.renderer.view_isometric()
     plotter.add_text(title, font_size=10)
     return save_picture(plotter, path)
+
+
+def plot_profile(grid, scalar: str, path: Path, *, title: str = "") -> Path:
+    """``scalar`` (point data, or cell data at the cell centres) over x (um) of a 1D grid.
+    Rank 0 only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if scalar in grid.point_data:
+        x, values = grid.points[:, 0], np.asarray(grid.point_data[scalar])
+    else:
+        x, values = grid.cell_centers().points[:, 0], np.asarray(grid.cell_data[scalar])
+    order = np.argsort(x)
+    fig, ax = plt.subplots(figsize=(6.0, 3.6), dpi=120)
+    ax.plot(x[order], values[order], "-", lw=1.2)
+    ax.set_xlabel("x (um)")
+    ax.set_ylabel(title or scalar)
+    ax.set_title(title or scalar, fontsize=9)
+    fig.tight_layout()
+    return save_picture(fig, path)
 
 
 def plot_surface_current(
