@@ -14,6 +14,7 @@ from femli.messages import shorten
 from femli.physics.electrolyte import Electrolyte
 from femli.physics.interface import Reaction
 from femli.physics.kinetics import Inert
+from femli.physics.properties import load_set
 from femli.physics.transport import transport_class
 
 __all__ = [
@@ -118,6 +119,7 @@ def temperature_problems(config: CaseConfig) -> list[str]:
             f"are given ({named}); give the temperature (K) at which the diffusivities, "
             "conductivities, exchange currents and film resistances hold"
         )
+    problems += _ignored_by_properties(config)
     regional = any(r.conductivity is not None for r in e.regions)
     energy = e.conductivity_activation_energy
     if energy is not None and e.conductivity is None and not regional:
@@ -125,5 +127,34 @@ def temperature_problems(config: CaseConfig) -> list[str]:
             f"electrolyte.conductivity_activation_energy = {shorten(energy)}: no "
             "conductivity is given to scale (the dilute conductivity follows the species' "
             "diffusivity_activation_energy); give electrolyte.conductivity or remove it"
+        )
+    return problems
+
+
+def _ignored_by_properties(config: CaseConfig) -> list[str]:
+    """A species' diffusivity_activation_energy that would scale nothing: the concentrated
+    model's [electrolyte.properties] give the salt D(c, T), and no region gives that
+    species' diffusivity (the only other use of it)."""
+    e = config.electrolyte
+    p = e.properties
+    if e.model != "concentrated" or p is None:
+        return []
+    try:
+        from_set = load_set(p.set) if p.set is not None else {}
+    except ValueError:  # the schema names an unknown set already
+        return []
+    source = "diffusivity" if p.diffusivity is not None else f"set {p.set!r}"
+    if p.diffusivity is None and "diffusivity" not in from_set:
+        return []
+    problems = []
+    for n, s in enumerate(e.species):
+        energy = s.diffusivity_activation_energy
+        if energy is None or any(s.name in r.diffusivity for r in e.regions):
+            continue
+        problems.append(
+            f"electrolyte.species[{n}].diffusivity_activation_energy = {shorten(energy)}: "
+            f"would scale nothing, the concentrated model takes the salt diffusivity from "
+            f"[electrolyte.properties] ({source}); give its temperature dependence there (an "
+            "expression in c and T), or remove the key"
         )
     return problems

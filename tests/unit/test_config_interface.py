@@ -180,6 +180,17 @@ def test_a_temperature_sweep_scales_every_property_by_arrhenius():
         ),
         (
             lambda d: (
+                d["electrolyte"].update(
+                    model="concentrated", conductivity=None, reference_temperature=298.15,
+                    properties={"set": "lipf6_valoen_reimers_2005"},
+                ),
+                d["electrolyte"]["species"][1].update(diffusivity_activation_energy=2e4),
+            ),
+            "electrolyte.species[1].diffusivity_activation_energy = 20000.0:",
+            "set 'lipf6_valoen_reimers_2005'",
+        ),
+        (
+            lambda d: (
                 d["electrolyte"].update(model="primary"),
                 interface(d).update(film={"resistance": 1e-3}),
             ),
