@@ -49,7 +49,8 @@ def square(n: int = 6):
 
 def cell(domain, model: str = "secondary", film: Film | None = None, **control):
     """A uniform electrolyte (supporting: D large, kinetics blind to c) and one electrode."""
-    electrolyte = binary(1000.0, 1e-6, 1e-6, model=model, conductivity=KAPPA)
+    kappa = None if model == "concentrated" else KAPPA  # (concentrated: the dilute kappa)
+    electrolyte = binary(1000.0, 1e-6, 1e-6, model=model, conductivity=kappa)
     films = {} if film is None else {"left": film}
     e = Electrode("li", {"left": LAW}, double_layer=DoubleLayer(C_DL), films=films, **control)
     return CellModel(domain, electrolyte, [e], [Bulk(("right",))])
@@ -77,7 +78,7 @@ def march(model: CellModel, t_end: float, tolerance: float = 1e-4):
     return out
 
 
-@pytest.mark.parametrize("model", ["secondary", "supporting"])
+@pytest.mark.parametrize("model", ["secondary", "supporting", "concentrated"])
 def test_a_galvanostatic_step_charges_the_double_layer(model):
     cell_ = cell(interval(), model, current_density=I_APPLIED)
     r_ct = LAW.charge_transfer_resistance(cell_.f)

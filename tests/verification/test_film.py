@@ -53,7 +53,8 @@ def square(n: int = 8):
 
 
 def cell(domain, boundary: str, film: Film | None, model: str, law=LAW):
-    electrolyte = binary(1000.0, 1e-9, 0.5e-9, model=model, conductivity=0.5)
+    kappa = None if model == "concentrated" else 0.5  # (concentrated: the dilute kappa)
+    electrolyte = binary(1000.0, 1e-9, 0.5e-9, model=model, conductivity=kappa)
     films = {boundary: film} if film is not None else {}
     e = Electrode("li", {boundary: law}, current_density=I_APPLIED, films=films)
     bulk = "right" if boundary == "left" else "bulk"
@@ -68,7 +69,7 @@ def potential(domain, boundary: str, film: Film | None, model: str, preset: str 
     return model_.potentials["li"].value.item(), model_
 
 
-@pytest.mark.parametrize("model", ["tertiary", "supporting", "secondary"])
+@pytest.mark.parametrize("model", ["tertiary", "supporting", "secondary", "concentrated"])
 def test_a_film_shifts_a_planar_electrode_by_i_r(model):
     bare, _ = potential(interval(), "left", None, model)
     for film in (Film(resistance=2e-3), Film(thickness=20e-9, conductivity=1e-5)):
@@ -89,6 +90,22 @@ def test_a_film_shifts_a_planar_electrode_in_2d_on_any_ranks(preset):
     y = solved.space.tabulate_dof_coordinates()[:, 1]
     off = solved.film.x.array[~np.isclose(y, 0.0)]
     assert MPI.COMM_WORLD.allreduce(float(np.abs(off).max(initial=0.0)), op=MPI.MAX) == 0.0
+
+
+@pytest.mark.mpi
+def test_a_film_shifts_a_disk_electrode_in_r_z_by_i_r():
+    """r-z (x = r): a disk electrode at z = 0 under a bulk at z = L, insulating wall and
+    axis: a planar electrode, whose film row and current both carry 2 pi r."""
+    shifts = []
+    for film in (None, Film(resistance=1e-3)):
+        domain = square().make_axisymmetric()
+        model_, electrode = cell(domain, "electrode", film, "tertiary")
+        solver = StationarySolver(model_)
+        solver.solve()
+        area = np.pi * L**2  # the disk: the total current is 3D, in A
+        assert solver.currents.total(electrode) == pytest.approx(I_APPLIED * area, rel=1e-8)
+        shifts.append(model_.potentials["li"].value.item())
+    assert shifts[1] - shifts[0] == pytest.approx(I_APPLIED * 1e-3, rel=1e-8)
 
 
 def test_a_film_on_tafel_kinetics_is_solved_exactly():

@@ -49,7 +49,8 @@ def node_value(model: CellModel, array: np.ndarray, x: float) -> float:
 
 
 def solve(reactions: tuple[Reaction, ...], model: str = "secondary", salt_balance: bool = True):
-    electrolyte = binary(C0, D_PLUS, D_MINUS, model=model, conductivity=0.4)
+    kappa = None if model == "concentrated" else 0.4  # (concentrated: the dilute kappa)
+    electrolyte = binary(C0, D_PLUS, D_MINUS, model=model, conductivity=kappa)
     electrode = Electrode("li", {"left": reactions}, current_density=I_APPLIED)
     cell = CellModel(
         interval(), electrolyte, [electrode], [Bulk(("right",))], salt_balance=salt_balance
@@ -61,8 +62,9 @@ def solve(reactions: tuple[Reaction, ...], model: str = "secondary", salt_balanc
 
 
 @pytest.mark.mpi
-def test_two_tafel_reactions_split_the_current_as_the_closed_form_says():
-    cell, electrode, currents, delta = solve((DEPOSITION, SIDE))
+@pytest.mark.parametrize("model", ["secondary", "concentrated"])
+def test_two_tafel_reactions_split_the_current_as_the_closed_form_says(model):
+    cell, electrode, currents, delta = solve((DEPOSITION, SIDE), model)
     f = cell.f
 
     def tafel(r: Reaction, d: float) -> float:
