@@ -175,7 +175,7 @@ def electrode_metrics(solver, electrode) -> tuple[dict, SurfaceValues]:
     Currents in A (A/m in 2D), anodic positive: ``total_current`` (every reaction and a
     double layer's charging), ``deposition_current`` (the reactions that deposit metal),
     ``current_efficiency`` (their ratio), ``reaction_currents`` (by reaction name). The
-    surface statistics are of the total reaction current density."""
+    surface statistics are of the depositing reactions' current density."""
     currents = solver.currents
     model = solver.model
     surface = gather_surface(currents.nodal(electrode), model.domain.comm)
