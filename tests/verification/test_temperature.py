@@ -1,5 +1,6 @@
 """Temperature: Arrhenius exchange currents, diffusivities and conductivities from a case
-file, and the run temperature in f = F/(RT), against closed forms on 1D cells.
+file, and the run temperature in f = F/(RT), against closed forms on 1D cells (the case
+files' ``kind = "interval"`` geometry).
 
 Each property is given at ``reference_temperature`` and scales as
 ``p(T) = p(T_ref) exp(-(E_a/R)(1/T - 1/T_ref))``. Closed forms:
@@ -15,15 +16,14 @@ Each property is given at ``reference_temperature`` and scales as
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-import dolfinx
 import numpy as np
 import pytest
 from mpi4py import MPI
 
-from femli.case.build import make_model
+from femli.case.build import make_domain, make_model
 from femli.case.checks import parse_case
-from femli.mesh import from_mesh
 from femli.solve.stationary import StationarySolver
 from femli.units import FARADAY, GAS_CONSTANT
 
@@ -33,13 +33,6 @@ E_KINETICS, E_KAPPA, E_D = 30e3, 15e3, 20e3  # J/mol
 
 def arrhenius(energy: float, temperature: float) -> float:
     return math.exp(-energy / GAS_CONSTANT * (1 / temperature - 1 / T_REF))
-
-
-def interval(cells: int = 40):
-    mesh = dolfinx.mesh.create_interval(MPI.COMM_WORLD, cells, [0.0, L])
-    return from_mesh(
-        mesh, {"left": lambda x: np.isclose(x[0], 0.0), "right": lambda x: np.isclose(x[0], L)}
-    )
 
 
 def case(temperature: float, model: str, kinetics: dict, control: dict) -> dict:
@@ -60,7 +53,7 @@ def case(temperature: float, model: str, kinetics: dict, control: dict) -> dict:
     kinetics = kinetics | {"activation_energy": E_KINETICS}
     electrode = {"name": "li", "kinetics": {"left": kinetics}, **control}
     return {
-        "geometry": {"mesh": "unused.msh"},  # the 1D mesh is built here
+        "geometry": {"kind": "interval", "length_um": L * 1e6, "cells": 40},
         "electrolyte": electrolyte,
         "electrodes": [electrode],
         "bulk": [{"boundaries": ["right"]}],
@@ -69,7 +62,8 @@ def case(temperature: float, model: str, kinetics: dict, control: dict) -> dict:
 
 def solve(data: dict):
     config = parse_case(data)
-    model = make_model(config, interval())
+    domain, _ = make_domain(config, MPI.COMM_WORLD, Path("."))
+    model = make_model(config, domain)
     solver = StationarySolver(model)
     solver.solve()
     return model, solver
