@@ -94,3 +94,22 @@ def test_side_reaction_and_film_from_the_cli(tmp_path):
     assert lithium["current_efficiency"] == pytest.approx(tafel(main, delta) / i, rel=1e-8)
     assert 0.5 < lithium["current_efficiency"] < 0.99  # both reactions matter here
     assert lithium["mean_surface_overpotential_V"] == pytest.approx(delta, rel=1e-8)
+
+
+def test_double_layer_step_from_the_cli(tmp_path):
+    """A galvanostatic step with a double layer: after t, the reaction carries
+    i (1 - exp(-t/tau)); metrics.json's total current is the applied one (charging
+    included) and its current efficiency 1 - exp(-t/tau) (the issue's 0.5 %)."""
+    case = tomllib.loads((EXAMPLES / "double_layer_step.toml").read_text())
+    metrics = femli_run(EXAMPLES / "double_layer_step.toml", tmp_path / "out")
+    electrode = case["electrodes"][0]
+    i0 = electrode["kinetics"]["electrode"]["exchange_current"]
+    r_ct = GAS_CONSTANT * case["electrolyte"]["temperature"] / (FARADAY * i0)  # aa + ac = 1
+    tau = r_ct * electrode["double_layer_capacitance"]
+    efficiency = 1.0 - np.exp(-case["time"]["t_end"] / tau)
+    lithium = metrics["electrodes"]["lithium"]
+    assert lithium["total_current"] == pytest.approx(electrode["current_density"], rel=1e-8)
+    assert lithium["current_efficiency"] == pytest.approx(efficiency, rel=5e-3)
+    assert lithium["deposition_current"] == pytest.approx(
+        efficiency * electrode["current_density"], rel=5e-3
+    )
