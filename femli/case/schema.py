@@ -252,7 +252,9 @@ class KineticsConfig(ReactionConfig):
     side_reactions: list[ReactionConfig] | None = Field(
         None, description="further reactions on this boundary (e.g. SEI formation)"
     )
-    film: FilmConfig | None = None
+    film: FilmConfig | None = Field(
+        None, description="surface film (SEI) in series: ohm m^2, or m and S/m (FilmConfig)"
+    )
 
 
 class ElectrodeConfig(Strict):
