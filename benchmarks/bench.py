@@ -24,6 +24,9 @@ from pathlib import Path
 
 from femli.outputs.files import atomic_write_bytes
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import endtoend  # a module of this folder
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
@@ -43,7 +46,9 @@ TARGETS = {
 }
 
 
-def run_case(refinement: float, ranks: int, repeats: int, timeout: float) -> dict:
+def run_case(
+    refinement: float, ranks: int, repeats: int, timeout: float, split_levels: int = 1
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "case.json"
         cmd = [
@@ -60,6 +65,9 @@ def run_case(refinement: float, ranks: int, repeats: int, timeout: float) -> dic
             str(MUMPS_MAX_DOFS),
             "--output",
             str(out),
+            "--split-levels",
+            str(split_levels),
+            "--direct-mesh",
         ]
         print(f"[bench] {' '.join(cmd[2:4])} refinement {refinement}", flush=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -124,8 +132,8 @@ def evaluate(runs: list[dict]) -> dict:
 
 def table(runs: list[dict]) -> str:
     head = (
-        "| nodes | ranks | unknowns | mesh s | Poisson floor s | tertiary s (setup) | ratio (CPU) |"
-        " Newton | Krylov/Newton | assembly s | MUMPS s | peak GB (mesh / solve) |\n"
+        "| nodes | ranks | unknowns | mesh s split (direct) | floor s | tertiary s (setup) |"
+        " ratio (CPU) | Newton | Krylov/Newton | assembly s | MUMPS s | peak GB (mesh / solve) |\n"
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     rows, nan = [], float("nan")
@@ -136,7 +144,7 @@ def table(runs: list[dict]) -> str:
         t, m = r["tertiary"], r["mumps"]
         mumps = f"{m['seconds']:.1f}" if "seconds" in m else "skipped"
         rows.append(
-            f"| {r['nodes']:,} | {r['ranks']} | {r['tertiary_dofs']:,} | {r['mesh']['seconds']:.0f}"
+            f"| {r['nodes']:,} | {r['ranks']} | {r['tertiary_dofs']:,} | {mesh_cell(r)}"
             f" | {r['floor_seconds']:.2f} | {t['seconds']:.1f} ({t['setup_seconds']:.1f})"
             f" | {r['tertiary_over_floor']:.1f} ({r.get('tertiary_over_floor_cpu', nan):.1f})"
             f" | {t['newton_iterations']}"
@@ -147,6 +155,14 @@ def table(runs: list[dict]) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def mesh_cell(r: dict) -> str:
+    """Mesh seconds: split (direct), as measured."""
+    cell = f"{r['mesh']['seconds']:.0f}"
+    if "mesh_direct" in r:
+        cell += f" ({r['mesh_direct']['seconds']:.0f})"
+    return cell
+
+
 def targets_table(result: dict) -> str:
     lines = ["| target | required | measured | met |", "|---|---|---|---|"]
     names = {
@@ -154,6 +170,12 @@ def targets_table(result: dict) -> str:
         "krylov_growth": "growth of Krylov its per Newton step, coarsest -> finest",
         "speedup_2_ranks": "tertiary speed-up 2 ranks vs 1, finest mesh",
         "memory_gb_per_million_nodes": "peak memory of the tertiary solve per million nodes",
+        "end_to_end_total_over_floor": "femli run, case file to all outputs / floor",
+        "end_to_end_mesh_over_floor": "femli run, mesh stage / floor",
+        "end_to_end_outputs_over_floor": "femli run, outputs (fields + rest) / floor",
+        "mesh_stage_2_ranks_faster": "femli run, mesh stage on 2 ranks vs 1",
+        "solve_memory_over_floor": "peak memory, tertiary solve / Poisson floor",
+        "mesh_memory_over_solve": "peak memory, mesh stage (rank 0) / solve (per rank)",
     }
     for key, label in names.items():
         if key in result:
@@ -209,13 +231,17 @@ def plot(runs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def update_readme(path: Path, runs: list[dict], result: dict, meta: dict) -> None:
+def update_readme(path: Path, runs: list[dict], result: dict, meta: dict, ends: list) -> None:
     text = path.read_text() if path.exists() else "<!-- results -->\n<!-- /results -->\n"
     start, end = "<!-- results -->", "<!-- /results -->"
     block = (
         f"{start}\nMeasured {meta['date']} on {meta['machine']} (commit {meta['commit']}):\n\n"
         + table(runs)
-        + "\nTargets (issue 7):\n\n"
+        + "\nEnd to end (`femli run` of the same problem, all outputs; floors: the Poisson"
+        " floor of the row above on the same mesh and ranks; rest = pictures, tables,"
+        " metrics and start-up):\n\n"
+        + endtoend.table(ends, runs)
+        + "\nTargets (issues 7 and 20):\n\n"
         + targets_table(result)
         + f"{end}"
     )
@@ -231,6 +257,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=7200.0, help="per run, s")
     parser.add_argument("--output", help="default: results.json here (quick: in /tmp)")
+    parser.add_argument("--split-levels", type=int, default=1, help="femli.split levels")
     args = parser.parse_args()
     if args.output is None:
         quick_dir = Path(tempfile.gettempdir()) / "femli_bench_quick"
@@ -241,15 +268,22 @@ def main() -> None:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
-    runs = []
+    runs: list[dict] = []
+    ends: list[dict] = []
     for refinement in refinements:
         for ranks in map(int, args.ranks.split(",")):
             try:
-                run = run_case(refinement, ranks, args.repeats, args.timeout)
+                run = run_case(refinement, ranks, args.repeats, args.timeout, args.split_levels)
             except subprocess.TimeoutExpired:
                 run = {"refinement": refinement, "ranks": ranks, "error": "timeout"}
             print(f"[bench] {json.dumps(run)}", flush=True)
             runs.append(run)
+            try:
+                e2e = endtoend.run(refinement, ranks, args.split_levels, args.timeout)
+            except subprocess.TimeoutExpired:
+                e2e = {"refinement": refinement, "ranks": ranks, "error": "timeout"}
+            print(f"[bench] {json.dumps(e2e)}", flush=True)
+            ends.append(e2e)
     meta = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}",
@@ -257,13 +291,13 @@ def main() -> None:
         "python": platform.python_version(),
         "quick": args.quick,
     }
-    result = evaluate(runs)
+    result = {**evaluate(runs), **endtoend.evaluate(ends, runs)}
     output = Path(args.output)
-    record = {"meta": meta, "targets": result, "runs": runs}
+    record = {"meta": meta, "targets": result, "runs": runs, "end_to_end": ends}
     atomic_write_bytes(output, (json.dumps(record, indent=1) + "\n").encode())
     plot(runs, output.with_name("time_vs_dofs.png"))
     if not args.quick:
-        update_readme(HERE / "README.md", runs, result, meta)
+        update_readme(HERE / "README.md", runs, result, meta, ends)
     print(targets_table(result))
 
 

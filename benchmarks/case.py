@@ -6,7 +6,9 @@ best of ``--repeats``) and peak resident memory (per rank and summed, since the 
 started; the mesh stage includes Gmsh):
 
 1. ``mesh``: ``femli.mesh.build_domain("nucleus_array", ...)`` (Gmsh on rank 0,
-   distributed); afterwards freed heap pages are returned to the OS (``malloc_trim``).
+   distributed; with ``--split-levels n`` Gmsh meshes 2^n times coarser and every cell
+   is split n times on all ranks, femli.split; ``--direct-mesh`` also times the mesh
+   made without splits); afterwards freed heap pages are returned to the OS.
 2. ``poisson``: assemble + CG/GAMG set-up + solve of the scalar floor (forms compiled
    beforehand), for each solver in ``problem.POISSON_SOLVERS``; the floor is the fastest.
 3. ``tertiary``: ``StationarySolver(model, preset="iterative")`` construction (``setup``)
@@ -118,14 +120,29 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--mumps-max-dofs", type=int, default=400_000)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--split-levels", type=int, default=0, help="femli.split levels")
+    parser.add_argument(
+        "--direct-mesh", action="store_true", help="also time the mesh made without splits"
+    )
     args = parser.parse_args()
     record: dict = {"refinement": args.refinement, "ranks": COMM.size}
 
+    if args.direct_mesh and args.split_levels:
+        reset_peak_memory()
+        direct, seconds = timed(lambda: problem.domain(args.refinement, COMM))
+        record["mesh_direct"] = {
+            "seconds": round(seconds, 2),
+            "nodes": direct.num_vertices_global(),
+            **memory(),
+        }
+        del direct
+        release_memory()
     reset_peak_memory()
-    dom, seconds = timed(lambda: problem.domain(args.refinement, COMM))
+    split = args.split_levels
+    dom, seconds = timed(lambda: problem.domain(args.refinement, COMM, split_levels=split))
     record["nodes"] = dom.num_vertices_global()
     record["cells"] = dom.num_cells_global()
-    record["mesh"] = {"seconds": round(seconds, 2), **memory()}
+    record["mesh"] = {"seconds": round(seconds, 2), "split_levels": split, **memory()}
     release_memory()
 
     floor = problem.Poisson(dom)

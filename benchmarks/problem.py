@@ -37,10 +37,13 @@ CONCENTRATION = 1000.0  # mol/m^3
 D_CATION, D_ANION = 2.5e-10, 2.82e-10  # m^2/s
 
 
-def domain(refinement: float, comm: MPI.Comm = MPI.COMM_WORLD, dim: int = 3) -> Domain:
-    """The seed 003 nucleus array at ``refinement`` (built on rank 0, distributed)."""
+def domain(
+    refinement: float, comm: MPI.Comm = MPI.COMM_WORLD, dim: int = 3, split_levels: int = 0
+) -> Domain:
+    """The seed 003 nucleus array at ``refinement`` (built on rank 0, distributed; with
+    ``split_levels``, meshed coarser and split on all ranks: femli.split)."""
     kind, params = load_preset(PRESET_3D if dim == 3 else PRESET_2D)
-    return build_domain(kind, comm, **{**params, "refinement": refinement})[0]
+    return build_domain(kind, comm, split_levels, **{**params, "refinement": refinement})[0]
 
 
 def tertiary_model(dom: Domain, model: str = "tertiary") -> tuple[CellModel, Electrode]:

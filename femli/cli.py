@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -15,6 +16,8 @@ import femli
 from femli.parallel import setup_logging
 
 __all__ = ["app", "check", "classify", "compare", "demo", "entry", "info", "main", "run", "sweep"]
+
+STARTED = time.perf_counter()  # the command's start (for --profile)
 
 app = typer.Typer(
     add_completion=False,
@@ -109,6 +112,9 @@ def run(
     restart: bool = typer.Option(
         False, "--restart", help="Continue from the folder's last checkpoint ([time], [growth])."
     ),
+    profile: bool = typer.Option(
+        False, "--profile", help="Print where the time went: seconds and memory per stage."
+    ),
 ) -> None:
     """Run a case: geometry, mesh, physics, solve, outputs (works under mpirun).
 
@@ -120,15 +126,19 @@ def run(
     from mpi4py import MPI
 
     from femli.outputs.metrics import describe
+    from femli.outputs.profile import profile_table
     from femli.pipeline import run_case
 
     output = output or Path("results") / config.name
+    startup = time.perf_counter() - STARTED
     metrics = _guarded(
         lambda: run_case(config, output, MPI.COMM_WORLD, case.parent, restart=restart)
     )
     if MPI.COMM_WORLD.rank == 0:
         typer.echo(describe(metrics))
         typer.echo(f"results in {output}/")
+        if profile:  # from the process start: imports and start-up count too
+            typer.echo(profile_table(metrics, time.perf_counter() - STARTED, startup))
 
 
 def classify(err: BaseException) -> tuple[int, str] | None:

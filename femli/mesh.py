@@ -233,14 +233,29 @@ def _from_meshdata(data, dim: int, length_unit: float) -> Domain:
 
 
 def from_gmsh_model(
-    model, comm: MPI.Comm, dim: int, rank: int = 0, length_unit: float = MESH_UNIT
+    model,
+    comm: MPI.Comm,
+    dim: int,
+    rank: int = 0,
+    length_unit: float = MESH_UNIT,
+    split_levels: int = 0,
 ) -> Domain:
-    """Distribute a meshed Gmsh model (built on ``rank``, lengths in um) over ``comm``.
+    """Distribute a meshed Gmsh model (built on ``rank``, lengths in um) over ``comm``,
+    then split every cell ``split_levels`` times on all ranks (:mod:`femli.split`).
 
     Collective: every rank calls it; only ``rank`` needs a populated model.
     """
     data = dolfinx.io.gmsh.model_to_mesh(model, comm, rank, gdim=dim)
     dim = data.mesh.topology.dim
+    if split_levels > 0:
+        from femli.split import split
+
+        groups = {name: (g.dim, g.tag) for name, g in data.physical_groups.items()}
+        _, facets = _split_groups(groups, dim)
+        mesh, cell_tags, facet_tags = split(
+            data.mesh, data.cell_tags, data.facet_tags, facets, split_levels
+        )
+        data = data._replace(mesh=mesh, cell_tags=cell_tags, facet_tags=facet_tags)
     return _from_meshdata(data, dim, length_unit)
 
 
@@ -267,8 +282,12 @@ def msh_problem(dim: int, length_unit: float = MESH_UNIT) -> str | None:
     return None
 
 
-def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -> Domain:
-    """Read a Gmsh ``.msh`` file (lengths in um) with its physical-group names.
+def read_msh(
+    path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT, split_levels: int = 0
+) -> Domain:
+    """Read a Gmsh ``.msh`` file (lengths in um) with its physical-group names; each of
+    ``split_levels`` splits every cell in parallel (the file's surfaces are triangulated,
+    so new boundary nodes stay on them).
 
     The file is opened by Gmsh on rank 0 and distributed. Collective.
 
@@ -298,7 +317,7 @@ def read_msh(path: str | Path, comm: MPI.Comm, length_unit: float = MESH_UNIT) -
         try:
             if error is not None:
                 raise ValueError(f"cannot read mesh file {str(path)!r}: {error}")
-            domain = from_gmsh_model(gmsh.model, comm, dim, 0, length_unit)
+            domain = from_gmsh_model(gmsh.model, comm, dim, 0, length_unit, split_levels)
         finally:
             if comm.rank == 0:
                 gmsh.clear()
@@ -348,18 +367,24 @@ def _tags_from_markers(
     return tags, names
 
 
-def build_domain(kind: str, comm: MPI.Comm, **params) -> tuple[Domain, dict]:
+def build_domain(kind: str, comm: MPI.Comm, split_levels: int = 0, **params) -> tuple[Domain, dict]:
     """Build geometry ``kind`` (lengths in um) on rank 0 and distribute it. Collective.
 
     Parameters are validated on every rank first, so a bad value raises the same
     :class:`femli.geometry.GeometryError` everywhere before any meshing starts.
-    Returns the domain and a summary (features, mesh quality) known on all ranks.
+    ``split_levels`` > 0: Gmsh meshes at ``2**split_levels`` times the element sizes and
+    every cell is split that many times on all ranks, boundary nodes put back on the
+    exact surfaces (:mod:`femli.split`): the same sizes, a fraction of the rank-0 time.
+    Returns the domain and a summary (features, mesh quality of the Gmsh mesh, splits)
+    known on all ranks.
     """
     import gmsh
 
     from femli.geometry import build, gmsh_session, make_params
 
     make_params(kind, **params)
+    if split_levels > 0:  # Gmsh meshes coarser; the splits restore the sizes
+        params = {**params, "refinement": params.get("refinement", 1.0) / 2**split_levels}
     summary, error = None, None
     with gmsh_session():
         if comm.rank == 0:
@@ -376,7 +401,9 @@ def build_domain(kind: str, comm: MPI.Comm, **params) -> tuple[Domain, dict]:
         summary, error = comm.bcast((summary, error), root=0)
         if error is not None:
             raise error
-        domain = from_gmsh_model(gmsh.model, comm, summary["dim"])
+        domain = from_gmsh_model(gmsh.model, comm, summary["dim"], split_levels=split_levels)
+    if split_levels > 0:
+        summary["split_levels"] = split_levels
     release_heap()
     return domain, summary
 

@@ -114,14 +114,14 @@ def make_domain(config: CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Domain,
     path = mesh_path(config, base)
     if path is not None:
         try:
-            domain = read_msh(path, comm)
+            domain = read_msh(path, comm, split_levels=config.geometry.split_levels or 0)
         except ValueError as err:  # malformed file: bad input, not a crash
             raise ConfigError([f"geometry.mesh: {err}"], config.source) from None
         if config.geometry.axisymmetric:
             return axisymmetric(config, domain), {"mesh": str(path), "axisymmetric": True}
         return domain, {"mesh": str(path)}
     kind, params = geometry_params(config.geometry)
-    domain, summary = build_domain(kind, comm, **params)
+    domain, summary = build_domain(kind, comm, config.geometry.split_levels or 0, **params)
     if config.geometry.axisymmetric:
         axisymmetric(config, domain)
         summary["axisymmetric"] = True

@@ -298,6 +298,10 @@ class GeometryConfig(BaseModel):
     #: true: a 2D geometry is the r-z half plane of a body of revolution (x = r >= 0 m,
     #: y = z); absent (None) or false: planar. None by default so digests stay as they were.
     axisymmetric: bool | None = None
+    #: n > 0: Gmsh meshes at 2**n times the element sizes on rank 0 and every cell is split
+    #: n times on all ranks, boundary nodes put back on the exact surfaces (femli.split):
+    #: the same element sizes in a fraction of the meshing time. None (default) or 0: none.
+    split_levels: Annotated[int, Field(ge=0, le=3)] | None = None
 
     @model_validator(mode="after")
     def _source(self) -> GeometryConfig:
