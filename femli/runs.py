@@ -36,6 +36,8 @@ from femli.outputs.disk import NoSpaceError
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.progress import TimeProgress
+from femli.outputs.series import FOLDER as SERIES_FOLDER
+from femli.outputs.series import FieldSeries
 from femli.parallel import on_root
 from femli.physics.derived import ElectrodeCurrents
 from femli.physics.model import CellModel
@@ -234,7 +236,7 @@ class Transient(Stepping):
         return config.time is not None
 
     def output_names(self, config: cfg.CaseConfig) -> list[str]:
-        return [SERIES]
+        return [SERIES, *_series_names(config)]
 
     def make_solver(self, config: cfg.CaseConfig, model: CellModel) -> TransientSolver:
         return TransientSolver(model, transient_options(config))
@@ -248,11 +250,18 @@ class Transient(Stepping):
         callback: StepCallback | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> dict:
-        """March with a progress bar and checkpoints; writes ``time_series.csv``."""
+        """March with a progress bar, the field series and checkpoints; writes
+        ``time_series.csv``."""
         comm, t_end = solver.model.domain.comm, solver.options.t_end
+        series = _field_series(config, output, t_end, checkpoint)
+        series.start(comm)
         saver = self.checkpointer(config, t_end, output, summary, solver)
+        saver.recorder = series
         with TimeProgress(t_end, comm) as progress:
-            records = solver.run(callback=_chain(progress, saver, callback))
+            try:
+                records = solver.run(callback=_chain(series, progress, saver, callback))
+            finally:  # also a failed run: its last accepted state, the animations
+                series.end(solver, solver.records)
         self.save_series(solver, output)
         return {
             "transient": {
@@ -281,8 +290,7 @@ class Growth(Stepping):
         return config.growth is not None
 
     def output_names(self, config: cfg.CaseConfig) -> list[str]:
-        names = ["growth_series.csv", "growth_series.png"]
-        names += ["growth_fields/growth_*.bp"] if config.output.fields else []
+        names = ["growth_series.csv", "growth_series.png", *_series_names(config)]
         if config.output.renders:
             names += [f"morphology_{glob.escape(e.name)}_t*.png" for e in config.electrodes]
         return names
@@ -305,17 +313,18 @@ class Growth(Stepping):
         rewritten). On a failed step the series so far is still written."""
         comm, t_end = solver.model.domain.comm, solver.options.t_end
         segments = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
-        recorder = GrowthRecorder(output, config.output.renders, config.output.fields, segments)
-        on_root(comm, recorder.prune)
+        out = config.output
+        recorder = GrowthRecorder(output, out.renders, out.fields, segments, t_end)
+        recorder.start(comm)
         saver = self.checkpointer(config, t_end, output, summary, solver)
         saver.recorder = recorder
         with TimeProgress(t_end, comm) as progress:
             try:
                 records = solver.run(callback=_chain(recorder, progress, saver, callback))
-            except (SolverError, MeshMotionError):  # collective failures: close files cleanly
-                recorder.finish(solver.records, comm)
+            except (SolverError, MeshMotionError):  # collective failures: the series so far
+                recorder.finish(solver.records, comm, solver)
                 raise
-        recorder.finish(records, comm)
+        recorder.finish(records, comm, solver)
         return {"growth": growth_summary(solver)}
 
 
@@ -353,7 +362,7 @@ class Checkpointer:
             "config_sha256": config.digest(),
             "summary": summary,
         }
-        self.recorder: GrowthRecorder | None = None
+        self.recorder: FieldSeries | None = None
         self.step0 = max(len(solver.records) - 1, 0)
         self.t0 = float(solver.t)
         self.written = 0
@@ -380,6 +389,23 @@ class Checkpointer:
             extra["segments"] = self.recorder.seal()
         if write_checkpoint(self.output, solver, {**self.meta, **extra, "step": step}):
             self.step0, self.t0, self.written = step, t, self.written + 1
+
+
+def _series_names(config: cfg.CaseConfig) -> list[str]:
+    """What the field series of a stepping run writes (:mod:`femli.outputs.series`)."""
+    names = [SERIES_FOLDER] if config.output.fields else []
+    if config.output.renders:
+        names += [f"electrode_{glob.escape(e.name)}.gif" for e in config.electrodes]
+    return names
+
+
+def _field_series(
+    config: cfg.CaseConfig, output: Path, t_end: float, checkpoint: Checkpoint | None
+) -> FieldSeries:
+    """The field series of a ``[time]`` run (the frames a checkpoint kept, restarting)."""
+    done = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
+    out = config.output
+    return FieldSeries(output, t_end, fields=out.fields, renders=out.renders, done=done)
 
 
 def _chain(*callbacks: Callable | None) -> Callable:

@@ -245,7 +245,7 @@ def write_stationary_outputs(
     metrics["git_commit"] = git_commit()
     metrics["mpi_size"] = comm.size
     metrics.update(extra)
-    grid = _grid(model, c) if renders else None
+    scene = pictures.gather_scene(solver) if renders else None
 
     def files() -> None:
         output.mkdir(parents=True, exist_ok=True)
@@ -255,7 +255,7 @@ def write_stationary_outputs(
         for name, surface in surfaces.items():
             write_surface_csv(surface, output / f"surface_current_{name}.csv")
         if renders:
-            _pictures(grid, surfaces, output, model.domain.dim)
+            _pictures(scene, surfaces, output)
         if before_metrics is not None:
             before_metrics()
         atomic_write_json(output / "metrics.json", metrics)  # last: marks completion
@@ -264,51 +264,9 @@ def write_stationary_outputs(
     return metrics
 
 
-def _pictures(grid, surfaces: dict, output: Path, dim: int) -> None:
-    """PNG renders and surface-current plots (rank 0)."""
-    for name, surface in surfaces.items():
-        pictures.render_electrode(
-            to_um(surface.coords),
-            -surface.values,
-            output / f"electrode_{name}.png",
-            title=f"deposition on {name!r}",
-        )
-        pictures.plot_surface_current(
-            to_um(surface.coords),
-            -surface.values,
-            output / f"surface_current_{name}.png",
-            dim=dim,
-            title=f"electrode {name!r}",
-        )
-    pictures.render_field(
-        grid,
-        "concentration",
-        output / "concentration_flux.png",
-        vectors="li_flux",
-        title="Li+ concentration (mol/m3), flux",
-    )
-    pictures.render_field(
-        grid,
-        "current_density_magnitude",
-        output / "current_density.png",
-        title="|i| (A/m2)",
-        clip=dim == 3,
-    )
-
-
-def _grid(model, c):
-    space = model.space
-    conc = dolfinx.fem.Function(space, name="concentration")
-    conc.interpolate(dolfinx.fem.Expression(c, space.element.interpolation_points))
-    mesh = model.domain.mesh
-    flux = cell_vectors(model.flux(), mesh)
-    current = cell_vectors(model.current_density(), mesh)
-    cells = {
-        "li_flux": flux,
-        "current_density": current,
-        "current_density_magnitude": np.linalg.norm(current, axis=1),
-    }
-    return pictures.gather_grid({"concentration": conc, "phi": model.phi}, cells)
+def _pictures(scene, surfaces: dict, output: Path) -> None:
+    """Renders and surface-current plots (rank 0; :func:`pictures.write_pictures`)."""
+    pictures.write_pictures(scene, surfaces, output)
 
 
 def _global_min(expr, model) -> float:

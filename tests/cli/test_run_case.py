@@ -81,12 +81,11 @@ def test_uniform_planar_electrode_has_no_hotspots(mpi_tmp_path):
         "config.toml",
         "surface_current_li.csv",
         "surface_current_li.png",
+        "electrode_li.png",
         "concentration_flux.png",
         "current_density.png",
-        "fields/solution.bp",
-        "fields/vectors.bp",
-        "fields/solution.xdmf",
-        "fields/solution.h5",
+        "fields/solution.vtu",
+        "fields/electrode_li.vtp",
     ]
     for name in expected:
         assert (out / name).exists(), name
@@ -137,7 +136,9 @@ def test_growth_case_writes_series_snapshots_and_moving_fields(mpi_tmp_path):
         "growth_series.png",
         "morphology_li_t0003.000s.png",
         "morphology_li_t0006.000s.png",
-        "growth_fields/growth_000.bp",
+        "series/solution.pvd",
+        "series/electrode_li.pvd",
+        "electrode_li.gif",
     ):
         assert (out / name).exists(), name
     rows = (out / "growth_series.csv").read_text().splitlines()

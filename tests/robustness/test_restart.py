@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from folder_checks import check_completed, check_csv
+from folder_checks import check_completed, check_csv, series_times
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
@@ -122,8 +122,10 @@ def test_growth_restart_gives_the_uninterrupted_result(mpi_tmp_path, interval, s
         assert again["growth"][key] == pytest.approx(full["growth"][key], rel=1e-8), key
     same_rows(mpi_tmp_path / "full" / "growth_series.csv", cut / "growth_series.csv", 1e-8)
     check_completed(cut, config.digest())
-    series = sorted(p.name for p in (cut / "growth_fields").glob("growth_*.bp"))
-    assert series[-1] == f"growth_{len(series) - 1:03d}.bp"  # numbered without gaps
+    times = series_times(mpi_tmp_path / "full")  # the same frames, numbered without gaps
+    assert series_times(cut) == pytest.approx(times, rel=1e-8)
+    frames = sorted(p.name for p in (cut / "series").glob("electrode_li_*.vtp"))
+    assert frames == [f"electrode_li_{k:04d}.vtp" for k in range(len(times))]
 
 
 @pytest.mark.mpi

@@ -38,7 +38,7 @@ def failed_run(config, out: Path) -> tuple[str, dict]:
     provenance = json.loads((out / "provenance.json").read_text())
     assert status["status"] == provenance["exit_status"] == "failed"
     assert status["error"] == provenance["error"] == f"SolverError: {info.value}"
-    assert (out / "fields" / "solution.xdmf").is_file()  # the last converged state
+    assert (out / "fields" / "solution.vtu").is_file()  # the last converged state
     assert not (out / "metrics.json").exists()
     check_folder(out)
     return str(info.value), status
@@ -152,7 +152,7 @@ def test_growth_whose_mesh_cannot_follow_fails_cleanly(mpi_tmp_path, monkeypatch
     MPI.COMM_WORLD.barrier()
     status = json.loads((out / "status.json").read_text())
     assert status["status"] == "failed" and 0 < status["t_reached"] < 6.0
-    assert (out / "fields" / "solution.xdmf").is_file()
+    assert (out / "fields" / "solution.vtu").is_file()
 
 
 @pytest.mark.mpi
