@@ -46,7 +46,7 @@ def write_animation(frames: Sequence[tuple[float, Any]], path: Path, *, title: s
     values = np.concatenate([np.asarray(s.point_data[DEPOSITION]) for s in surfaces])
     scale = colour_scale(values)
     bounds = union_bounds(surfaces)
-    if dimension(bounds) == 2:
+    if dimension(surfaces[0]) == 2:
         images = [_frame_2d(s, t, scale, bounds, title) for t, s in frames]
     else:
         images = _frames_3d(frames, scale, bounds, title)

@@ -61,9 +61,11 @@ def gather_scene(solver) -> tuple[Any, dict]:
     return volume_grid(model), electrode_surfaces(model, solver.currents)
 
 
-def dimension(bounds) -> int:
-    """2 for bounds flat in z, else 3."""
-    return 2 if bounds[5] - bounds[4] <= 1e-9 * max(bounds[1] - bounds[0], 1e-300) else 3
+def dimension(dataset) -> int:
+    """The dimension of the run a dataset comes from: 3 for a grid of volume cells or an
+    electrode surface of polygons (even a flat one), 2 for triangles or lines."""
+    cells = dataset.GetMaxSpatialDimension()
+    return cells + 1 if type(dataset).__name__ == "PolyData" else cells
 
 
 def plotter(size: tuple[int, int] = SIZE):
@@ -184,46 +186,61 @@ def render_electrode(
 ) -> ColourScale:
     """``electrode_<name>.png``: deposition current density (mA/cm^2) on an electrode
     surface, hotspot nodes marked; ``limits``: fixed colour limits. Rank 0."""
+    figure, scale = draw_electrode(surface, title=title, limits=limits)
+    save_picture(figure, path)
+    return scale
+
+
+def draw_electrode(
+    surface, *, title: str = "", limits: tuple[float, float] | None = None
+) -> tuple[Any, ColourScale]:
+    """The picture of :func:`render_electrode` before it is saved: a PyVista plotter (3D)
+    or a matplotlib figure (2D), and its colour scale."""
     values = np.asarray(surface.point_data[DEPOSITION])
     weights = node_weights(surface)
     mean = float((values * weights).sum() / weights.sum())
     scale = colour_scale(values, mean=mean, limits=limits)
     hot = hotspots(values, weights)
     text = electrode_title(title, values, mean, scale, bool(hot.any()))
-    if dimension(surface.bounds) == 2:
+    if dimension(surface) == 2:
         fig, ax = electrode_figure(surface, values, scale, surface.bounds, hot)
         ax.set_title(text, fontsize=9)
         fig.tight_layout()
-        save_picture(fig, path)
-        return scale
+        return fig, scale
     p = plotter()
     electrode_scene(p, surface, scale, hot)
     add_axes(p, surface.bounds)
     look_from_above(p, surface.bounds)
-    p.add_text(text, font_size=10, color="black")
-    save_picture(p, path)
+    p.add_text(text, font_size=10, color="black", name="title")
+    return p, scale
+
+
+def render_section(grid, surfaces: dict, path: Path, **what) -> ColourScale:
+    """Point array ``scalar`` (with ``magnitude``: the length of ``vectors``) and
+    ``vectors`` as arrows: in 3D on the vertical plane y = const through the hottest
+    electrode node (the electrode surfaces behind it in grey), in 2D over the domain.
+    ``label``: the colour bar's title with the unit (:func:`draw_section`). Rank 0."""
+    figure, scale = draw_section(grid, surfaces, **what)
+    save_picture(figure, path)
     return scale
 
 
-def render_section(
+def draw_section(
     grid,
     surfaces: dict,
-    path: Path,
     *,
     scalar: str,
     vectors: str,
     label: str,
     title: str,
     magnitude: bool = False,
-) -> ColourScale:
-    """Point array ``scalar`` (with ``magnitude``: the length of ``vectors``) and
-    ``vectors`` as arrows: in 3D on the vertical plane y = const through the hottest
-    electrode node (the electrode surfaces behind it in grey), in 2D over the domain.
-    ``label``: the colour bar's title with the unit. Rank 0."""
-    if dimension(grid.bounds) == 2:
+) -> tuple[Any, ColourScale]:
+    """The picture of :func:`render_section` before it is saved (a PyVista plotter in
+    3D, a matplotlib figure in 2D) and its colour scale."""
+    if dimension(grid) == 2:
         v = np.asarray(grid.point_data[vectors])
         values = np.linalg.norm(v, axis=1) if magnitude else grid.point_data[scalar]
-        return map_2d(grid, path, values=np.asarray(values), vectors=v, label=label, title=title)
+        return map_2d(grid, values=np.asarray(values), vectors=v, label=label, title=title)
     origin = _hottest(surfaces, grid)
     shown = grid.slice(normal="y", origin=origin)
     if shown.n_points == 0:  # the plane misses the mesh: through its centre instead
@@ -249,10 +266,12 @@ def render_section(
     where = f"cut plane y = {origin[1]:.3g} um through the hottest electrode node"
     unit = label.rsplit("(", 1)[-1].rstrip(")")
     p.add_text(
-        "\n".join(s for s in (title, where, scale.note(unit)) if s), font_size=10, color="black"
+        "\n".join(s for s in (title, where, scale.note(unit)) if s),
+        font_size=10,
+        color="black",
+        name="title",
     )
-    save_picture(p, path)
-    return scale
+    return p, scale
 
 
 def _hottest(surfaces: dict, grid) -> np.ndarray:
@@ -292,7 +311,7 @@ def write_pictures(scene: tuple[Any, dict], surfaces: dict, output: Path) -> dic
     ``surfaces`` the gathered :class:`~femli.physics.derived.SurfaceValues` per electrode.
     Returns the scale each picture used, by file name."""
     grid, meshes = scene
-    dim = dimension(grid.bounds)
+    dim = dimension(grid)
     scales = {}
     for name, mesh in meshes.items():
         scales[f"electrode_{name}.png"] = render_electrode(

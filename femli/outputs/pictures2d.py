@@ -9,6 +9,7 @@ it used); colour bars beside the axes, their labels inside the figure.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,8 +59,8 @@ def _figure_size(bounds, width: float = 7.5) -> tuple[float, float]:
 
 
 def map_2d(
-    grid, path: Path, *, values: np.ndarray, vectors: np.ndarray, label: str, title: str
-) -> ColourScale:
+    grid, *, values: np.ndarray, vectors: np.ndarray, label: str, title: str
+) -> tuple[Any, ColourScale]:
     """A 2D map of point ``values`` on ``grid``'s triangles, ``vectors`` (point data) as
     arrows on a regular lattice (the longest one lattice spacing long). Rank 0."""
     import matplotlib.tri as mtri
@@ -80,8 +81,7 @@ def map_2d(
     ax.set_ylabel("y (um)")
     ax.set_title("\n".join(s for s in (title, scale.note(_unit(label))) if s), fontsize=9)
     fig.tight_layout()
-    save_picture(fig, path)
-    return scale
+    return fig, scale
 
 
 def _unit(label: str) -> str:

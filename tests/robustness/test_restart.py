@@ -80,7 +80,9 @@ def same_transient(a: dict, b: dict) -> None:
 
 @pytest.mark.mpi
 def test_transient_restart_gives_the_uninterrupted_result(mpi_tmp_path):
-    config = parse_case(TRANSIENT)
+    data = copy.deepcopy(TRANSIENT)
+    data["output"]["fields"] = True  # the field series restarts too
+    config = parse_case(data)
     full = run_case(config, mpi_tmp_path / "full", MPI.COMM_WORLD)
     cut = mpi_tmp_path / "cut"
     state = interrupted(config, cut, step=12)
@@ -92,6 +94,9 @@ def test_transient_restart_gives_the_uninterrupted_result(mpi_tmp_path):
     same_rows(mpi_tmp_path / "full" / "time_series.csv", cut / "time_series.csv", 1e-10)
     check_completed(cut, config.digest())
     assert json.loads((cut / "provenance.json").read_text())["restarted_from_t"] == state["t"]
+    times = series_times(mpi_tmp_path / "full")  # frames after the checkpoint written again
+    assert series_times(cut) == pytest.approx(times, rel=1e-10)
+    assert times[0] == 0.0 and times[-1] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(

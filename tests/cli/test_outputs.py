@@ -1,0 +1,130 @@
+"""What a run leaves for the user to open: fields and electrode surfaces that PyVista
+reads, time series ParaView plays, animations, pictures in one unit (mA/cm2)."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import tomllib
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+from shared_cases import GROWTH, TINY
+
+from femli.case.checks import parse_case
+from femli.pipeline import run_case
+
+ON = {"renders": True, "fields": True}
+
+
+def _rows(path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.mpi
+def test_a_planar_run_writes_fields_and_pictures_in_mA_per_cm2(mpi_tmp_path):
+    """50 A/m2 on a planar electrode: 5 mA/cm2 everywhere the user looks."""
+    import pyvista
+
+    from femli.outputs.fields import CURRENT, concentration_name
+    from femli.outputs.pictures import draw_electrode, draw_section
+    from femli.outputs.surface import DEPOSITION, node_weights
+
+    config = parse_case(copy.deepcopy(TINY) | {"output": ON})
+    out = mpi_tmp_path / "tiny"
+    run_case(config, out, MPI.COMM_WORLD)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    grid = pyvista.read(out / "fields" / "solution.vtu")
+    surface = pyvista.read(out / "fields" / "electrode_li.vtp")
+    values, w = surface.point_data[DEPOSITION], node_weights(surface)
+    assert values == pytest.approx(np.full(values.size, 5.0), rel=1e-8)
+    assert (values * w).sum() * 10.0 * 1e-6 == pytest.approx(
+        50.0 * float(np.ptp(surface.points[:, 0])) * 1e-6, rel=1e-10
+    )  # A/m through the electrode: 50 A/m2 times its width
+    c = grid.point_data[concentration_name("Li+")]
+    c_surface = surface.point_data[concentration_name("Li+")]
+    assert c_surface.min() == pytest.approx(c.min(), rel=1e-12)  # depleted at the electrode
+    for name in ("electrode_li.png", "concentration_flux.png", "current_density.png"):
+        assert (out / name).stat().st_size > 10_000, name
+    _, electrode = draw_electrode(surface)
+    _, current = draw_section(
+        grid,
+        {"li": surface},
+        scalar=CURRENT,
+        vectors=CURRENT,
+        label="|i|",
+        title="",
+        magnitude=True,
+    )
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    assert electrode.uniform and electrode.mean == pytest.approx(5.0, rel=1e-8)
+    assert current.mean == pytest.approx(5.0, rel=1e-3)  # the electrolyte current, mA/cm2
+
+
+def test_a_transient_run_writes_a_series_pyvista_plays_and_an_animation(tmp_path):
+    import pyvista
+
+    from femli.outputs.animation import frame_count
+    from femli.outputs.fields import concentration_name
+    from femli.outputs.series import FRAMES
+
+    data = copy.deepcopy(TINY) | {"time": {"t_end": 0.5}, "output": ON}
+    out = tmp_path / "march"
+    metrics = run_case(parse_case(data), out, MPI.COMM_WORLD)
+    steps = metrics["transient"]["steps"]
+    reader = pyvista.get_reader(out / "series" / "solution.pvd")
+    times = list(reader.time_values)
+    assert times[0] == 0.0 and times[-1] == pytest.approx(0.5)
+    assert 2 < len(times) <= min(FRAMES + 1, steps + 1)
+    surfaces = pyvista.get_reader(out / "series" / "electrode_li.pvd")
+    assert list(surfaces.time_values) == times
+    rows = _rows(out / "time_series.csv")
+    for t in (times[1], times[-1]):  # each frame is the state of its step
+        surfaces.set_active_time_value(t)
+        frame = surfaces.read()[0]
+        row = next(r for r in rows if float(r["t_s"]) == pytest.approx(t, rel=1e-9))
+        c_min = float(frame.point_data[concentration_name("Li+")].min())
+        assert c_min == pytest.approx(float(row["c_min_mol_m3_li"]), rel=1e-8)
+        assert float(frame.field_data["time_s"][0]) == pytest.approx(t, rel=1e-12)
+    assert frame_count(out / "electrode_li.gif") == len(times)
+
+
+@pytest.mark.mpi
+def test_a_growth_run_writes_moving_fields_with_the_growth_velocity(mpi_tmp_path):
+    import pyvista
+
+    from femli.outputs.animation import frame_count
+    from femli.outputs.surface import VELOCITY, node_weights
+    from femli.units import to_um
+
+    out = mpi_tmp_path / "grow"
+    run_case(parse_case(tomllib.loads(GROWTH)), out, MPI.COMM_WORLD)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    surfaces = pyvista.get_reader(out / "series" / "electrode_li.pvd")
+    grids = pyvista.get_reader(out / "series" / "solution.pvd")
+    times = list(surfaces.time_values)
+    assert list(grids.time_values) == times and times[-1] == pytest.approx(6.0)
+    assert 3.0 in times  # the snapshot
+    rows = _rows(out / "growth_series.csv")
+    tops = []
+    for t in times:
+        surfaces.set_active_time_value(t)
+        surface = surfaces.read()[0]
+        row = next(r for r in rows if float(r["t_s"]) == pytest.approx(t, rel=1e-9))
+        v, w = surface.point_data[VELOCITY], node_weights(surface)  # um/s, growth positive
+        assert v.max() / ((v * w).sum() / w.sum()) == pytest.approx(
+            float(row["hotspot_index"]), rel=1e-8
+        )
+        top = surface.points[:, 1].max()
+        assert top == pytest.approx(to_um(float(row["max_height_m"])), rel=1e-9)  # CSV digits
+        tops.append(top)
+    assert tops[-1] > tops[0]  # the mesh in the files moves with the deposit
+    grids.set_active_time_value(times[-1])
+    assert grids.read()[0].points[:, 1].min() > -1e-9
+    assert frame_count(out / "electrode_li.gif") == len(times)
