@@ -23,7 +23,7 @@ from femli.outputs.pictures import (
     plotter,
 )
 from femli.outputs.pictures2d import electrode_figure, figure_rgb
-from femli.outputs.surface import DEPOSITION
+from femli.outputs.quantities import DEPOSITION
 
 __all__ = ["FRAME_MS", "frame_count", "union_bounds", "write_animation"]
 

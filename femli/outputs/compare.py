@@ -19,7 +19,8 @@ import numpy as np
 
 from femli.outputs.colours import ColourScale, colour_scale
 from femli.outputs.files import atomic_write_bytes, save_picture
-from femli.outputs.surface import DEPOSITION, node_weights
+from femli.outputs.quantities import DEPOSITION
+from femli.outputs.surface import node_weights
 
 __all__ = [
     "ROWS",

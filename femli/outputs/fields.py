@@ -21,7 +21,6 @@ estimate of the files' size (:func:`fields_bytes`; :class:`~femli.outputs.disk.N
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import dolfinx
 import dolfinx.plot
@@ -30,50 +29,21 @@ import ufl
 
 from femli.outputs.files import fresh_dir, replace_dir, require_space
 from femli.outputs.folder import remove
+from femli.outputs.quantities import CURRENT, PHI, concentration_name, flux_name, p1_values
+from femli.outputs.surface import electrode_surfaces
 from femli.outputs.vtkfiles import describe, write_dataset
 from femli.parallel import on_root
-from femli.units import ma_per_cm2, to_um
+from femli.units import to_um
 
 __all__ = [
-    "CURRENT",
-    "PHI",
+    "cell_vectors",
     "check_space",
-    "concentration_name",
     "fields_bytes",
-    "flux_name",
     "gather_grid",
-    "ma_cm2",
-    "p1_values",
+    "lumped_vectors",
     "volume_grid",
     "write_fields",
 ]
-
-#: Point and cell array of the electrolyte current density vector, mA/cm^2.
-CURRENT = "current_density (mA/cm2)"
-#: Point array of the electric potential in the electrolyte, V.
-PHI = "phi (V)"
-
-
-def concentration_name(species: str) -> str:
-    """Array name of a species' concentration (mol/m^3)."""
-    return f"c_{species} (mol/m3)"
-
-
-def flux_name(species: str) -> str:
-    """Array name of a species' molar flux vector (mol/(m^2 s))."""
-    return f"flux_{species} (mol/m2/s)"
-
-
-def ma_cm2(a_m2: Any) -> Any:
-    """A current density in A/m^2 converted to mA/cm^2 (numbers or arrays)."""
-    return a_m2 / ma_per_cm2(1.0)
-
-
-def p1_values(expr, space) -> np.ndarray:
-    """A scalar UFL expression interpolated into the P1 ``space``: every local dof."""
-    f = dolfinx.fem.Function(space)
-    f.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
-    return f.x.array.real.copy()
 
 
 def lumped_vectors(expr, space) -> np.ndarray:
@@ -199,7 +169,6 @@ def write_fields(model, output: Path, currents=None) -> Path:
 
     Raises :class:`~femli.outputs.disk.NoSpaceError` (nothing written) when the
     folder lacks the room; a write that fails leaves no ``fields.tmp``."""
-    from femli.outputs.surface import electrode_surfaces
     from femli.physics.derived import ElectrodeCurrents
 
     comm = model.domain.comm

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from femli.outputs.colours import HOTSPOT_THRESHOLD, ColourScale, colour_scale, hotspots
-from femli.outputs.fields import CURRENT, concentration_name, flux_name, volume_grid
+from femli.outputs.fields import volume_grid
 from femli.outputs.files import save_picture
 from femli.outputs.pictures2d import electrode_figure, map_2d, plot_surface_current
-from femli.outputs.surface import DEPOSITION, electrode_surfaces, node_weights
+from femli.outputs.quantities import CURRENT, DEPOSITION, concentration_name, flux_name
+from femli.outputs.surface import electrode_surfaces, node_weights
 from femli.units import to_um
 
 __all__ = [
@@ -142,7 +143,7 @@ def look_from_above(p, bounds, elevation: float = 35.0, azimuth: float = -60.0) 
     direction = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
     p.camera_position = [tuple(centre + 3 * size * direction), tuple(centre), (0, 0, 1)]
     p.reset_camera(bounds=list(bounds))
-    p.camera.zoom(0.8)
+    p.camera.zoom(0.9)
 
 
 def electrode_title(title: str, values, mean: float, scale: ColourScale, hot: bool) -> str:
@@ -263,6 +264,7 @@ def draw_section(
     add_axes(p, grid.bounds, y_axis=False)
     p.enable_parallel_projection()  # the plane and the box edges at one scale
     look_from_above(p, grid.bounds, elevation=0.0, azimuth=-90.0)  # along y: the plane true
+    p.camera.zoom(0.97)
     where = f"cut plane y = {origin[1]:.3g} um through the hottest electrode node"
     unit = label.rsplit("(", 1)[-1].rstrip(")")
     p.add_text(
@@ -286,8 +288,9 @@ def _hottest(surfaces: dict, grid) -> np.ndarray:
 
 
 def _arrows(grid, vectors: str, y: float, count: int = 16):
-    """Arrows of ``vectors`` on a ``count`` x ``count`` lattice in the plane y = ``y``,
-    their in-plane (x, z) part, the longest one lattice spacing long."""
+    """Arrows along ``vectors`` on a ``count`` x ``count`` lattice in the plane y = ``y``:
+    the direction of their in-plane (x, z) part, each 0.8 lattice spacings long (the
+    magnitude is the colour's)."""
     import pyvista
 
     b = grid.bounds
@@ -300,10 +303,11 @@ def _arrows(grid, vectors: str, y: float, count: int = 16):
     v = np.asarray(probe.point_data[vectors]).copy()
     v[:, 1] = 0.0
     v[~inside] = 0.0
+    size = np.linalg.norm(v, axis=1)
+    v = np.divide(v, size[:, None], out=np.zeros_like(v), where=size[:, None] > 0)
     probe.point_data["arrows"] = v
-    top = float(np.linalg.norm(v, axis=1).max(initial=0.0))
     spacing = min(gx[1] - gx[0], gz[1] - gz[0]) if count > 1 else grid.length
-    return probe.glyph(orient="arrows", scale="arrows", factor=spacing / top if top > 0 else 0.0)
+    return probe.glyph(orient="arrows", scale="arrows", factor=0.8 * spacing)
 
 
 def write_pictures(scene: tuple[Any, dict], surfaces: dict, output: Path) -> dict[str, ColourScale]:

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from femli.outputs.colours import ColourScale, colour_scale
-from femli.outputs.fields import ma_cm2
 from femli.outputs.files import save_picture
+from femli.outputs.quantities import ma_cm2
 
 __all__ = [
     "electrode_figure",
@@ -97,7 +97,9 @@ def _triangles(grid) -> np.ndarray:
 
 
 def _arrows(ax, tri, vectors: np.ndarray, bounds, count: int = 18) -> None:
-    """Arrows of the in-plane ``vectors`` (point data) on a ``count`` x ``count`` lattice."""
+    """Arrows along the in-plane ``vectors`` (point data) on a ``count`` x ``count``
+    lattice: their direction, each 0.8 lattice spacings long (the magnitude is the
+    colour's)."""
     import matplotlib.tri as mtri
 
     gx = np.linspace(bounds[0], bounds[1], count + 2)[1:-1]
@@ -105,12 +107,11 @@ def _arrows(ax, tri, vectors: np.ndarray, bounds, count: int = 18) -> None:
     px, py = np.meshgrid(gx, gy)
     u = mtri.LinearTriInterpolator(tri, vectors[:, 0])(px, py)
     v = mtri.LinearTriInterpolator(tri, vectors[:, 1])(px, py)
-    size = np.hypot(u, v)
-    top = float(size.max()) if np.ma.count(size) else 0.0
-    if top > 0:
+    size = np.ma.masked_equal(np.hypot(u, v), 0.0)
+    if np.ma.count(size):
         spacing = min(gx[1] - gx[0], gy[1] - gy[0]) if count > 1 else 1.0
-        ax.quiver(px, py, u, v, color="white", angles="xy", scale_units="xy",
-                  scale=top / spacing, width=0.003)  # fmt: skip
+        ax.quiver(px, py, u / size, v / size, color="white", angles="xy", scale_units="xy",
+                  scale=1.0 / (0.8 * spacing), width=0.003)  # fmt: skip
 
 
 def segments(surface) -> np.ndarray:

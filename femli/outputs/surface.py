@@ -22,30 +22,22 @@ import dolfinx
 import numpy as np
 from scipy.spatial import cKDTree
 
-from femli.outputs.fields import concentration_name, ma_cm2, p1_values
+from femli.outputs.quantities import (
+    DEPOSITION,
+    OVERPOTENTIAL,
+    SIGN_CONVENTION,
+    VELOCITY,
+    concentration_name,
+    ma_cm2,
+    p1_values,
+)
 from femli.outputs.vtkfiles import describe
 from femli.units import to_um
 
 __all__ = [
-    "DEPOSITION",
-    "OVERPOTENTIAL",
-    "SIGN_CONVENTION",
-    "VELOCITY",
     "electrode_surfaces",
     "node_weights",
 ]
-
-#: Point array of the deposition current density, mA/cm^2 (deposition positive).
-DEPOSITION = "deposition_current_density (mA/cm2)"
-#: Point array of the surface overpotential, V.
-OVERPOTENTIAL = "overpotential (V)"
-#: Point array of the normal growth velocity, um/s (growth positive).
-VELOCITY = "normal_velocity (um/s)"
-#: The sign convention, stated once (also in each surface file's field data).
-SIGN_CONVENTION = (
-    "deposition current density = -(anodic-positive normal current density): "
-    "positive where metal deposits, negative where it dissolves"
-)
 
 
 def _vertex_to_dof(space) -> np.ndarray:

@@ -72,7 +72,7 @@ def test_side_by_side_maps_share_one_colour_scale(tmp_path):
     import pyvista
 
     from femli.outputs.compare import figure
-    from femli.outputs.surface import DEPOSITION
+    from femli.outputs.quantities import DEPOSITION
 
     folders = []
     for name, top in (("low", 2.0), ("high", 5.0)):

@@ -28,9 +28,9 @@ def test_a_planar_run_writes_fields_and_pictures_in_mA_per_cm2(mpi_tmp_path):
     """50 A/m2 on a planar electrode: 5 mA/cm2 everywhere the user looks."""
     import pyvista
 
-    from femli.outputs.fields import CURRENT, concentration_name
     from femli.outputs.pictures import draw_electrode, draw_section
-    from femli.outputs.surface import DEPOSITION, node_weights
+    from femli.outputs.quantities import CURRENT, DEPOSITION, concentration_name
+    from femli.outputs.surface import node_weights
 
     config = parse_case(copy.deepcopy(TINY) | {"output": ON})
     out = mpi_tmp_path / "tiny"
@@ -70,7 +70,7 @@ def test_a_transient_run_writes_a_series_pyvista_plays_and_an_animation(tmp_path
     import pyvista
 
     from femli.outputs.animation import frame_count
-    from femli.outputs.fields import concentration_name
+    from femli.outputs.quantities import concentration_name
     from femli.outputs.series import FRAMES
 
     data = copy.deepcopy(TINY) | {"time": {"t_end": 0.5}, "output": ON}
@@ -99,7 +99,8 @@ def test_a_growth_run_writes_moving_fields_with_the_growth_velocity(mpi_tmp_path
     import pyvista
 
     from femli.outputs.animation import frame_count
-    from femli.outputs.surface import VELOCITY, node_weights
+    from femli.outputs.quantities import VELOCITY
+    from femli.outputs.surface import node_weights
     from femli.units import to_um
 
     out = mpi_tmp_path / "grow"

@@ -9,8 +9,17 @@ import pytest
 from mpi4py import MPI
 
 from femli.mesh import build_domain
-from femli.outputs.fields import CURRENT, PHI, concentration_name, flux_name, write_fields
-from femli.outputs.surface import DEPOSITION, OVERPOTENTIAL, VELOCITY, node_weights
+from femli.outputs.fields import write_fields
+from femli.outputs.quantities import (
+    CURRENT,
+    DEPOSITION,
+    OVERPOTENTIAL,
+    PHI,
+    VELOCITY,
+    concentration_name,
+    flux_name,
+)
+from femli.outputs.surface import node_weights
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer, Tafel

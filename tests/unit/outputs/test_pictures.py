@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from femli.outputs.colours import HOTSPOT_THRESHOLD, colour_scale, hotspots, tick_format
-from femli.outputs.surface import DEPOSITION
+from femli.outputs.quantities import DEPOSITION
 
 
 def square(values_at, n: int = 9, z: float | None = 0.0):
@@ -109,8 +109,8 @@ def test_2d_pictures_keep_their_colour_bar_titles_inside():
     import matplotlib.pyplot as plt
     import pyvista
 
-    from femli.outputs.fields import CURRENT
     from femli.outputs.pictures import draw_electrode, draw_section
+    from femli.outputs.quantities import CURRENT
 
     plane = pyvista.Plane(i_size=10.0, j_size=10.0, i_resolution=8, j_resolution=8)
     grid = plane.triangulate().translate((5.0, 5.0, 0.0)).cast_to_unstructured_grid()
