@@ -36,8 +36,7 @@ from femli.outputs.disk import NoSpaceError
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
 from femli.outputs.progress import TimeProgress
-from femli.outputs.series import FOLDER as SERIES_FOLDER
-from femli.outputs.series import FieldSeries
+from femli.outputs.series import FieldSeries, series_names
 from femli.parallel import on_root
 from femli.physics.derived import ElectrodeCurrents
 from femli.physics.model import CellModel
@@ -236,7 +235,8 @@ class Transient(Stepping):
         return config.time is not None
 
     def output_names(self, config: cfg.CaseConfig) -> list[str]:
-        return [SERIES, *_series_names(config)]
+        out = config.output
+        return [SERIES, *series_names(out.fields, out.renders, [e.name for e in config.electrodes])]
 
     def make_solver(self, config: cfg.CaseConfig, model: CellModel) -> TransientSolver:
         return TransientSolver(model, transient_options(config))
@@ -253,7 +253,9 @@ class Transient(Stepping):
         """March with a progress bar, the field series and checkpoints; writes
         ``time_series.csv``."""
         comm, t_end = solver.model.domain.comm, solver.options.t_end
-        series = _field_series(config, output, t_end, checkpoint)
+        done = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
+        out = config.output
+        series = FieldSeries(output, t_end, fields=out.fields, renders=out.renders, done=done)
         series.start(comm)
         saver = self.checkpointer(config, t_end, output, summary, solver)
         saver.recorder = series
@@ -290,7 +292,9 @@ class Growth(Stepping):
         return config.growth is not None
 
     def output_names(self, config: cfg.CaseConfig) -> list[str]:
-        names = ["growth_series.csv", "growth_series.png", *_series_names(config)]
+        out, electrodes = config.output, [e.name for e in config.electrodes]
+        names = ["growth_series.csv", "growth_series.png"]
+        names += series_names(out.fields, out.renders, electrodes)
         if config.output.renders:
             names += [f"morphology_{glob.escape(e.name)}_t*.png" for e in config.electrodes]
         return names
@@ -389,23 +393,6 @@ class Checkpointer:
             extra["segments"] = self.recorder.seal()
         if write_checkpoint(self.output, solver, {**self.meta, **extra, "step": step}):
             self.step0, self.t0, self.written = step, t, self.written + 1
-
-
-def _series_names(config: cfg.CaseConfig) -> list[str]:
-    """What the field series of a stepping run writes (:mod:`femli.outputs.series`)."""
-    names = [SERIES_FOLDER] if config.output.fields else []
-    if config.output.renders:
-        names += [f"electrode_{glob.escape(e.name)}.gif" for e in config.electrodes]
-    return names
-
-
-def _field_series(
-    config: cfg.CaseConfig, output: Path, t_end: float, checkpoint: Checkpoint | None
-) -> FieldSeries:
-    """The field series of a ``[time]`` run (the frames a checkpoint kept, restarting)."""
-    done = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
-    out = config.output
-    return FieldSeries(output, t_end, fields=out.fields, renders=out.renders, done=done)
 
 
 def _chain(*callbacks: Callable | None) -> Callable:

@@ -144,6 +144,19 @@ def look_from_above(p, bounds, elevation: float = 35.0, azimuth: float = -60.0) 
     p.camera_position = [tuple(centre + 3 * size * direction), tuple(centre), (0, 0, 1)]
     p.reset_camera(bounds=list(bounds))
     p.camera.zoom(0.9)
+    _lift(p, 0.07)
+
+
+def _lift(p, fraction: float) -> None:
+    """Move the scene up by ``fraction`` of the window height (room for the colour bar)."""
+    camera = p.renderer.GetActiveCamera()
+    if camera.GetParallelProjection():
+        height = 2.0 * camera.GetParallelScale()
+    else:
+        height = 2.0 * camera.GetDistance() * np.tan(np.radians(camera.GetViewAngle() / 2))
+    shift = -fraction * height * np.asarray(camera.GetViewUp())
+    camera.SetFocalPoint(*(np.asarray(camera.GetFocalPoint()) + shift))
+    camera.SetPosition(*(np.asarray(camera.GetPosition()) + shift))
 
 
 def electrode_title(title: str, values, mean: float, scale: ColourScale, hot: bool) -> str:
@@ -264,7 +277,7 @@ def draw_section(
     add_axes(p, grid.bounds, y_axis=False)
     p.enable_parallel_projection()  # the plane and the box edges at one scale
     look_from_above(p, grid.bounds, elevation=0.0, azimuth=-90.0)  # along y: the plane true
-    p.camera.zoom(0.97)
+    p.camera.zoom(1.12)
     where = f"cut plane y = {origin[1]:.3g} um through the hottest electrode node"
     unit = label.rsplit("(", 1)[-1].rstrip(")")
     p.add_text(

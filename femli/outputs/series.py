@@ -21,6 +21,7 @@ numbering; a fresh run deletes them all (:meth:`prune`).
 
 from __future__ import annotations
 
+import glob
 import logging
 import math
 import re
@@ -33,7 +34,7 @@ from femli.outputs.surface import electrode_surfaces
 from femli.outputs.vtkfiles import read_pvd, write_dataset, write_pvd
 from femli.parallel import on_root
 
-__all__ = ["FOLDER", "FRAMES", "FieldSeries"]
+__all__ = ["FOLDER", "FRAMES", "FieldSeries", "series_names"]
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,15 @@ class FieldSeries:
             if frames:
                 path = self.output / f"electrode_{electrode}.gif"
                 write_animation(frames, path, title=f"electrode {electrode!r}")
+
+
+def series_names(fields: bool, renders: bool, electrodes: list[str]) -> list[str]:
+    """Glob patterns of what a series writes in an output folder (``fields``, ``renders``:
+    the ``[output]`` switches; ``electrodes``: their names)."""
+    names = [FOLDER] if fields else []
+    if renders:
+        names += [f"electrode_{glob.escape(name)}.gif" for name in electrodes]
+    return names
 
 
 def _index(name: str) -> int:
