@@ -44,6 +44,7 @@ from femli.outputs.files import atomic_write_bytes, clean_stale
 from femli.outputs.folder import adopt_legacy, folder_lock, refuse_foreign, remove, tracking
 from femli.outputs.folder import of as manifest_of
 from femli.outputs.metrics import write_stationary_outputs
+from femli.outputs.metrics_format import geometry_metrics, upgrade
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
 from femli.physics.model import CellModel
@@ -182,7 +183,7 @@ def _finished(output: Path, config: cfg.CaseConfig, comm: MPI.Comm) -> dict | No
             and metrics.get("status") == "completed"
             and metrics.get("config_sha256") == config.digest()
         )
-        metrics = metrics if ok else None
+        metrics = upgrade(metrics) if ok and metrics is not None else None  # earlier femli too
     return comm.bcast(metrics, root=0)
 
 
@@ -281,7 +282,7 @@ def _write_outputs(config, solver, output, timings, summary, started, more, befo
     extra = {
         "case": config.name,
         "config_sha256": config.digest(),
-        "geometry": summary,
+        "geometry": geometry_metrics(summary),
         "started": started,
         "finished": now(),
         "status": "completed",
