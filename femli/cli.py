@@ -12,12 +12,16 @@ from pathlib import Path
 import typer
 
 import femli
+from femli import discovery
 from femli.parallel import setup_logging
 
 __all__ = ["app", "check", "classify", "compare", "demo", "entry", "info", "main", "run", "sweep"]
 
 app = typer.Typer(
     add_completion=False,
+    # help texts are plain text: TOML sections like "[time]" and defaults like
+    # "[STUDY_FOLDER/...]" must not be read as markup (rich dropped them)
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="Finite-element models of lithium-metal electrodeposition (Gmsh + DOLFINx).",
 )
@@ -382,6 +386,12 @@ def demo(
         for folder in folders:
             typer.echo((folder / "comparison.md").read_text())
             typer.echo(f"figure: {folder / 'comparison.png'}")
+
+
+# discovery: what a case file may name and contain (femli/discovery.py)
+app.command("presets")(discovery.presets)
+app.command("builders")(discovery.builders)
+app.command("schema")(discovery.schema)
 
 
 def entry() -> None:  # pragma: no cover - console entry for `python -m femli`
