@@ -208,7 +208,10 @@ class Stationary(Kind):
 
 
 class Stepping(Kind):
-    """The common part of the kinds that march in time: checkpoints, how far they got."""
+    """The common part of the kinds that march in time: checkpoints, how far they got;
+    they show a progress bar (``progress``: the pipeline shows no spinner of its own)."""
+
+    progress = True
 
     def checkpoints(self, config: cfg.CaseConfig) -> bool:
         out = config.output
