@@ -173,6 +173,10 @@ def analyse(folder: Path, at: float | None = None) -> dict:
     """Every metric of one results folder: initial state, final state (or the snapshot
     at time ``at``, or the last one before it), every snapshot."""
     folder = Path(folder)
+    if not (folder / "metrics.json").is_file():
+        status = folder / "status.json"
+        why = json.loads(status.read_text()).get("error") if status.is_file() else None
+        raise SystemExit(f"{folder}: no metrics.json, the run did not finish ({why or '?'})")
     metrics = upgrade(json.loads((folder / "metrics.json").read_text()))  # any version
     config = tomllib.loads((folder / "config.toml").read_text())
     series = load_series(folder)
