@@ -51,13 +51,14 @@ def info() -> None:
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.outputs.status import software_versions, solver_packages
+    from femli.outputs.status import git_commit, software_versions, solver_packages
 
     versions = software_versions()
     packages = solver_packages()
     if MPI.COMM_WORLD.rank == 0:
         for name, value in versions.items():
             typer.echo(f"{name:<14} {value}")
+        typer.echo(f"{'git commit':<14} {git_commit() or 'unknown'}")
         typer.echo(f"{'mpi size':<14} {MPI.COMM_WORLD.size}")
         have = [n for n, ok in packages.items() if ok] + ["gamg (built in)"]
         missing = [n for n, ok in packages.items() if not ok]
