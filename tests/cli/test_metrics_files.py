@@ -168,3 +168,15 @@ def test_sweep_resume_takes_a_version_1_case_as_finished(tmp_path):
     assert row["li.deposition_mean_A_m2"] == electrode["deposition_current_density"]["mean_A_m2"]
     assert row["min_concentration_mol_m3"] == current["min_concentration_mol_m3"]
     assert list(second.table.columns) == list(first.table.columns)
+
+
+def test_plots_still_accept_the_old_name_of_a_renamed_column():
+    from femli.study.summary import resolve_metric
+
+    assert resolve_metric("total_current", ["li", "cu"]) == [
+        "li.total_current_A",
+        "cu.total_current_A",
+    ]
+    assert resolve_metric("li.total_current", ["li"]) == ["li.total_current_A"]
+    assert resolve_metric("total_current_A", ["li"]) == ["li.total_current_A"]
+    assert resolve_metric("total_currents", ["li"]) == []
