@@ -35,6 +35,7 @@ from femli.interrupt import check as check_interrupt
 from femli.outputs.disk import NoSpaceError
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
+from femli.outputs.metrics_format import growth_metrics, merge_event_metrics
 from femli.outputs.progress import TimeProgress
 from femli.outputs.series import FieldSeries, series_names
 from femli.parallel import on_root
@@ -208,7 +209,10 @@ class Stationary(Kind):
 
 
 class Stepping(Kind):
-    """The common part of the kinds that march in time: checkpoints, how far they got."""
+    """The common part of the kinds that march in time: checkpoints, how far they got;
+    they show a progress bar (``progress``: the pipeline shows no spinner of its own)."""
+
+    progress = True
 
     def checkpoints(self, config: cfg.CaseConfig) -> bool:
         out = config.output
@@ -267,10 +271,10 @@ class Transient(Stepping):
         self.save_series(solver, output)
         return {
             "transient": {
-                "t_final": solver.t,
+                "t_final_s": solver.t,
                 "steps": len(records) - 1,
                 "stop_reason": solver.stop_reason,
-                "depletion_time": solver.depletion_time,
+                "depletion_time_s": solver.depletion_time,
             }
         }
 
@@ -333,14 +337,15 @@ class Growth(Stepping):
 
 
 def growth_summary(solver: GrowthSolver) -> dict:
-    """The last record (no snapshot flag), the step count, the first record, the initial
-    deposit centres (um, merging runs) and the merge events of a growth run."""
+    """The last record, the step count, the first record (both under the metrics keys,
+    :func:`~femli.outputs.metrics_format.growth_metrics`), the initial deposit centres
+    (um, merging runs) and the merge events of a growth run."""
     records = solver.records
-    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
-    growth = {**final, "steps": len(records) - 1, "initial": records[0]}
+    final = growth_metrics(records[-1])
+    growth = {**final, "steps": len(records) - 1, "initial": growth_metrics(records[0])}
     if solver.seeds is not None:  # merging: deposit ids index the initial centres (um)
         growth["deposit_centres_um"] = [[float(x) for x in c] for c in solver.seeds]
-    return growth | {"merge_events": list(solver.merges)}
+    return growth | {"merge_events": [merge_event_metrics(e) for e in solver.merges]}
 
 
 class Checkpointer:

@@ -19,6 +19,7 @@ import numpy as np
 
 from femli.outputs.colours import ColourScale, colour_scale
 from femli.outputs.files import atomic_write_bytes, save_picture
+from femli.outputs.metrics_format import upgrade
 from femli.outputs.quantities import DEPOSITION
 from femli.outputs.surface import node_weights
 
@@ -35,10 +36,10 @@ __all__ = [
 
 #: (label, path in metrics.json under an electrode, scale, unit)
 ROWS = (
-    ("total current", ("total_current",), 1.0, "A (A/m in 2D)"),
-    ("mean deposition current density", ("deposition_current_density", "mean"), 0.1, "mA/cm2"),
-    ("max deposition current density", ("deposition_current_density", "max"), 0.1, "mA/cm2"),
-    ("p95 deposition current density", ("deposition_current_density", "p95"), 0.1, "mA/cm2"),
+    ("total current", ("total_current_A",), 1.0, "A (A/m in 2D)"),
+    ("mean deposition current density", ("deposition_current_density", "mean_A_m2"), 0.1, "mA/cm2"),
+    ("max deposition current density", ("deposition_current_density", "max_A_m2"), 0.1, "mA/cm2"),
+    ("p95 deposition current density", ("deposition_current_density", "p95_A_m2"), 0.1, "mA/cm2"),
     ("hotspot index (max/mean)", ("deposition_current_density", "hotspot_index"), 1.0, "-"),
     (
         "coefficient of variation",
@@ -52,7 +53,12 @@ ROWS = (
         1.0,
         "-",
     ),
-    ("footprint current density", ("footprint_current_density",), 0.1, "mA/cm2"),
+    (
+        "footprint deposition current density",
+        ("footprint_deposition_current_density_A_m2",),
+        0.1,
+        "mA/cm2",
+    ),
     ("footprint hotspot index (max/footprint)", ("footprint_hotspot_index",), 1.0, "-"),
     ("electrode potential", ("potential_V",), 1e3, "mV"),
     ("mean surface overpotential", ("mean_surface_overpotential_V",), 1e3, "mV"),
@@ -68,7 +74,7 @@ def load_metrics(folder: Path) -> dict:
     path = Path(folder) / "metrics.json"
     if not path.is_file():
         raise CompareError(f"{str(folder)!r} is not a finished femli result (no metrics.json)")
-    return json.loads(path.read_text())
+    return upgrade(json.loads(path.read_text()))  # a file of an earlier femli, too
 
 
 def _get(data: dict, keys: tuple) -> float | None:
@@ -95,8 +101,8 @@ def metric_table(a: dict, b: dict) -> list[list[str]]:
             "-",
             "min concentration",
             "mol/m3",
-            f"{a['min_concentration']:.5g}",
-            f"{b['min_concentration']:.5g}",
+            f"{a['min_concentration_mol_m3']:.5g}",
+            f"{b['min_concentration_mol_m3']:.5g}",
             "-",
         ]
     )

@@ -79,7 +79,7 @@ def test_killed_growth_run_restarts_and_loses_nothing(tmp_path):
     finish("run", "grow.toml", "-o", out.name, "--restart", cwd=tmp_path)
     metrics = check_completed(out, reference["config_sha256"])
     assert metrics["growth"]["steps"] == reference["growth"]["steps"]
-    for key in ("t", "deposited_volume", "max_height", "charge"):
+    for key in ("t_s", "deposited_volume_m3", "max_height_m", "charge_C"):
         assert metrics["growth"][key] == pytest.approx(reference["growth"][key], rel=1e-8)
     assert len(check_csv(out / "growth_series.csv")) == len(rows)
     # the field series: the reference's frames (times), numbered without gaps
