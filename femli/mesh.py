@@ -23,6 +23,7 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from femli.measures import WeightedMeasure
 from femli.units import MESH_UNIT
 
 __all__ = [
@@ -58,6 +59,10 @@ class Domain:
 
     Attributes:
         mesh: DOLFINx mesh, coordinates in m.
+        axisymmetric: the (2D) mesh is the r-z half plane of a body of revolution, x = r
+            >= 0 and y = z (:meth:`make_axisymmetric`): :meth:`dx` and :meth:`ds` carry the
+            weight 2 pi r, so every integral (areas, volumes, currents) is the 3D total and
+            the symmetry axis r = 0 is a natural (zero-flux) boundary.
         cell_tags: cell markers (may be ``None`` for a single-region mesh).
         facet_tags: boundary facet markers.
         cell_names: region name -> cell tag value.
@@ -70,6 +75,8 @@ class Domain:
     cell_names: dict[str, int] = field(default_factory=dict)
     facet_names: dict[str, int] = field(default_factory=dict)
     _measure_forms: dict = field(default_factory=dict, repr=False)
+    #: a 2D mesh of the r-z half plane (x = r >= 0): measures carry 2 pi r
+    axisymmetric: bool = False
 
     @property
     def comm(self) -> MPI.Comm:
@@ -102,19 +109,46 @@ class Domain:
         return self._lookup(names, self.cell_names, "cell")
 
     def ds(self, *names: str) -> ufl.Measure:
-        """Surface measure over the named boundaries (all exterior facets if none)."""
-        measure = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+        """Surface measure over the named boundaries (all exterior facets if none); times
+        2 pi r when :attr:`axisymmetric`."""
+        measure = self._weighted(
+            ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags)
+        )
         if not names:
             return measure
         tags = tuple(self.facet_tag_values(*names))
         return measure(tags)
 
     def dx(self, *names: str) -> ufl.Measure:
-        """Volume measure over the named cell regions (whole mesh if none)."""
-        measure = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags)
+        """Volume measure over the named cell regions (whole mesh if none); times 2 pi r
+        when :attr:`axisymmetric`."""
+        measure = self._weighted(ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags))
         if not names:
             return measure
         return measure(tuple(self.cell_tag_values(*names)))
+
+    def _weighted(self, measure: ufl.Measure) -> ufl.Measure:
+        if not self.axisymmetric:
+            return measure
+        r = ufl.SpatialCoordinate(self.mesh)[0]
+        return WeightedMeasure(measure, 2.0 * np.pi * r)
+
+    def make_axisymmetric(self) -> Domain:
+        """Read this 2D mesh as the r-z half plane (x = r, y = z); ``ValueError`` unless it
+        is 2D with x >= 0 (up to 1e-9 of its extent). Collective; returns this domain."""
+        if self.dim != 2:
+            raise ValueError(f"an axisymmetric (r-z) geometry must be 2D, this one is {self.dim}D")
+        x = self.mesh.geometry.x[:, 0]
+        low = self.comm.allreduce(float(x.min(initial=np.inf)), op=MPI.MIN)
+        high = self.comm.allreduce(float(x.max(initial=-np.inf)), op=MPI.MAX)
+        if low < -1e-9 * (high - low):
+            raise ValueError(
+                f"an axisymmetric (r-z) geometry needs x = r >= 0, but x reaches "
+                f"{low / MESH_UNIT:.4g} um: put the symmetry axis at x = 0"
+            )
+        self.axisymmetric = True
+        self._measure_forms.clear()
+        return self
 
     def facets(self, *names: str) -> np.ndarray:
         """Local indices of the facets in the named boundaries."""
@@ -143,8 +177,13 @@ class Domain:
 
     def footprint_area(self) -> float:
         """Lateral extent of the domain: width (2D, m) or width x depth (3D, m^2), the
-        area a current per footprint refers to. Collective."""
+        area a current per footprint refers to; pi (r_max^2 - r_min^2) in m^2 when
+        :attr:`axisymmetric`. Collective."""
         x = self.mesh.geometry.x
+        if self.axisymmetric:
+            lo = self.comm.allreduce(float(x[:, 0].min(initial=np.inf)), op=MPI.MIN)
+            hi = self.comm.allreduce(float(x[:, 0].max(initial=-np.inf)), op=MPI.MAX)
+            return float(np.pi * (hi * hi - lo * lo))
         area = 1.0
         for k in range(self.dim - 1):
             lo = self.comm.allreduce(float(x[:, k].min(initial=np.inf)), op=MPI.MIN)

@@ -10,18 +10,22 @@ in a case file is SI already.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from mpi4py import MPI
 
 from femli.case.schema import (
+    POSITION_VARIABLES,
     BulkConfig,
     CaseConfig,
     ElectrodeConfig,
     GeometryConfig,
     KineticsConfig,
 )
+from femli.expressions import parse
 from femli.growth.options import GrowthOptions, Metal
 from femli.mesh import Domain, build_domain, read_msh
 from femli.messages import ConfigError, shorten
@@ -29,12 +33,20 @@ from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
 from femli.physics.model import CellModel
+from femli.physics.properties import (
+    PROPERTY_NAMES,
+    ConcentratedProperties,
+    load_set,
+    make_property,
+)
 from femli.solve.bdf import TransientOptions
 from femli.solve.stationary import StationaryOptions
 from femli.units import um
 
 __all__ = [
+    "axisymmetric",
     "bulk",
+    "bulk_value_problems",
     "electrode",
     "electrolyte",
     "geometry_params",
@@ -43,6 +55,8 @@ __all__ = [
     "make_domain",
     "make_model",
     "mesh_path",
+    "position_function",
+    "properties",
     "stationary_options",
     "transient_options",
 ]
@@ -90,9 +104,24 @@ def make_domain(config: CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Domain,
             domain = read_msh(path, comm)
         except ValueError as err:  # malformed file: bad input, not a crash
             raise ConfigError([f"geometry.mesh: {err}"], config.source) from None
+        if config.geometry.axisymmetric:
+            return axisymmetric(config, domain), {"mesh": str(path), "axisymmetric": True}
         return domain, {"mesh": str(path)}
     kind, params = geometry_params(config.geometry)
-    return build_domain(kind, comm, **params)
+    domain, summary = build_domain(kind, comm, **params)
+    if config.geometry.axisymmetric:
+        axisymmetric(config, domain)
+        summary["axisymmetric"] = True
+    return domain, summary
+
+
+def axisymmetric(config: CaseConfig, domain: Domain) -> Domain:
+    """Read ``domain`` as r-z (:meth:`Domain.make_axisymmetric`); a :class:`ConfigError`
+    naming ``geometry.axisymmetric`` if it cannot be. Collective."""
+    try:
+        return domain.make_axisymmetric()
+    except ValueError as err:
+        raise ConfigError([f"geometry.axisymmetric = true: {err}"], config.source) from None
 
 
 # -- physics ----------------------------------------------------------------------------
@@ -109,7 +138,20 @@ def electrolyte(config: CaseConfig) -> Electrolyte:
         conductivity=e.conductivity,
         transference=e.transference,
         regions=regions,
+        properties=properties(config),
     )
+
+
+def properties(config: CaseConfig) -> ConcentratedProperties | None:
+    """The concentrated-electrolyte properties of a case: its parameter set's values (if
+    it names one) overridden by the properties it gives; None without [electrolyte.properties]."""
+    p = config.electrolyte.properties
+    if p is None:
+        return None
+    data = load_set(p.set) if p.set is not None else {}
+    data |= {k: getattr(p, k) for k in PROPERTY_NAMES if getattr(p, k) is not None}
+    made = {k: make_property(v) for k, v in data.items()}
+    return ConcentratedProperties(**made, source=p.set or "")
 
 
 def kinetics(k: KineticsConfig) -> kin.Kinetics:
@@ -139,15 +181,73 @@ def electrode(e: ElectrodeConfig, footprint: float | None = None) -> Electrode:
     return Electrode(e.name, laws, e.potential, e.current_density, e.equilibrium_potential, area)
 
 
+def position_function(value: float | str) -> float | Callable[[np.ndarray], np.ndarray]:
+    """A number as it is; an expression in x, y, z (m) as a function of the (3, n)
+    coordinate array (m) returning n values."""
+    if not isinstance(value, str):
+        return float(value)
+    expression = parse(value, POSITION_VARIABLES)
+
+    def at(x: np.ndarray) -> np.ndarray:
+        out = expression.evaluate("numpy", x=x[0], y=x[1], z=x[2])
+        return np.broadcast_to(np.asarray(out, dtype=float), x.shape[1:]).copy()
+
+    return at
+
+
 def bulk(b: BulkConfig) -> Bulk:
-    """The :class:`Bulk` condition a configuration block describes."""
-    return Bulk(tuple(b.boundaries), b.potential, dict(b.concentrations))
+    """The :class:`Bulk` condition a configuration block describes (values that are
+    expressions in x, y, z become functions of the coordinates)."""
+    concentrations = {k: position_function(v) for k, v in b.concentrations.items()}
+    return Bulk(tuple(b.boundaries), position_function(b.potential), concentrations)
+
+
+def bulk_value_problems(config: CaseConfig, domain: Domain) -> list[str]:
+    """Bulk values given as expressions that are not finite (or, concentrations, not > 0
+    mol/m3) at some vertex of their boundaries. Collective."""
+    problems = []
+    for k, b in enumerate(config.bulk):
+        points = _boundary_points(domain, b.boundaries)
+        items = [("potential", b.potential)] + [
+            (f"concentrations.{n}", v) for n, v in b.concentrations.items()
+        ]
+        for key, value in items:
+            if not isinstance(value, str):
+                continue
+            values = position_function(value)(points)  # type: ignore[operator]
+            ok = np.isfinite(values) & (values > 0 if key != "potential" else True)
+            found = domain.comm.allgather(float(values[~ok][0]) if (~ok).any() else None)
+            bad = next((v for v in found if v is not None), None)
+            if bad is not None:
+                what = "finite" if key == "potential" else "finite and > 0 mol/m3"
+                problems.append(
+                    f"bulk[{k}].{key} = {shorten(value)}: gives {bad:.4g} on "
+                    f"{shorten(b.boundaries)}; it must be {what} there"
+                )
+    return problems
+
+
+def _boundary_points(domain: Domain, names: list[str]) -> np.ndarray:
+    """(3, n) coordinates (m) of this rank's vertices on the named boundaries."""
+    import dolfinx
+
+    mesh = domain.mesh
+    mesh.topology.create_connectivity(domain.dim - 1, domain.dim)
+    nodes = dolfinx.mesh.entities_to_geometry(mesh, domain.dim - 1, domain.facets(*names))
+    nodes = np.unique(nodes.ravel())
+    return mesh.geometry.x[nodes].T
 
 
 def make_model(config: CaseConfig, domain: Domain) -> CellModel:
-    """The cell model a case describes on ``domain``. Collective."""
+    """The cell model a case describes on ``domain`` (read as r-z if the case says
+    ``axisymmetric = true``, e.g. a domain restored from a checkpoint). Collective."""
+    if config.geometry.axisymmetric and not domain.axisymmetric:
+        axisymmetric(config, domain)
     footprint = domain.footprint_area()
     electrodes = [electrode(e, footprint) for e in config.electrodes]
+    problems = bulk_value_problems(config, domain)
+    if problems:
+        raise ConfigError(problems, config.source)
     return CellModel(domain, electrolyte(config), electrodes, [bulk(b) for b in config.bulk])
 
 

@@ -189,6 +189,16 @@ def _run_kind_problems(config: CaseConfig, ok) -> list[str]:
                 'electrodes[*].kinetics: every type is "inert", so [growth] has no '
                 "depositing boundary"
             )
+    if growth is not None and config.geometry.axisymmetric and ok("growth", "geometry"):
+        problems.append(
+            "geometry.axisymmetric = true: [growth] is not implemented in r-z (the moving "
+            "mesh and remeshing are planar); run growth on a planar 2D or a 3D geometry"
+        )
+    if growth is not None and config.geometry.kind == "interval" and ok("growth", "geometry"):
+        problems.append(
+            'geometry.kind = "interval": [growth] needs a 2D or 3D geometry (a 1D cell has '
+            "no surface to grow); use [time] for a 1D transient"
+        )
     out = config.output
     wants = out.checkpoint_interval is not None or out.checkpoint_period is not None
     if wants and config.time is None and config.growth is None and ok("output", "time", "growth"):

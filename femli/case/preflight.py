@@ -273,6 +273,11 @@ def case_problems(
         merge = "growth" not in bad and config.growth is not None and config.growth.merge_gap_um
         if merge and not geometry:
             problems += growth_dimension_problems(config, case_dim(config, base))
+        if config.geometry.axisymmetric and made is not None and made.dim != 2:
+            problems.append(
+                f"geometry.axisymmetric = true: an r-z geometry is 2D (x = r, y = z), and "
+                f"this {config.geometry.kind or 'preset'} is {made.dim}D; allowed: a 2D geometry"
+            )
     if output is not None:
         problems += output_problems(output)
     return problems

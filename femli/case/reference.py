@@ -29,6 +29,7 @@ _HEADINGS = {
     ("electrolyte",): "[electrolyte]",
     ("electrolyte", "species"): "[[electrolyte.species]]",
     ("electrolyte", "regions"): "[[electrolyte.regions]]",
+    ("electrolyte", "properties"): "[electrolyte.properties]",
     ("electrodes",): "[[electrodes]]",
     ("electrodes", "kinetics"): "[electrodes.kinetics.BOUNDARY]",
     ("bulk",): "[[bulk]]",

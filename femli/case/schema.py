@@ -44,11 +44,18 @@ from femli.case.quantities import (
     Time,
     geometry_quantities,
 )
+from femli.case.values import (
+    POSITION_VARIABLES,
+    PropertyValue,
+    parameter_set,
+    position_value,
+)
 from femli.messages import FolderName, shorten
 from femli.physics.transport import names as transport_names
 
 __all__ = [
     "MAX_CHARGE",
+    "POSITION_VARIABLES",
     "RENAMED",
     "BulkConfig",
     "CaseConfig",
@@ -59,6 +66,7 @@ __all__ = [
     "KineticsConfig",
     "OutputConfig",
     "Positive",
+    "PropertiesConfig",
     "RegionConfig",
     "SolverConfig",
     "SpeciesConfig",
@@ -145,11 +153,43 @@ def _transport_model(name: str) -> str:
     return name
 
 
+class PropertiesConfig(Strict):
+    """``[electrolyte.properties]`` of model "concentrated": kappa (S/m), the salt
+    diffusivity D (m^2/s), the cation transference number t+ and the thermodynamic factor
+    1 + dln f/dln c; each a number, an expression in c (salt concentration, mol/m3) and T
+    (K), or a table { c = [...] (mol/m3), value = [...] }. ``set`` names a shipped
+    parameter set (femli/physics/electrolytes/*.toml) whose values the other keys
+    override; a property given nowhere takes the species' dilute value."""
+
+    set: Annotated[str, AfterValidator(parameter_set)] | None = Field(
+        None, description="a shipped parameter set (femli/physics/electrolytes/*.toml)"
+    )
+    conductivity: PropertyValue | None = Field(
+        None,
+        description="ionic conductivity kappa (see transference)",
+        json_schema_extra={"unit": "S/m"},
+    )
+    diffusivity: PropertyValue | None = Field(
+        None,
+        description="salt diffusivity D (see transference)",
+        json_schema_extra={"unit": "m2/s"},
+    )
+    transference: PropertyValue | None = Field(
+        None,
+        description="cation transference number t+; each property a number, an expression "
+        "in c (mol/m3) and T (K), or a table {c = [...], value = [...]}",
+    )
+    thermodynamic_factor: PropertyValue | None = Field(
+        None, description="thermodynamic factor 1 + dln f/dln c"
+    )
+
+
 class ElectrolyteConfig(Strict):
     """The electrolyte: transport model, species, temperature, region properties."""
 
     model: Annotated[str, AfterValidator(_transport_model)] = Field(
-        "tertiary", description="transport model: primary, secondary, tertiary, supporting"
+        "tertiary",
+        description="transport model: primary, secondary, tertiary, supporting, concentrated",
     )
     temperature: Annotated[Temperature, Field(gt=0)] = Field(
         298.15, description="temperature T (in RT/F)"
@@ -169,6 +209,18 @@ class ElectrolyteConfig(Strict):
     regions: list[RegionConfig] = Field(
         default_factory=list, description="per-region properties ([[electrolyte.regions]])"
     )
+    properties: PropertiesConfig | None = Field(
+        None, description='[electrolyte.properties] (model "concentrated")'
+    )
+
+    @model_validator(mode="after")
+    def _properties_need_concentrated(self) -> ElectrolyteConfig:
+        if self.properties is not None and self.model != "concentrated":
+            raise ValueError(
+                f'[electrolyte.properties] applies to model = "concentrated" only (model is '
+                f'"{self.model}")'
+            )
+        return self
 
 
 class KineticsConfig(Strict):
@@ -229,14 +281,25 @@ class ElectrodeConfig(Strict):
 
 
 class BulkConfig(Strict):
-    """A bulk-electrolyte boundary ([[bulk]]): fixed potential and concentrations."""
+    """A reservoir boundary ([[bulk]]): ``potential`` (V) and ``concentrations`` (mol/m3),
+    each a number, a string with its unit ("-20 mV", "1 M") or an expression in x, y, z (m),
+    e.g. "1000 + 1e7*x"."""
 
     boundaries: list[str] = Field(
         default_factory=lambda: ["bulk"], min_length=1, description="boundary names"
     )
-    potential: Potential = Field(0.0, description="electrolyte potential there (the reference)")
-    concentrations: dict[str, Annotated[Concentration, Field(gt=0)]] = Field(
-        default_factory=dict, description="per species name (default: the bulk concentration)"
+    potential: Annotated[Any, AfterValidator(position_value(False, Potential))] = Field(
+        0.0,
+        description="electrolyte potential there (the reference), or an expression in x, y, z (m)",
+        json_schema_extra={"unit": "V"},
+    )
+    concentrations: dict[
+        str, Annotated[Any, AfterValidator(position_value(True, Concentration))]
+    ] = Field(
+        default_factory=dict,
+        description="per species name (default: the bulk concentration), or expressions in "
+        "x, y, z (m)",
+        json_schema_extra={"unit": "mol/m3"},
     )
 
 
@@ -250,6 +313,11 @@ class GeometryConfig(BaseModel):
     )
     mesh: str | None = Field(
         None, description="a Gmsh .msh file instead (coordinates in um, named physical groups)"
+    )
+    axisymmetric: bool | None = Field(
+        None,
+        description="true: a 2D geometry is the r-z half plane of a body of revolution "
+        "(x = r >= 0, y = z)",
     )
 
     @model_validator(mode="before")

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from femli.geometry.annulus import AnnulusParams, build_annulus
 from femli.geometry.box import BoxParams, build_box
 from femli.geometry.core import BuilderParams, Geometry, GeometryError
 from femli.geometry.fibres import FibreMatParams, build_fibre_mat
+from femli.geometry.interval import IntervalParams, build_interval
 from femli.geometry.layers import LayeredStackParams, build_layered_stack
 from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
 from femli.geometry.voids import VoidContactParams, build_void_contact
@@ -42,6 +44,8 @@ BUILDERS: dict[str, tuple[type[BuilderParams], Callable[[Any], Geometry]]] = {
     "fibre_mat": (FibreMatParams, build_fibre_mat),
     "void_contact": (VoidContactParams, build_void_contact),
     "layered_stack": (LayeredStackParams, build_layered_stack),
+    "interval": (IntervalParams, build_interval),
+    "annulus": (AnnulusParams, build_annulus),
 }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from femli.physics.concentrated import Concentrated
+from femli.physics.properties import ConcentratedProperties
 from femli.physics.transport import Transport, transport_class, transport_named
 from femli.units import FARADAY, GAS_CONSTANT, T_DEFAULT
 
@@ -105,6 +107,9 @@ class Electrolyte:
             defaults to the dilute Nernst-Planck value of the species.
         transference: Li+ transference number for ``supporting`` (0 <= t < 1).
         regions: per-region transport properties.
+        properties: kappa, D, t+ and thermodynamic factor as functions of the salt
+            concentration and temperature, for ``concentrated``
+            (:mod:`femli.physics.concentrated`); ``None``: the species' dilute values.
     """
 
     species: tuple[Species, ...]
@@ -114,6 +119,7 @@ class Electrolyte:
     conductivity: float | None = None
     transference: float = 0.0
     regions: tuple[RegionProperties, ...] = ()
+    properties: ConcentratedProperties | None = None
 
     def __post_init__(self) -> None:
         transport_class(self.model)  # a ValueError naming the registered models
@@ -130,6 +136,8 @@ class Electrolyte:
             raise ValueError(f"conductivity must be > 0 S/m, got {self.conductivity}")
         if not 0 <= self.transference < 1:
             raise ValueError(f"transference must be in [0, 1), got {self.transference}")
+        if self.properties is not None and not isinstance(self.transport, Concentrated):
+            raise ValueError(f'properties apply to model "concentrated", not "{self.model}"')
 
     def _check_neutrality(self) -> None:
         charge = sum(s.charge * s.concentration for s in self.species)

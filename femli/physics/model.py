@@ -217,7 +217,8 @@ class CellModel:
         length = max(extent)
         d_ref = max(s.diffusivity for s in self.electrolyte.species)
         c_ref = self.electrolyte.reacting_species.concentration
-        return length ** (2 - self.domain.dim) / (d_ref * c_ref)
+        dim = 3 if self.domain.axisymmetric else self.domain.dim  # r-z integrals are 3D
+        return length ** (2 - dim) / (d_ref * c_ref)
 
     def _residual(self) -> list:
         dx = self.domain.dx()

@@ -57,6 +57,8 @@ def test_an_installed_wheel_runs_the_demo_outside_the_checkout(tmp_path):
     module, presets = (Path(line) for line in where.stdout.split())
     assert module.is_relative_to(target), module  # the wheel's femli, not the checkout's
     assert presets.is_relative_to(target) and any(presets.glob("*.toml")), presets
+    sets = python("-c", "from femli.physics.properties import list_sets; print(*list_sets())")
+    assert "lipf6_valoen_reimers_2005" in sets.stdout.split(), sets.stderr[-3000:]  # package data
     demo = python("-m", "femli", "demo", "--quick", "-o", "out")
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert (work / "out" / "rough_li" / "metrics.json").is_file()
