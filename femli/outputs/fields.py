@@ -29,7 +29,14 @@ import ufl
 
 from femli.outputs.files import fresh_dir, replace_dir, require_space
 from femli.outputs.folder import remove
-from femli.outputs.quantities import CURRENT, PHI, concentration_name, flux_name, p1_values
+from femli.outputs.quantities import (
+    AXISYMMETRIC,
+    CURRENT,
+    PHI,
+    concentration_name,
+    flux_name,
+    p1_values,
+)
 from femli.outputs.surface import electrode_surfaces
 from femli.outputs.vtkfiles import describe, write_dataset
 from femli.parallel import on_root
@@ -138,7 +145,8 @@ def volume_grid(model, t: float | None = None):
     }
     grid = gather_grid(space, point, cell)
     if grid is not None:
-        describe(grid, t, model=str(model.model), reacting_ion=reacting)
+        notes = {"axisymmetric": AXISYMMETRIC} if model.domain.axisymmetric else {}
+        describe(grid, t, model=str(model.model), reacting_ion=reacting, **notes)
     return grid
 
 

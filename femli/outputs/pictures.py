@@ -29,6 +29,7 @@ import numpy as np
 from femli.outputs.colours import HOTSPOT_THRESHOLD, ColourScale, colour_scale, hotspots
 from femli.outputs.fields import volume_grid
 from femli.outputs.files import save_picture
+from femli.outputs.pictures1d import electrode_point, profile
 from femli.outputs.pictures2d import electrode_figure, map_2d, plot_surface_current
 from femli.outputs.quantities import CURRENT, DEPOSITION, concentration_name, flux_name
 from femli.outputs.surface import electrode_surfaces, node_weights
@@ -216,6 +217,8 @@ def draw_electrode(
     scale = colour_scale(values, mean=mean, limits=limits)
     hot = hotspots(values, weights)
     text = electrode_title(title, values, mean, scale, bool(hot.any()))
+    if dimension(surface) == 1:  # a point: its value at its position
+        return electrode_point(surface, values, scale, text), scale
     if dimension(surface) == 2:
         fig, ax = electrode_figure(surface, values, scale, surface.bounds, hot)
         ax.set_title(text, fontsize=9)
@@ -251,6 +254,13 @@ def draw_section(
 ) -> tuple[Any, ColourScale]:
     """The picture of :func:`render_section` before it is saved (a PyVista plotter in
     3D, a matplotlib figure in 2D) and its colour scale."""
+    if dimension(grid) == 1:  # along x; a vector field: its x component, cell by cell
+        if magnitude:
+            label = label.replace("magnitude", "x component")
+            x, values = grid.cell_centers().points[:, 0], grid.cell_data[vectors][:, 0]
+        else:
+            x, values = grid.points[:, 0], grid.point_data[scalar]
+        return profile(x, np.asarray(values), label=label, title=title.split(";")[0])
     if dimension(grid) == 2:
         v = np.asarray(grid.point_data[vectors])
         values = np.linalg.norm(v, axis=1) if magnitude else grid.point_data[scalar]

@@ -166,7 +166,7 @@ def plot_surface_current(
     weights: np.ndarray | None = None,
 ) -> ColourScale:
     """Deposition current density (``values`` in A/m^2, deposition positive; drawn in
-    mA/cm^2) along the electrode (2D) or its area-weighted histogram (3D). Returns the
+    mA/cm^2) along the electrode (1D, 2D) or its area-weighted histogram (3D). Returns the
     scale of the values in mA/cm^2. Rank 0."""
     from matplotlib.ticker import ScalarFormatter
 
@@ -177,9 +177,9 @@ def plot_surface_current(
     scale = colour_scale(ma, mean=float((ma * w).sum() / w.sum()) if w.sum() > 0 else None)
     label = "deposition current density (mA/cm$^2$)"
     pad = 0.05 * (scale.hi - scale.lo)
-    if dim == 2:
+    if dim <= 2:  # along x (1D: the electrode's point)
         order = np.argsort(coords_um[:, 0])
-        ax.plot(coords_um[order, 0], ma[order], "-", lw=1.2)
+        ax.plot(coords_um[order, 0], ma[order], "-o" if ma.size < 3 else "-", lw=1.2)
         ax.set_xlabel("x (um)")
         ax.set_ylabel(label)
         ax.set_ylim(scale.lo - pad, scale.hi + pad)

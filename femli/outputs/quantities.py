@@ -12,6 +12,7 @@ import numpy as np
 from femli.units import ma_per_cm2
 
 __all__ = [
+    "AXISYMMETRIC",
     "CURRENT",
     "DEPOSITION",
     "OVERPOTENTIAL",
@@ -39,6 +40,9 @@ SIGN_CONVENTION = (
     "deposition current density = -(anodic-positive normal current density): "
     "positive where metal deposits, negative where it dissolves"
 )
+
+#: Field data ``axisymmetric`` of the files of r-z runs: what the coordinates mean.
+AXISYMMETRIC = "x = r, y = z (um): the r-z half plane of a body of revolution about the y axis"
 
 
 def concentration_name(species: str) -> str:

@@ -1,7 +1,7 @@
 """Electrode surfaces: one boundary mesh per electrode with its nodal fields.
 
 :func:`electrode_surfaces` gathers, on rank 0, a ``pyvista.PolyData`` per electrode
-(triangles in 3D, line segments in 2D; coordinates in um) with point data
+(triangles in 3D, line segments in 2D, vertices in 1D; coordinates in um) with point data
 
 - ``deposition_current_density (mA/cm2)``: the normal current density with the sign
   that makes deposition positive (the solver's anodic-positive ``i_loc`` times -1); the
@@ -12,7 +12,8 @@
   for deposition (growth into the electrolyte);
 
 cell data ``boundary`` (the index of each facet's boundary in the field data
-``boundaries``), and triangles oriented with their normals into the electrolyte.
+``boundaries``; ``axisymmetric`` in r-z runs), and triangles oriented with their normals
+into the electrolyte.
 The points are the global P1 nodes (each once), so files from serial and MPI runs agree.
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from femli.outputs.quantities import (
+    AXISYMMETRIC,
     DEPOSITION,
     OVERPOTENTIAL,
     SIGN_CONVENTION,
@@ -153,7 +155,8 @@ def electrode_surfaces(model, currents, velocity: np.ndarray | None = None, t=No
         if comm.rank == 0:
             surface = _assemble(parts, model.domain.dim)
             names = ",".join(electrode.boundaries)
-            describe(surface, t, boundaries=names, sign_convention=SIGN_CONVENTION)
+            notes = {"axisymmetric": AXISYMMETRIC} if model.domain.axisymmetric else {}
+            describe(surface, t, boundaries=names, sign_convention=SIGN_CONVENTION, **notes)
             out[electrode.name] = surface
     return out
 
@@ -173,6 +176,8 @@ def _assemble(parts: list, dim: int):
     flat = np.hstack([np.full((len(facets), 1), width), facets]).ravel()
     if dim == 3:
         surface = pyvista.PolyData(points, faces=flat)
+    elif dim == 1:  # the electrode of a 1D cell: its end point(s)
+        surface = pyvista.PolyData(points, verts=flat)
     else:
         surface = pyvista.PolyData(points, lines=flat)
     for name in parts[0][5]:
@@ -182,9 +187,12 @@ def _assemble(parts: list, dim: int):
 
 
 def node_weights(surface) -> np.ndarray:
-    """Lumped measure of each point of an electrode surface (um^2 in 3D, um in 2D):
+    """Lumped measure of each point of an electrode surface (um^2 in 3D, um in 2D, 1 in 1D):
     a third (half) of each triangle's area (segment's length) to each of its nodes, the
-    weights the metrics' area-weighted statistics use."""
+    weights the metrics' area-weighted statistics use (in r-z, field data ``axisymmetric``:
+    times 2 pi r, um^2 of the surface of revolution)."""
+    if surface.GetNumberOfPolys() == 0 and surface.GetNumberOfLines() == 0:
+        return np.ones(surface.n_points)  # 1D: points, each of unit cross-section
     sizes = surface.compute_cell_sizes(length=True, area=True, volume=False)
     triangles = surface.GetNumberOfPolys() > 0
     cells = np.asarray(surface.faces if triangles else surface.lines)
@@ -193,4 +201,6 @@ def node_weights(surface) -> np.ndarray:
     measure = sizes.cell_data["Area" if triangles else "Length"]
     weights = np.zeros(surface.n_points)
     np.add.at(weights, table.ravel(), np.repeat(measure / width, width))
+    if "axisymmetric" in surface.field_data:  # r-z: the surface of revolution, 2 pi r dl
+        weights *= 2.0 * np.pi * np.abs(np.asarray(surface.points[:, 0]))
     return weights

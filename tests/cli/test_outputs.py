@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,3 +131,49 @@ def test_a_growth_run_writes_moving_fields_with_the_growth_velocity(mpi_tmp_path
     grids.set_active_time_value(times[-1])
     assert grids.read()[0].points[:, 1].min() > -1e-9
     assert frame_count(out / "electrode_li.gif") == len(times)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize(
+    ("example", "electrode"),
+    [("textbook_1d/binary_cell.toml", "cathode"), ("axisymmetric/sphere_primary.toml", "sphere")],
+    ids=["1d", "r-z"],
+)
+def test_1d_and_rz_runs_write_fields_pyvista_reads_and_metrics_of_the_schema(
+    mpi_tmp_path, example, electrode
+):
+    """A 1D cell (its electrodes are points) and an r-z run: metrics.json fits the schema,
+    the fields open with pyvista and hold what the metrics say (r-z: the 2 pi r weighted
+    mean), every picture is drawn."""
+    import pyvista
+
+    from femli.outputs.metrics_format import validate
+    from femli.outputs.quantities import DEPOSITION
+    from femli.outputs.surface import node_weights
+
+    data = tomllib.loads((EXAMPLES / example).read_text()) | {"output": ON}
+    out = mpi_tmp_path / "out"
+    run_case(parse_case(data), out, MPI.COMM_WORLD)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    metrics = json.loads((out / "metrics.json").read_text())
+    validate(metrics)
+    stats = metrics["electrodes"][electrode]["deposition_current_density"]
+    grid = pyvista.read(out / "fields" / "solution.vtu")
+    surface = pyvista.read(out / "fields" / f"electrode_{electrode}.vtp")
+    assert grid.n_points > 100
+    values, w = np.asarray(surface.point_data[DEPOSITION]), node_weights(surface)
+    if example.startswith("textbook_1d"):
+        assert surface.n_points == 1 and surface.n_verts == 1  # the electrode is x = 10 um
+        assert surface.points[0, 0] == pytest.approx(10.0)
+    else:
+        assert "axisymmetric" in surface.field_data and "axisymmetric" in grid.field_data
+    mean = float((values * w).sum() / w.sum())
+    assert mean == pytest.approx(stats["mean_A_m2"] / 10.0, rel=2e-3)  # mA/cm2
+    assert values.max() == pytest.approx(stats["max_A_m2"] / 10.0, rel=1e-8)
+    names = ("concentration_flux.png", "current_density.png", f"electrode_{electrode}.png")
+    for name in (*names, f"surface_current_{electrode}.png"):
+        assert (out / name).stat().st_size > 5_000, name

@@ -53,8 +53,8 @@ def test_closed_binary_cell_from_the_cli(tmp_path):
     voltage = eta(-i, c_right) - eta(i, c_left) + np.log(c_right / c_left) / f
     cathode = metrics["electrodes"]["cathode"]
     assert cathode["potential_V"] == pytest.approx(voltage, rel=5e-5)
-    assert cathode["mean_current_density"] == pytest.approx(-i, rel=1e-7)
-    assert metrics["min_concentration"] == pytest.approx(c_right, rel=1e-8)  # c is linear
+    assert cathode["mean_current_density_A_m2"] == pytest.approx(-i, rel=1e-7)
+    assert metrics["min_concentration_mol_m3"] == pytest.approx(c_right, rel=1e-8)  # c is linear
 
 
 def test_limiting_current_plateau_from_the_cli(tmp_path):
@@ -65,5 +65,5 @@ def test_limiting_current_plateau_from_the_cli(tmp_path):
     length = case["geometry"]["length_um"] * 1e-6
     i_lim = 2 * FARADAY * species["diffusivity"] * species["concentration"] / length
     lithium = metrics["electrodes"]["lithium"]
-    assert lithium["mean_current_density"] == pytest.approx(-i_lim, rel=1e-6)
-    assert 0.0 <= metrics["min_concentration"] < 1e-3 * species["concentration"]
+    assert lithium["mean_current_density_A_m2"] == pytest.approx(-i_lim, rel=1e-6)
+    assert 0.0 <= metrics["min_concentration_mol_m3"] < 1e-3 * species["concentration"]
