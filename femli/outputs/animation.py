@@ -22,6 +22,7 @@ from femli.outputs.pictures import (
     look_from_above,
     plotter,
 )
+from femli.outputs.pictures1d import electrode_point
 from femli.outputs.pictures2d import electrode_figure, figure_rgb
 from femli.outputs.quantities import DEPOSITION
 
@@ -46,7 +47,9 @@ def write_animation(frames: Sequence[tuple[float, Any]], path: Path, *, title: s
     values = np.concatenate([np.asarray(s.point_data[DEPOSITION]) for s in surfaces])
     scale = colour_scale(values)
     bounds = union_bounds(surfaces)
-    if dimension(surfaces[0]) == 2:
+    if dimension(surfaces[0]) == 1:
+        images = [_frame_1d(s, t, scale, title) for t, s in frames]
+    elif dimension(surfaces[0]) == 2:
         images = [_frame_2d(s, t, scale, bounds, title) for t, s in frames]
     else:
         images = _frames_3d(frames, scale, bounds, title)
@@ -66,6 +69,11 @@ def write_animation(frames: Sequence[tuple[float, Any]], path: Path, *, title: s
 def _caption(title: str, t: float, scale: ColourScale) -> str:
     note = scale.note("mA/cm2")
     return "\n".join(s for s in (f"{title}   t = {t:.4g} s", note) if s)
+
+
+def _frame_1d(surface, t: float, scale: ColourScale, title: str) -> np.ndarray:
+    values = np.asarray(surface.point_data[DEPOSITION])
+    return figure_rgb(electrode_point(surface, values, scale, _caption(title, t, scale)))
 
 
 def _frame_2d(surface, t: float, scale: ColourScale, bounds, title: str) -> np.ndarray:

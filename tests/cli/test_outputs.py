@@ -177,3 +177,27 @@ def test_1d_and_rz_runs_write_fields_pyvista_reads_and_metrics_of_the_schema(
     names = ("concentration_flux.png", "current_density.png", f"electrode_{electrode}.png")
     for name in (*names, f"surface_current_{electrode}.png"):
         assert (out / name).stat().st_size > 5_000, name
+
+
+def test_a_1d_transient_run_writes_a_series_and_an_animation_of_its_electrode_point(tmp_path):
+    """A [time] run of a 1D cell: its series plays in pyvista and its GIF has a frame per
+    series frame (the electrode is a point: its value over time)."""
+    import pyvista
+
+    from femli.outputs.animation import frame_count
+
+    data = tomllib.loads((EXAMPLES / "textbook_1d" / "limiting_current.toml").read_text())
+    data["geometry"]["cells"] = 50
+    data |= {"time": {"t_end": 0.05}, "output": ON}
+    out = tmp_path / "march"
+    run_case(parse_case(data), out, MPI.COMM_WORLD)
+    times = list(pyvista.get_reader(out / "series" / "solution.pvd").time_values)
+    assert times[0] == 0.0 and times[-1] == pytest.approx(0.05) and len(times) > 2
+    reader = pyvista.get_reader(out / "series" / "electrode_lithium.pvd")
+    reader.set_active_time_value(times[-1])
+    assert reader.read()[0].n_verts == 1
+    assert frame_count(out / "electrode_lithium.gif") == len(times)
+    from PIL import Image
+
+    with Image.open(out / "electrode_lithium.gif") as gif:  # the 1D plot, not a 3D scene
+        assert gif.size == (768, 456)
