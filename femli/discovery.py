@@ -66,7 +66,8 @@ def builders(
         typer.echo(f"{b['kind']}: {b['summary']}")
         typer.echo(f"  cells:      {', '.join(regions['cells'])}")
         walls = ", ".join(regions["boundaries_3d_only"])
-        typer.echo(f"  boundaries: {', '.join(regions['boundaries'])} (3D also: {walls})")
+        also = f" (3D also: {walls})" if walls else ""
+        typer.echo(f"  boundaries: {', '.join(regions['boundaries'])}{also}")
         typer.echo(f"  {'parameter':<22} {'default':<12} {'unit':<22} type")
         for p in b["parameters"]:
             default = "-" if p["default"] is None else json.dumps(p["default"])

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
-from femli.case.quantities import convert, unit_of
+from femli.case.quantities import Quantity, convert, unit_of
 from femli.expressions import ExpressionError
 from femli.expressions import parse as parse_expression
 from femli.physics.properties import list_sets, make_property
@@ -53,6 +53,17 @@ _LEADING_NUMBER = re.compile(r"^\s*[-+]?\.?\d")
 POSITION_VARIABLES = {"x": "m", "y": "m", "z": "m"}
 
 
+def _quantity(text: str, meta: Quantity, err: ExpressionError) -> float:
+    """``text`` as a number with a unit of ``meta``'s dimension; a ValueError saying so
+    when its unit has another dimension, else the expression's error ``err``."""
+    try:
+        return convert(text, meta)
+    except ValueError as unit_err:
+        if str(unit_err) == meta.expected():  # a unit, of the wrong dimension
+            raise
+        raise ValueError(f"{err} (or a number with a unit, e.g. {meta.example!r})") from None
+
+
 def position_value(positive: bool, quantity: Any = None) -> Callable[[Any], Any]:
     """A number (> 0 if ``positive``) or an expression in x, y, z (m), kept as given; with
     a ``quantity`` (:mod:`femli.case.quantities`), a string that is no expression but a
@@ -66,7 +77,7 @@ def position_value(positive: bool, quantity: Any = None) -> Callable[[Any], Any]
             except ExpressionError as err:
                 if meta is None or not _LEADING_NUMBER.match(value):
                     raise ValueError(str(err)) from None
-                value = convert(value, meta)  # a number with a unit, or its ValueError
+                value = _quantity(value, meta, err)
             else:
                 return value
         number = isinstance(value, int | float) and not isinstance(value, bool)

@@ -80,13 +80,17 @@ def test_builders_lists_parameters_defaults_units_and_regions():
         names = cls.REGION_NAMES
         listed = b["regions"]["boundaries"] + b["regions"]["boundaries_3d_only"]
         assert (b["regions"]["cells"], sorted(listed)) == (list(names.cells), sorted(names.facets))
-    box = {p["name"]: p for p in items[0]["parameters"]}
+    by_kind = {b["kind"]: {p["name"]: p for p in b["parameters"]} for b in items}
+    box = by_kind["box"]
+    assert by_kind["annulus"]["angle_end"]["unit"] == "deg"
+    assert by_kind["interval"]["length_um"]["unit"] == "um"
     assert box["width"] == {"name": "width", "type": "number", "default": 10.0, "unit": "um"}
     assert box["h_feature"]["type"] == "number | none"
     text = invoke("builders")
     assert "box: Electrolyte box over an electrode surface" in text
     assert re.search(r"^  width\s+10\.0\s+um\s+number$", text, re.M)
     assert re.search(r"^  boundaries: electrode, bulk, wall_left, wall_right \(3D also", text, re.M)
+    assert re.search(r"^  boundaries: inner, outer, side_start, side_end$", text, re.M)
 
 
 @pytest.mark.parametrize("kind", sorted(BUILDERS))

@@ -159,3 +159,21 @@ def test_the_command_line_exits_2_with_the_line(tmp_path):
         "error: case.toml: 1 problem(s)\n  electrodes[0].current_density = '10 mV': "
         "expected a current density (A/m2), e.g. '10 mA/cm2'\n"
     )
+
+
+def test_bulk_values_take_units_and_stay_expressions_otherwise():
+    """[[bulk]] values are numbers, expressions in x, y, z (m) or numbers with units; a
+    string of the wrong dimension is refused as such, one that is neither names both."""
+    data = copy.deepcopy(TINY)
+    bulk = {"boundaries": ["bulk"], "potential": "-20 mV"}
+    bulk["concentrations"] = {"Li+": "1 M", "TFSI-": "1000 + 1e7*x"}
+    config = parse_case(data | {"bulk": [bulk]})
+    assert config.bulk[0].potential == pytest.approx(-0.02)
+    assert config.bulk[0].concentrations == {"Li+": 1000.0, "TFSI-": "1000 + 1e7*x"}
+    bulk["concentrations"] = {"Li+": "1 mV", "TFSI-": "1000*"}
+    wrong, neither = problems(data | {"bulk": [bulk]})
+    assert (
+        wrong
+        == "bulk[0].concentrations.Li+ = '1 mV': expected a concentration (mol/m3), e.g. '1 M'"
+    )
+    assert "'1000*': not a valid expression" in neither and "e.g. '1 M'" in neither
