@@ -142,3 +142,31 @@ def test_readme_documents_every_case_file_section_as_the_schema_says():
     for heading in ("[electrolyte]", "[[electrodes]]", "[growth]", "[output]", "[time]"):
         assert f"**{heading}**" in block[0]
     assert "| `current_density` | A/m2 | - |" in block[0]
+
+
+def test_readme_lists_every_file_a_run_writes():
+    """Each name femli may write in a case folder (stationary, [time] and [growth] runs,
+    checkpoints), electrode and time written as placeholders, is in the README's output
+    tables (`electrode_*.png`, `provenance.json` were missing once)."""
+    import copy
+
+    from shared_cases import GROWTH, TINY
+
+    from femli.case.checks import parse_case
+    from femli.pipeline import output_names
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("each case folder holding:")[1].split("and each `compare_*` folder")[0]
+    cases = [copy.deepcopy(TINY), copy.deepcopy(TINY) | {"time": {"t_end": 0.2}}]
+    cases.append(tomllib.loads(GROWTH))
+    names = set()
+    for data in cases:
+        data["output"] = {"renders": True, "fields": True}
+        names.update(output_names(parse_case(data), restart=True))
+    listed = {n for n in names if not n.endswith((".tmp", ".old"))}
+    assert {"electrode_li.gif", "growth_series.csv", "checkpoint", "status.json"} <= listed
+    for name in sorted(listed):
+        shown = name.replace("_li", "_<electrode>").replace("_t*.png", "_t<t>s.png")
+        shown += "/" if "." not in name else ""
+        stem = shown.rsplit(".", 1)[0]  # a picture listed with its table: `x.csv` / `.png`
+        assert f"`{shown}`" in section or f"`{stem}.csv` / `.png`" in section, shown
