@@ -138,3 +138,40 @@ def test_2d_pictures_keep_their_colour_bar_titles_inside():
         assert [t.get_text() for t in bar.get_yticklabels()] == list(scale.labels)
     finally:
         plt.close("all")
+
+
+def test_a_3d_section_cuts_through_the_hottest_node_with_arrows_and_its_real_range():
+    """The 3D concentration picture: the plane y = const through the hottest electrode
+    node (not the outside of the box), coloured over the values on that plane, with arrows."""
+    import pyvista
+
+    from femli.outputs.pictures import draw_section
+    from femli.outputs.quantities import concentration_name, flux_name
+
+    box = pyvista.ImageData(dimensions=(9, 9, 9), spacing=(0.5, 0.5, 0.5))
+    grid = box.cast_to_unstructured_grid().triangulate()
+    x, y, z = grid.points.T
+    c, flux = concentration_name("Li+"), flux_name("Li+")
+    grid.point_data[c] = 900.0 + 20.0 * z + 5.0 * y  # mol/m3: varies along the cut normal too
+    grid.point_data[flux] = np.column_stack([0 * x, 0 * x, -1e-3 + 0 * x])  # downwards
+    electrode = square(lambda px, py: 1.0 + 2.0 * (np.abs(py - 0.75) < 0.01), n=8)
+    electrode = electrode.scale((4.0, 4.0, 1.0), inplace=False)  # 4 x 4 um at z = 0
+    hottest = electrode.points[int(np.argmax(electrode.point_data[DEPOSITION]))]
+    label = "Li+ concentration (mol/m3)"
+    p, scale = draw_section(
+        grid, {"li": electrode}, scalar=c, vectors=flux, label=label, title="Li+"
+    )
+    try:
+        on_plane = 900.0 + 20.0 * z + 5.0 * hottest[1]
+        limits, labels = _bar(p, label)
+        assert limits == pytest.approx((on_plane.min(), on_plane.max()), rel=1e-6)
+        assert labels == list(scale.labels) and len(set(labels)) == len(labels) > 2
+        assert f"y = {hottest[1]:.3g} um" in p.actors["title"].GetText(2)
+        meshes = [a.GetMapper().GetInput() for a in p.renderer.actors.values()
+                  if hasattr(a, "GetMapper") and a.GetMapper() is not None]  # fmt: skip
+        (arrows,) = [pyvista.wrap(m) for m in meshes if m.GetPointData().HasArray("GlyphVector")]
+        assert arrows.n_cells > 0  # on the plane, in the box: the flux's direction
+        assert arrows.bounds[2] == pytest.approx(hottest[1], abs=0.05)
+        assert arrows.bounds[3] == pytest.approx(hottest[1], abs=0.05)
+    finally:
+        p.close()
