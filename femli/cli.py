@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 import femli
+from femli import discovery
 from femli.parallel import setup_logging
 
 __all__ = ["app", "check", "classify", "compare", "demo", "entry", "info", "main", "run", "sweep"]
@@ -21,6 +22,9 @@ STARTED = time.perf_counter()  # the command's start (for --profile)
 
 app = typer.Typer(
     add_completion=False,
+    # help texts are plain text: TOML sections like "[time]" and defaults like
+    # "[STUDY_FOLDER/...]" must not be read as markup (rich dropped them)
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="Finite-element models of lithium-metal electrodeposition (Gmsh + DOLFINx).",
 )
@@ -50,13 +54,14 @@ def info() -> None:
     import dolfinx_solver  # noqa: F401
     from mpi4py import MPI
 
-    from femli.outputs.status import software_versions, solver_packages
+    from femli.outputs.status import git_commit, software_versions, solver_packages
 
     versions = software_versions()
     packages = solver_packages()
     if MPI.COMM_WORLD.rank == 0:
         for name, value in versions.items():
             typer.echo(f"{name:<14} {value}")
+        typer.echo(f"{'git commit':<14} {git_commit() or 'unknown'}")
         typer.echo(f"{'mpi size':<14} {MPI.COMM_WORLD.size}")
         have = [n for n, ok in packages.items() if ok] + ["gamg (built in)"]
         missing = [n for n, ok in packages.items() if not ok]
@@ -392,6 +397,12 @@ def demo(
         for folder in folders:
             typer.echo((folder / "comparison.md").read_text())
             typer.echo(f"figure: {folder / 'comparison.png'}")
+
+
+# discovery: what a case file may name and contain (femli/discovery.py)
+app.command("presets")(discovery.presets)
+app.command("builders")(discovery.builders)
+app.command("schema")(discovery.schema)
 
 
 def entry() -> None:  # pragma: no cover - console entry for `python -m femli`

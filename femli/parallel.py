@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -95,12 +96,25 @@ class RankZeroFilter(logging.Filter):
         return self.rank == 0 or record.levelno >= logging.ERROR
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each record: a live display (a spinner, a
+    progress bar) redirects it, and prints the record above itself."""
+
+    @property  # StreamHandler's attribute, read at each record
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Configure the ``femli`` logger once: rank-0 filter, short format."""
     logger = logging.getLogger("femli")
     logger.setLevel(level)
     if not any(getattr(h, "_femli", False) for h in logger.handlers):
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler._femli = True  # type: ignore[attr-defined]
         handler.addFilter(RankZeroFilter())
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))

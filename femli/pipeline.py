@@ -44,6 +44,8 @@ from femli.outputs.files import atomic_write_bytes, clean_stale
 from femli.outputs.folder import adopt_legacy, folder_lock, refuse_foreign, remove, tracking
 from femli.outputs.folder import of as manifest_of
 from femli.outputs.metrics import write_stationary_outputs
+from femli.outputs.metrics_format import geometry_metrics, upgrade
+from femli.outputs.progress import solver_details, solver_summary, stage_status, stage_summary
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
 from femli.physics.model import CellModel
@@ -182,7 +184,7 @@ def _finished(output: Path, config: cfg.CaseConfig, comm: MPI.Comm) -> dict | No
             and metrics.get("status") == "completed"
             and metrics.get("config_sha256") == config.digest()
         )
-        metrics = metrics if ok else None
+        metrics = upgrade(metrics) if ok and metrics is not None else None  # earlier femli too
     return comm.bcast(metrics, root=0)
 
 
@@ -212,7 +214,8 @@ def _checkpoint(config: cfg.CaseConfig, output: Path, comm: MPI.Comm) -> Checkpo
 def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) -> dict:
     """Mesh (or the checkpoint's mesh), model, solver, solve, outputs. Collective."""
     stages: dict[str, dict] = {}  # wall time and peak memory per stage (metrics "stages")
-    with measure_stage(stages, "mesh", comm):
+    log.info("meshing %s ...", "the checkpoint's mesh" if checkpoint else "the geometry")
+    with measure_stage(stages, "mesh", comm), stage_status("meshing ...", comm):
         if checkpoint is not None:
             domain, summary = checkpoint.domain(comm), checkpoint.meta["summary"]
         else:
@@ -234,8 +237,9 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
         if config.output.fields:  # stop before a solve whose fields would not fit
             check_space(model, output)
     timings["setup"] = stages["setup"]["seconds"]
+    spinner = stage_status("solving ...", comm, live=not getattr(kind, "progress", False))
     try:
-        with measure_stage(stages, "solve", comm):
+        with measure_stage(stages, "solve", comm), spinner:
             extra = kind.run(config, solver, output, summary, callback, checkpoint)
     except (SolverError, MeshMotionError):
         status.details.update(kind.save_last_state(config, solver, output))
@@ -245,8 +249,10 @@ def _run(config, output, comm, base, checkpoint, callback, status: RunStatus) ->
     assembly = comm.allreduce(solver.newton.stats.assembly_seconds, op=MPI.MAX)
     stages["solve"]["assembly_seconds"] = round(assembly, 4)
     extra["stages"] = stages
-    stats = solver.newton.stats.as_dict()
-    log.info("solved: %d unknowns, %s (%.2f s)", model.num_dofs(), stats, timings["solve"])
+    stats = {"preset": solver.newton.preset, **solver.newton.stats.as_dict()}
+    log.info(solver_summary(stats, model.num_dofs(), timings["solve"]))
+    for line in solver_details(stats, solver.newton.stats.history):
+        log.debug(line)
     done = lambda: status.finish("completed")  # noqa: E731  (just before metrics.json)
     return write_outputs(config, solver, output, timings, summary, status.started, extra, done)
 
@@ -281,7 +287,7 @@ def _write_outputs(config, solver, output, timings, summary, started, more, befo
     extra = {
         "case": config.name,
         "config_sha256": config.digest(),
-        "geometry": summary,
+        "geometry": geometry_metrics(summary),
         "started": started,
         "finished": now(),
         "status": "completed",
@@ -290,5 +296,6 @@ def _write_outputs(config, solver, output, timings, summary, started, more, befo
     metrics = write_stationary_outputs(
         solver, output, timings, extra, config.output.renders, before
     )
+    log.debug(stage_summary(stages))
     log.info("results in %s", output)
     return metrics

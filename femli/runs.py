@@ -35,7 +35,9 @@ from femli.interrupt import check as check_interrupt
 from femli.outputs.disk import NoSpaceError
 from femli.outputs.fields import write_fields
 from femli.outputs.files import atomic_write_bytes
+from femli.outputs.metrics_format import growth_metrics, merge_event_metrics
 from femli.outputs.progress import TimeProgress
+from femli.outputs.series import FieldSeries, series_names
 from femli.parallel import on_root
 from femli.physics.derived import ElectrodeCurrents
 from femli.physics.model import CellModel
@@ -207,7 +209,10 @@ class Stationary(Kind):
 
 
 class Stepping(Kind):
-    """The common part of the kinds that march in time: checkpoints, how far they got."""
+    """The common part of the kinds that march in time: checkpoints, how far they got;
+    they show a progress bar (``progress``: the pipeline shows no spinner of its own)."""
+
+    progress = True
 
     def checkpoints(self, config: cfg.CaseConfig) -> bool:
         out = config.output
@@ -234,7 +239,8 @@ class Transient(Stepping):
         return config.time is not None
 
     def output_names(self, config: cfg.CaseConfig) -> list[str]:
-        return [SERIES]
+        out = config.output
+        return [SERIES, *series_names(out.fields, out.renders, [e.name for e in config.electrodes])]
 
     def make_solver(self, config: cfg.CaseConfig, model: CellModel) -> TransientSolver:
         return TransientSolver(model, transient_options(config))
@@ -248,18 +254,27 @@ class Transient(Stepping):
         callback: StepCallback | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> dict:
-        """March with a progress bar and checkpoints; writes ``time_series.csv``."""
+        """March with a progress bar, the field series and checkpoints; writes
+        ``time_series.csv``."""
         comm, t_end = solver.model.domain.comm, solver.options.t_end
+        done = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
+        out = config.output
+        series = FieldSeries(output, t_end, fields=out.fields, renders=out.renders, done=done)
+        series.start(comm)
         saver = self.checkpointer(config, t_end, output, summary, solver)
+        saver.recorder = series
         with TimeProgress(t_end, comm) as progress:
-            records = solver.run(callback=_chain(progress, saver, callback))
+            try:
+                records = solver.run(callback=_chain(series, progress, saver, callback))
+            finally:  # also a failed run: its last accepted state, the animations
+                series.end(solver, solver.records)
         self.save_series(solver, output)
         return {
             "transient": {
-                "t_final": solver.t,
+                "t_final_s": solver.t,
                 "steps": len(records) - 1,
                 "stop_reason": solver.stop_reason,
-                "depletion_time": solver.depletion_time,
+                "depletion_time_s": solver.depletion_time,
             }
         }
 
@@ -281,8 +296,9 @@ class Growth(Stepping):
         return config.growth is not None
 
     def output_names(self, config: cfg.CaseConfig) -> list[str]:
+        out, electrodes = config.output, [e.name for e in config.electrodes]
         names = ["growth_series.csv", "growth_series.png"]
-        names += ["growth_fields/growth_*.bp"] if config.output.fields else []
+        names += series_names(out.fields, out.renders, electrodes)
         if config.output.renders:
             names += [f"morphology_{glob.escape(e.name)}_t*.png" for e in config.electrodes]
         return names
@@ -305,29 +321,31 @@ class Growth(Stepping):
         rewritten). On a failed step the series so far is still written."""
         comm, t_end = solver.model.domain.comm, solver.options.t_end
         segments = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
-        recorder = GrowthRecorder(output, config.output.renders, config.output.fields, segments)
-        on_root(comm, recorder.prune)
+        out = config.output
+        recorder = GrowthRecorder(output, out.renders, out.fields, segments, t_end)
+        recorder.start(comm)
         saver = self.checkpointer(config, t_end, output, summary, solver)
         saver.recorder = recorder
         with TimeProgress(t_end, comm) as progress:
             try:
                 records = solver.run(callback=_chain(recorder, progress, saver, callback))
-            except (SolverError, MeshMotionError):  # collective failures: close files cleanly
-                recorder.finish(solver.records, comm)
+            except (SolverError, MeshMotionError):  # collective failures: the series so far
+                recorder.finish(solver.records, comm, solver)
                 raise
-        recorder.finish(records, comm)
+        recorder.finish(records, comm, solver)
         return {"growth": growth_summary(solver)}
 
 
 def growth_summary(solver: GrowthSolver) -> dict:
-    """The last record (no snapshot flag), the step count, the first record, the initial
-    deposit centres (um, merging runs) and the merge events of a growth run."""
+    """The last record, the step count, the first record (both under the metrics keys,
+    :func:`~femli.outputs.metrics_format.growth_metrics`), the initial deposit centres
+    (um, merging runs) and the merge events of a growth run."""
     records = solver.records
-    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
-    growth = {**final, "steps": len(records) - 1, "initial": records[0]}
+    final = growth_metrics(records[-1])
+    growth = {**final, "steps": len(records) - 1, "initial": growth_metrics(records[0])}
     if solver.seeds is not None:  # merging: deposit ids index the initial centres (um)
         growth["deposit_centres_um"] = [[float(x) for x in c] for c in solver.seeds]
-    return growth | {"merge_events": list(solver.merges)}
+    return growth | {"merge_events": [merge_event_metrics(e) for e in solver.merges]}
 
 
 class Checkpointer:
@@ -353,7 +371,7 @@ class Checkpointer:
             "config_sha256": config.digest(),
             "summary": summary,
         }
-        self.recorder: GrowthRecorder | None = None
+        self.recorder: FieldSeries | None = None
         self.step0 = max(len(solver.records) - 1, 0)
         self.t0 = float(solver.t)
         self.written = 0

@@ -60,3 +60,30 @@ def _ranks_in_step(request):
                 sys.stderr.flush()
             comm.Abort(1)
         time.sleep(0.005)
+
+
+@pytest.fixture(autouse=True)
+def _metrics_follow_the_schema(request):
+    """Every metrics.json of the current format a test leaves in its temporary folders
+    (runs through the API, the command line, sweeps, restarts) fits the published schema
+    ``femli/outputs/metrics.schema.json`` (checked on rank 0 after the test). Files of
+    earlier versions and hand-made or corrupted ones (no current ``metrics_version``)
+    are what the tests that wrote them are about."""
+    yield
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    import json
+
+    from femli.outputs.metrics_format import METRICS_VERSION, validate
+
+    for name in ("tmp_path", "mpi_tmp_path"):
+        folder = request.node.funcargs.get(name) if hasattr(request.node, "funcargs") else None
+        if folder is None or not Path(folder).is_dir():
+            continue
+        for path in sorted(Path(folder).rglob("metrics.json")):
+            try:
+                metrics = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(metrics, dict) and metrics.get("metrics_version") == METRICS_VERSION:
+                validate(metrics)

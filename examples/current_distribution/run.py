@@ -52,7 +52,8 @@ if comm.rank == 0:
     print(f"{'model':<10} {'E (mV)':>9} {'mean':>7} {'max':>7} {'hotspot':>8} {'CV':>6}")
     for name, potential, s in rows:
         print(
-            f"{name:<10} {potential * 1e3:9.2f} {s['mean'] / 10:7.2f} {s['max'] / 10:7.2f} "
-            f"{s['hotspot_index']:8.3f} {s['coefficient_of_variation']:6.3f}"
+            f"{name:<10} {potential * 1e3:9.2f} {s['mean_A_m2'] / 10:7.2f} "
+            f"{s['max_A_m2'] / 10:7.2f} {s['hotspot_index']:8.3f} "
+            f"{s['coefficient_of_variation']:6.3f}"
         )
     print("(current densities in mA/cm2)")

@@ -54,8 +54,8 @@ def main() -> None:
                 if rank0:
                     print(
                         f"{m['case']:34s} {j:5g} {e['potential_V'] * 1e3:8.1f} "
-                        f"{d['mean'] / 10:6.2f} {d['max'] / 10:6.2f} {d['hotspot_index']:6.3f} "
-                        f"{d['coefficient_of_variation']:6.3f}"
+                        f"{d['mean_A_m2'] / 10:6.2f} {d['max_A_m2'] / 10:6.2f} "
+                        f"{d['hotspot_index']:6.3f} {d['coefficient_of_variation']:6.3f}"
                     )
     if rank0:
         print(

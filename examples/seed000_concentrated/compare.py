@@ -104,7 +104,7 @@ def main() -> None:
                         print(
                             f"{name:8s} {label:12s} {j:5g} {e['potential_V'] * 1e3:8.1f} "
                             f"{d['hotspot_index']:6.4f} {d['coefficient_of_variation']:7.4f} "
-                            f"{m['min_concentration']:7.1f}"
+                            f"{m['min_concentration_mol_m3']:7.1f}"
                         )
 
 

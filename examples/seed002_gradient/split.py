@@ -18,6 +18,8 @@ import json
 import tomllib
 from pathlib import Path
 
+from femli.outputs.metrics_format import upgrade
+
 #: Measured nucleation overpotentials at 0.5 mA/cm2, mV (paper, line 70).
 MEASURED_MV = {"bare_cu": 86.3, "cu_ag": 18.2, "cu_agc": 45.2, "dgm": 12.3}
 
@@ -25,7 +27,7 @@ MEASURED_MV = {"bare_cu": 86.3, "cu_ag": 18.2, "cu_agc": 45.2, "dgm": 12.3}
 def split(folder: str | Path) -> dict:
     """Per-part numbers of one finished case folder (A/m2 -> mA/cm2 in the output)."""
     folder = Path(folder)
-    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics = upgrade(json.loads((folder / "metrics.json").read_text()))  # any version
     config = tomllib.loads((folder / "config.toml").read_text())
     (name, electrode), *_ = metrics["electrodes"].items()
     measure = metrics["geometry"]["features"]["part_measure"]  # um (2D)
@@ -36,9 +38,9 @@ def split(folder: str | Path) -> dict:
         dep = stats["deposition_current_density"]
         parts[part] = {
             "surface_per_footprint": measure[part] / footprint,
-            "current": dep["mean"] * measure[part],  # A/m2 x um
-            "mean_mA_cm2": dep["mean"] / 10,
-            "max_mA_cm2": dep["max"] / 10,
+            "current": dep["mean_A_m2"] * measure[part],  # A/m2 x um
+            "mean_mA_cm2": dep["mean_A_m2"] / 10,
+            "max_mA_cm2": dep["max_A_m2"] / 10,
             "i0_A_m2": kinetics[part].get("exchange_current"),
         }
     total = sum(p["current"] for p in parts.values())
@@ -48,8 +50,9 @@ def split(folder: str | Path) -> dict:
     return {
         "case": metrics["case"],
         "potential_mV": 1e3 * electrode["potential_V"],
-        "footprint_mA_cm2": electrode["footprint_current_density"] / 10,
-        "part_sum_over_total": total / (electrode["footprint_current_density"] * footprint),
+        "footprint_mA_cm2": electrode["footprint_deposition_current_density_A_m2"] / 10,
+        "part_sum_over_total": total
+        / (electrode["footprint_deposition_current_density_A_m2"] * footprint),
         "first_nucleation": first,
         "parts": parts,
     }

@@ -1,4 +1,4 @@
-"""Footprint morphology of seed 003 growth runs (results folders written by grow.py).
+"""Footprint morphology of seed 003 growth runs (results folders of grow.py or femli run).
 
     .venv/bin/python examples/seed003_growth/analyse.py DIR [DIR ...] [--labels A B ...]
         [--markdown FILE] [--json FILE] [--plot FILE] [--series FILE]
@@ -22,6 +22,13 @@ envelope of the triangles on a grid). From it:
   M/(z F rho) x charge, with femli's charge (left Riemann sum of the current over the
   steps, ``charge`` column) and with the trapezoidal rule.
 
+A folder of ``femli run`` has no ``profiles/`` (only grow.py writes them): its states
+are the rows of ``growth_series.csv`` (0 s, the snapshots of ``[growth] snapshots``, the
+last), with what the series and metrics.json give (max height, area ratio, hotspot
+index, current per footprint, Faraday; the footprint hotspot index at the last state from
+``surface_current_*.csv``); the quantities that need the surface (mean height, roughness
+and thickness over the footprint, surface ratio) are shown as "—", and ``--plot`` skips it.
+
 Reads only files; no MPI. Lengths in um, volumes in um^3 (3D) or um^2 (2D).
 """
 
@@ -34,6 +41,8 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+
+from femli.outputs.metrics_format import upgrade
 
 FARADAY = 96485.33212
 
@@ -164,10 +173,16 @@ def analyse(folder: Path, at: float | None = None) -> dict:
     """Every metric of one results folder: initial state, final state (or the snapshot
     at time ``at``, or the last one before it), every snapshot."""
     folder = Path(folder)
-    metrics = json.loads((folder / "metrics.json").read_text())
+    if not (folder / "metrics.json").is_file():
+        status = folder / "status.json"
+        why = json.loads(status.read_text()).get("error") if status.is_file() else None
+        raise SystemExit(f"{folder}: no metrics.json, the run did not finish ({why or '?'})")
+    metrics = upgrade(json.loads((folder / "metrics.json").read_text()))  # any version
     config = tomllib.loads((folder / "config.toml").read_text())
     series = load_series(folder)
     profiles = load_profiles(folder)
+    if not profiles:  # a femli run folder
+        return analyse_series(folder, metrics, config, series, at)
     dim = profiles[0]["facets"].shape[1]
     _, h0 = height_map(profiles[0]["facets"])
     lateral = profiles[0]["facets"][:, :, : dim - 1].reshape(-1, dim - 1)
@@ -178,23 +193,81 @@ def analyse(folder: Path, at: float | None = None) -> dict:
         snapshots = [x for x in snapshots if x["t_s"] <= at * (1 + 1e-9)]
     final = snapshots[-1] if snapshots else initial
     k = int(np.argmin(np.abs(series["t_s"] - final["t_s"])))
+    return {
+        **_run(folder, metrics, config, dim, footprint),
+        "profiles": True,
+        "initial": initial,
+        "final": {**final, **faraday(series, config["growth"], k, dim)},
+        "snapshots": [initial, *snapshots],
+    }
+
+
+def _run(folder: Path, metrics: dict, config: dict, dim: int, footprint: float) -> dict:
+    """What every result says about its run (footprint in um, 2D; um^2, 3D)."""
     g = metrics["growth"]
     return {
         "folder": str(folder),
         "case": metrics["case"],
         "dim": dim,
         "footprint": footprint,
-        "t_end": g.get("t_end", config["growth"]["t_end"]),
+        "t_end": g.get("t_end_s", config["growth"]["t_end"]),
         "completed": g.get("completed", True),
         "stop": g.get("stop"),
         "steps": g["steps"],
         "remeshes": g["remeshes"],
         "mpi_size": metrics["mpi_size"],
         "timings_s": metrics["timings_s"],
-        "initial": initial,
-        "final": {**final, **faraday(series, config["growth"], k, dim)},
-        "snapshots": [initial, *snapshots],
     }
+
+
+def analyse_series(
+    folder: Path, metrics: dict, config: dict, series: dict, at: float | None
+) -> dict:
+    """:func:`analyse` of a folder without ``profiles/`` (``femli run``): the states are
+    rows of growth_series.csv (0 s, the ``[growth] snapshots``, the last, up to ``at``)."""
+    electrode = next(iter(metrics["electrodes"].values()))
+    dim = int(metrics.get("dim") or metrics["geometry"].get("dim") or 2)
+    footprint = electrode["footprint_area_m2"] * 1e6 ** (dim - 1)  # um (2D), um^2 (3D)
+    t = series["t_s"]
+    last = len(t) - 1 if at is None else int(np.searchsorted(t, at * (1 + 1e-9), "right")) - 1
+    wanted = [float(s) for s in config["growth"].get("snapshots", [])]
+    rows = sorted({0, *(int(np.argmin(np.abs(t - s))) for s in wanted), last} - {-1})
+    rows = [k for k in rows if k <= last]
+    states = [_series_state(series, k, footprint, dim) for k in rows]
+    final = states[-1]
+    if last == len(t) - 1:  # the surface table holds the last state
+        final["hotspot_index_footprint"] = _footprint_hotspot(folder, final, footprint, dim)
+    return {
+        **_run(folder, metrics, config, dim, footprint),
+        "profiles": False,
+        "initial": states[0],
+        "final": {**final, **faraday(series, config["growth"], rows[-1], dim)},
+        "snapshots": states,
+    }
+
+
+def _series_state(series: dict, k: int, footprint: float, dim: int) -> dict:
+    """The quantities of row ``k`` of growth_series.csv that need no surface profile."""
+    current = series[next(c for c in series if c.startswith("current_"))][k]
+    per_footprint = abs(current) / (footprint * 1e-6 ** (dim - 1))  # A/m2
+    return {
+        "t_s": float(series["t_s"][k]),
+        "max_height_um": float(series["max_height_m"][k]) * 1e6,
+        "area_ratio": float(series["area_ratio"][k]),
+        "hotspot_index": float(series["hotspot_index"][k]),
+        "current_footprint_mA_cm2": per_footprint / 10.0,
+    }
+
+
+def _footprint_hotspot(folder: Path, state: dict, footprint: float, dim: int) -> float | None:
+    """Largest local deposition current over the current per footprint, at the last state
+    (``surface_current_<electrode>.csv``); None without that table."""
+    tables = sorted(folder.glob("surface_current_*.csv"))
+    if not tables:
+        return None
+    with open(tables[0]) as f:
+        currents = np.array([float(r["current_density_A_m2"]) for r in csv.DictReader(f)])
+    return float(-currents.min() / (state["current_footprint_mA_cm2"] * 10.0))
 
 
 ROWS = (
@@ -240,6 +313,11 @@ def markdown(results: list[dict], labels: list[str]) -> str:
                 )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _reached(stop: dict) -> float:
+    """The time a stopped grow.py run reached (s; ``t_reached`` before metrics version 2)."""
+    return float(stop.get("t_reached_s", stop.get("t_reached")))
 
 
 def plot_profiles(results: list[dict], labels: list[str], path: Path) -> None:
@@ -315,7 +393,7 @@ def plot_profiles(results: list[dict], labels: list[str], path: Path) -> None:
         ax.set_ylabel("y (um)")
         stop = (
             ""
-            if r["completed"] or r["final"]["t_s"] < r["stop"]["t_reached"] - 1e-9
+            if r["completed"] or r["final"]["t_s"] < _reached(r["stop"]) - 1e-9
             else " (stopped: deposits about to merge)"
             if (r["stop"] or {}).get("kind") == "contact"
             else " (stopped)"
@@ -393,7 +471,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float))
     if args.plot:
-        plot_profiles(results, labels, args.plot)
+        shown = [(r, lab) for r, lab in zip(results, labels, strict=True) if r["profiles"]]
+        for r in results:
+            if not r["profiles"]:
+                print(f"--plot: {r['folder']} has no profiles/ (grow.py writes them): skipped")
+        if shown:
+            plot_profiles([r for r, _ in shown], [lab for _, lab in shown], args.plot)
     if args.series:
         plot_series(results, labels, args.series)
 

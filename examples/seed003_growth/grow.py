@@ -55,6 +55,7 @@ from femli.growth.recorder import GrowthRecorder
 from femli.growth.solver import GrowthSolver
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
 from femli.outputs.metrics import gather_surface
+from femli.outputs.metrics_format import growth_metrics, merge_event_metrics
 from femli.outputs.progress import TimeProgress
 from femli.parallel import setup_logging
 from femli.pipeline import write_outputs
@@ -310,31 +311,30 @@ def main(argv: list[str] | None = None) -> int:
     timings["solve"] = time.perf_counter() - clock
     records = growth.records
     if stop is not None:
-        stop["t_reached"] = records[-1]["t"]
+        stop["t_reached_s"] = records[-1]["t"]
         if valid and not records[-1]["snapshot"]:
             monitor.profile(growth, records[-1]["t"])
         if comm.rank == 0:
             print(f"stopped at t = {records[-1]['t']:.4g} s: {stop['message']}", file=sys.stderr)
     recorder.finish(records, comm)
     monitor.write_gaps()
-    final = {k: v for k, v in records[-1].items() if k != "snapshot"}
     extra = {
-        "growth": {
-            **final,
+        "growth": {  # metrics.json keys (femli/outputs/metrics.schema.json) and this script's
+            **growth_metrics(records[-1]),
             "steps": len(records) - 1,
-            "initial": records[0],
-            "t_end": config.growth.t_end,
+            "initial": growth_metrics(records[0]),
+            "t_end_s": config.growth.t_end,
             "completed": stop is None,
             "stop": stop,
             "gap_stop_um": gap_stop,
-            "merge_events": growth.merges,
+            "merge_events": [merge_event_metrics(e) for e in growth.merges],
             "deposit_centres_um": None if growth.seeds is None else growth.seeds.tolist(),
             "min_gap_um": {k: monitor.gaps[-1][k] for k in ("pair_gap", "wall_gap")},
         }
     }
     if stop is not None:
         extra["status"] = f"stopped early at t = {records[-1]['t']:.4g} s ({stop['kind']})"
-        stop["t_contact"] = _finite(stop.get("t_contact"))
+        stop["t_contact_s"] = _finite(stop.pop("t_contact", None))
     extra["growth"]["min_gap_um"] = {
         k: _finite(v) for k, v in extra["growth"]["min_gap_um"].items()
     }
@@ -347,8 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     if comm.rank == 0:
         g = metrics["growth"]
         print(
-            f"t = {g['t']:.4g} s of {config.growth.t_end:g} s, {g['steps']} steps, "
-            f"{g['remeshes']} remeshes, max height {g['max_height'] * 1e6:.3f} um; "
+            f"t = {g['t_s']:.4g} s of {config.growth.t_end:g} s, {g['steps']} steps, "
+            f"{g['remeshes']} remeshes, max height {g['max_height_m'] * 1e6:.3f} um; "
             f"results in {output}/"
         )
     comm.barrier()  # every file is written when any rank returns

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from femli.outputs.metrics_format import upgrade
+
 
 def read_surface(path: Path) -> dict[str, np.ndarray]:
     """Columns of a surface_current_<electrode>.csv (coordinates um, SI otherwise)."""
@@ -43,14 +45,14 @@ def read_surface(path: Path) -> dict[str, np.ndarray]:
 
 def footprint_numbers(result: Path, bin_um: float = 0.5) -> dict:
     """Footprint-normalised statistics of one 3D nucleus-array result folder."""
-    metrics = json.loads((result / "metrics.json").read_text())
+    metrics = upgrade(json.loads((result / "metrics.json").read_text()))  # any version
     features = metrics["geometry"]["features"]
     (name, electrode), *_ = metrics["electrodes"].items()
     s = read_surface(result / f"surface_current_{name}.csv")
     fp_um2 = features["footprint"]
     config_width, config_depth = _extent(result)
     deposition = -s["i"] * s["w"]  # A per node, deposition positive
-    i_fp = -electrode["total_current"] / (fp_um2 * 1e-12)  # A/m2
+    i_fp = -electrode["total_current_A"] / (fp_um2 * 1e-12)  # A/m2
     stats = electrode["deposition_current_density"]
     nx = max(1, round(config_width / bin_um))
     ny = max(1, round(config_depth / bin_um))
@@ -69,16 +71,16 @@ def footprint_numbers(result: Path, bin_um: float = 0.5) -> dict:
         "case": metrics.get("case"),
         "mpi_size": metrics.get("mpi_size"),
         "footprint_um2": fp_um2,
-        "active_area_um2": electrode["area"] * 1e12,
-        "active_fraction": electrode["area"] * 1e12 / fp_um2,
-        "total_current_nA": electrode["total_current"] * 1e9,
+        "active_area_um2": electrode["area_m2"] * 1e12,
+        "active_fraction": electrode["area_m2"] * 1e12 / fp_um2,
+        "total_current_nA": electrode["total_current_A"] * 1e9,
         "csv_current_nA": -deposition.sum() * 1e9,
-        "active_mean_mA_cm2": stats["mean"] / 10,
-        "active_max_mA_cm2": stats["max"] / 10,
+        "active_mean_mA_cm2": stats["mean_A_m2"] / 10,
+        "active_max_mA_cm2": stats["max_A_m2"] / 10,
         "active_hotspot_index": stats["hotspot_index"],
         "active_cv": stats["coefficient_of_variation"],
         "footprint_mean_mA_cm2": i_fp / 10,
-        "footprint_hotspot_index": stats["max"] / i_fp,
+        "footprint_hotspot_index": stats["max_A_m2"] / i_fp,
         "bin_um": [config_width / nx, config_depth / ny],
         "bins": nx * ny,
         "binned_cv": float(rate.std() / mean),

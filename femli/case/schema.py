@@ -6,8 +6,11 @@ value and what is allowed, and :class:`ConfigError` carries all of them.
 
 Units: SI throughout (m^2/s, mol/m^3, S/m, A/m^2, V, K), except the geometry builder
 parameters (all in um) and keys whose name ends in ``_um`` (um); they cross to SI in
-:mod:`femli.case.build` and :mod:`femli.mesh`. Keys renamed to say their unit keep their
-old names as aliases (:data:`RENAMED`).
+:mod:`femli.case.build` and :mod:`femli.mesh`. A physical quantity may also be given as
+a string with its unit ("10 mA/cm2", "1 M"), converted to the key's unit on reading
+(:mod:`femli.case.quantities`); the validated configuration holds numbers only. Every
+key has a description and, if it has one, its unit (``femli schema`` writes the JSON
+Schema). Keys renamed to say their unit keep their old names as aliases (:data:`RENAMED`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,19 @@ from pydantic import (
     model_validator,
 )
 
+from femli.case.quantities import (
+    Concentration,
+    Conductivity,
+    CurrentDensity,
+    Density,
+    Diffusivity,
+    Length,
+    MolarMass,
+    Potential,
+    Temperature,
+    Time,
+    geometry_quantities,
+)
 from femli.case.values import (
     POSITION_VARIABLES,
     PropertyValue,
@@ -62,6 +78,7 @@ __all__ = [
 ]
 
 Positive = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 #: An activation energy in J/mol (Arrhenius scaling from electrolyte.reference_temperature).
 ActivationEnergy = Annotated[float, Field(ge=0, lt=MAX_ACTIVATION_ENERGY)]
@@ -92,10 +109,14 @@ class Strict(BaseModel):
 
 
 class SpeciesConfig(Strict):
-    name: str = Field(min_length=1)
+    """One dissolved species of the electrolyte."""
+
+    name: str = Field(min_length=1, description="species name, e.g. Li+ (named by reacting)")
     charge: int = Field(description=f"charge number z (non-zero, |z| <= {MAX_CHARGE})")
-    diffusivity: Positive = Field(description="m^2/s")
-    concentration: Positive = Field(description="bulk concentration, mol/m^3")
+    diffusivity: Annotated[Diffusivity, Field(gt=0)] = Field(description="diffusivity D")
+    concentration: Annotated[Concentration, Field(gt=0)] = Field(
+        description="bulk concentration (also the initial one of [time] runs)"
+    )
     diffusivity_activation_energy: ActivationEnergy | None = Field(
         None,
         description="J/mol: D(T) = D exp(-Ea/R (1/T - 1/T_ref)), T_ref = "
@@ -113,11 +134,19 @@ class SpeciesConfig(Strict):
 
 
 class RegionConfig(Strict):
-    region: str
-    diffusivity: dict[str, Positive] = Field(default_factory=dict)
-    conductivity: Positive | None = None
-    porosity: Annotated[float, Field(gt=0, le=1)] = 1.0
-    tortuosity: Annotated[float, Field(ge=1)] = 1.0
+    """Transport properties of one cell region (a porous layer, a solid electrolyte)."""
+
+    region: str = Field(description="cell region name (femli builders lists each builder's)")
+    diffusivity: dict[str, Annotated[Diffusivity, Field(gt=0)]] = Field(
+        default_factory=dict, description="per species name: its diffusivity in this region"
+    )
+    conductivity: Annotated[Conductivity, Field(gt=0)] | None = Field(
+        None, description="ionic conductivity in this region (secondary/supporting models)"
+    )
+    porosity: Annotated[float, Field(gt=0, le=1)] = Field(
+        1.0, description="electrolyte volume fraction eps (effective D = D eps / tortuosity)"
+    )
+    tortuosity: Annotated[float, Field(ge=1)] = Field(1.0, description="tortuosity tau >= 1")
 
 
 def _default_species() -> list[SpeciesConfig]:
@@ -143,34 +172,66 @@ class PropertiesConfig(Strict):
     parameter set (femli/physics/electrolytes/*.toml) whose values the other keys
     override; a property given nowhere takes the species' dilute value."""
 
-    set: Annotated[str, AfterValidator(parameter_set)] | None = None
-    conductivity: PropertyValue | None = Field(None, description="S/m")
-    diffusivity: PropertyValue | None = Field(None, description="m^2/s (salt)")
-    transference: PropertyValue | None = Field(None, description="t+ (cation)")
-    thermodynamic_factor: PropertyValue | None = Field(None, description="1 + dln f/dln c")
+    set: Annotated[str, AfterValidator(parameter_set)] | None = Field(
+        None, description="a shipped parameter set (femli/physics/electrolytes/*.toml)"
+    )
+    conductivity: PropertyValue | None = Field(
+        None,
+        description="ionic conductivity kappa (see transference)",
+        json_schema_extra={"unit": "S/m"},
+    )
+    diffusivity: PropertyValue | None = Field(
+        None,
+        description="salt diffusivity D (see transference)",
+        json_schema_extra={"unit": "m2/s"},
+    )
+    transference: PropertyValue | None = Field(
+        None,
+        description="cation transference number t+; each property a number, an expression "
+        "in c (mol/m3) and T (K), or a table {c = [...], value = [...]}",
+    )
+    thermodynamic_factor: PropertyValue | None = Field(
+        None, description="thermodynamic factor 1 + dln f/dln c"
+    )
 
 
 class ElectrolyteConfig(Strict):
+    """The electrolyte: transport model, species, temperature, region properties."""
+
     model: Annotated[str, AfterValidator(_transport_model)] = Field(
         "tertiary",
         description="transport model: primary, secondary, tertiary, supporting, concentrated",
     )
-    temperature: Positive = Field(298.15, description="K: the run temperature")
-    reference_temperature: Positive | None = Field(
+    temperature: Annotated[Temperature, Field(gt=0)] = Field(
+        298.15, description="the run temperature T (in RT/F and the Arrhenius factors)"
+    )
+    reference_temperature: Annotated[Temperature, Field(gt=0)] | None = Field(
         None,
-        description="K: the temperature at which diffusivities, conductivities, exchange "
+        description="the temperature at which diffusivities, conductivities, exchange "
         "currents and film resistances are given; each scales to `temperature` with its "
         "activation energy (J/mol). Absent: the values are at `temperature`",
     )
     conductivity_activation_energy: ActivationEnergy | None = Field(
         None, description="J/mol, of conductivity and of the regions' conductivities"
     )
-    reacting: str = "Li+"
-    conductivity: Positive | None = None
-    transference: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    species: list[SpeciesConfig] = Field(default_factory=_default_species, min_length=1)
-    regions: list[RegionConfig] = Field(default_factory=list)
-    properties: PropertiesConfig | None = None
+    reacting: str = Field("Li+", description="the species the electrodes deposit")
+    conductivity: Annotated[Conductivity, Field(gt=0)] | None = Field(
+        None, description="ionic conductivity kappa (primary/secondary/supporting models)"
+    )
+    transference: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.0, description="cation transference number t+ (supporting model)"
+    )
+    species: list[SpeciesConfig] = Field(
+        default_factory=_default_species,
+        min_length=1,
+        description="the species ([[electrolyte.species]]); default: 1 M Li+ / TFSI-",
+    )
+    regions: list[RegionConfig] = Field(
+        default_factory=list, description="per-region properties ([[electrolyte.regions]])"
+    )
+    properties: PropertiesConfig | None = Field(
+        None, description='[electrolyte.properties] (model "concentrated")'
+    )
 
     @model_validator(mode="after")
     def _properties_need_concentrated(self) -> ElectrolyteConfig:
@@ -186,19 +247,31 @@ class ReactionConfig(Strict):
     """One electrode reaction: a kinetics law, its equilibrium potential, the species it
     exchanges and whether it deposits metal (a side reaction, e.g. SEI formation)."""
 
-    type: Literal["butler-volmer", "tafel", "linear", "inert"] = "butler-volmer"
-    exchange_current: Positive | None = Field(None, description="A/m^2")
-    alpha_a: Positive = 0.5
-    alpha_c: Positive = 0.5
-    alpha: Positive = 0.5
-    direction: Literal["cathodic", "anodic"] = "cathodic"
-    concentration_dependent: bool = False
-    reference_concentration: Positive | None = Field(None, description="mol/m^3")
+    type: Literal["butler-volmer", "tafel", "linear", "inert"] = Field(
+        "butler-volmer", description="kinetics law; inert: no reaction on this part"
+    )
+    exchange_current: Annotated[CurrentDensity, Field(gt=0)] | None = Field(
+        None, description="exchange current density i0 (required unless inert)"
+    )
+    alpha_a: Positive = Field(0.5, description="anodic transfer coefficient (butler-volmer)")
+    alpha_c: Positive = Field(0.5, description="cathodic transfer coefficient (butler-volmer)")
+    alpha: Positive = Field(0.5, description="transfer coefficient (tafel)")
+    direction: Literal["cathodic", "anodic"] = Field(
+        "cathodic", description="the branch a tafel law keeps"
+    )
+    concentration_dependent: bool = Field(
+        False, description="scale the cathodic branch by c / reference_concentration"
+    )
+    reference_concentration: Annotated[Concentration, Field(gt=0)] | None = Field(
+        None, description="c_ref of concentration_dependent kinetics (default: bulk)"
+    )
     activation_energy: ActivationEnergy | None = Field(
         None, description="J/mol, of exchange_current (from electrolyte.reference_temperature)"
     )
     name: str | None = Field(None, min_length=1, description="label in metrics.json")
-    equilibrium_potential: float | None = Field(None, description="V; default: the electrode's")
+    equilibrium_potential: Potential | None = Field(
+        None, description="equilibrium potential of this reaction; default: the electrode's"
+    )
     stoichiometry: dict[str, float] | None = Field(
         None,
         description="species -> mol produced per mol of electrons, the reaction written in "
@@ -258,12 +331,25 @@ class KineticsConfig(ReactionConfig):
 
 
 class ElectrodeConfig(Strict):
-    name: str = "electrode"
-    kinetics: dict[str, KineticsConfig] = Field(min_length=1)
-    potential: float | None = Field(None, description="V")
-    current_density: float | None = Field(None, description="A/m^2, anodic positive")
-    current_basis: Literal["electrode", "footprint"] = "electrode"
-    equilibrium_potential: float = Field(0.0, description="V")
+    """One electrode ([[electrodes]]): its boundary parts and their kinetics, and its
+    control (a potential or a current density)."""
+
+    name: str = Field("electrode", description="electrode name (output file names)")
+    kinetics: dict[str, KineticsConfig] = Field(
+        min_length=1, description="per boundary name: the kinetics there"
+    )
+    potential: Potential | None = Field(
+        None, description="potentiostatic: electrode potential vs the bulk reference"
+    )
+    current_density: CurrentDensity | None = Field(
+        None, description="galvanostatic: mean current density, anodic positive (deposit < 0)"
+    )
+    current_basis: Literal["electrode", "footprint"] = Field(
+        "electrode", description="current_density per electrode area or per footprint area"
+    )
+    equilibrium_potential: Potential = Field(
+        0.0, description="equilibrium potential E_eq (overpotential = phi_s - phi - E_eq)"
+    )
     double_layer_capacitance: Positive | None = Field(
         None, description="F/m^2: charging current in [time] runs and transient growth"
     )
@@ -276,15 +362,25 @@ class ElectrodeConfig(Strict):
 
 
 class BulkConfig(Strict):
-    """A reservoir boundary: ``potential`` (V) and ``concentrations`` (mol/m3), each a number
-    or an expression in x, y, z (m), e.g. "1000 + 1e7*x"."""
+    """A reservoir boundary ([[bulk]]): ``potential`` (V) and ``concentrations`` (mol/m3),
+    each a number, a string with its unit ("-20 mV", "1 M") or an expression in x, y, z (m),
+    e.g. "1000 + 1e7*x"."""
 
-    boundaries: list[str] = Field(default_factory=lambda: ["bulk"], min_length=1)
-    potential: Annotated[Any, AfterValidator(position_value(False))] = Field(
-        0.0, description="V, or an expression in x, y, z (m)"
+    boundaries: list[str] = Field(
+        default_factory=lambda: ["bulk"], min_length=1, description="boundary names"
     )
-    concentrations: dict[str, Annotated[Any, AfterValidator(position_value(True))]] = Field(
-        default_factory=dict, description="mol/m3, or expressions in x, y, z (m)"
+    potential: Annotated[Any, AfterValidator(position_value(False, Potential))] = Field(
+        0.0,
+        description="electrolyte potential there (the reference), or an expression in x, y, z (m)",
+        json_schema_extra={"unit": "V"},
+    )
+    concentrations: dict[
+        str, Annotated[Any, AfterValidator(position_value(True, Concentration))]
+    ] = Field(
+        default_factory=dict,
+        description="per species name (default: the bulk concentration), or expressions in "
+        "x, y, z (m)",
+        json_schema_extra={"unit": "mol/m3"},
     )
 
 
@@ -292,16 +388,30 @@ class GeometryConfig(BaseModel):
     """``preset`` and/or ``kind`` plus builder parameters, or a ``mesh`` file."""
 
     model_config = ConfigDict(extra="allow", frozen=True, strict=True)
-    preset: str | None = None
-    kind: str | None = None
-    mesh: str | None = None
-    #: true: a 2D geometry is the r-z half plane of a body of revolution (x = r >= 0 m,
-    #: y = z); absent (None) or false: planar. None by default so digests stay as they were.
-    axisymmetric: bool | None = None
-    #: n > 0: Gmsh meshes at 2**n times the element sizes on rank 0 and every cell is split
-    #: n times on all ranks, boundary nodes put back on the exact surfaces (femli.split):
-    #: the same element sizes in a fraction of the meshing time. None (default) or 0: none.
-    split_levels: Annotated[int, Field(ge=0, le=3)] | None = None
+    preset: str | None = Field(None, description="a preset (femli presets), its values as defaults")
+    kind: str | None = Field(
+        None, description="a builder (femli builders); its parameters (um) are keys here too"
+    )
+    mesh: str | None = Field(
+        None, description="a Gmsh .msh file instead (coordinates in um, named physical groups)"
+    )
+    axisymmetric: bool | None = Field(
+        None,
+        description="true: a 2D geometry is the r-z half plane of a body of revolution "
+        "(x = r >= 0, y = z)",
+    )
+    split_levels: Annotated[int, Field(ge=0, le=3)] | None = Field(
+        None,
+        description="n > 0: Gmsh meshes at 2^n times the element sizes on rank 0 and every "
+        "cell is split n times on all ranks, boundary nodes put back on the exact surfaces: "
+        "the same element sizes in a fraction of the meshing time (large 3D meshes)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _quantities(cls, data: Any) -> Any:
+        """Builder parameters given with units ("500 nm") in the builder's unit (um)."""
+        return geometry_quantities(data)
 
     @model_validator(mode="after")
     def _source(self) -> GeometryConfig:
@@ -323,21 +433,31 @@ class GeometryConfig(BaseModel):
 
 
 class SolverConfig(Strict):
-    preset: Literal["auto", "direct", "iterative"] = "auto"
-    initial_guess: Literal["secondary", "uniform"] = "secondary"
-    max_continuation_steps: Annotated[int, Field(ge=1, le=10_000)] = 64
+    """Linear solver and the stationary start."""
+
+    preset: Literal["auto", "direct", "iterative"] = Field(
+        "auto", description="linear solver: direct (MUMPS), iterative, auto (by size)"
+    )
+    initial_guess: Literal["secondary", "uniform"] = Field(
+        "secondary", description="stationary start: a secondary solve, or the uniform bulk"
+    )
+    max_continuation_steps: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        64, description="most steps of the continuation in the driving force"
+    )
 
 
 class TimeConfig(Strict):
     """A time-dependent run from the uniform bulk state (times in s)."""
 
-    t_end: Positive
-    dt_initial: Positive | None = None
-    dt_min: Positive | None = None
-    dt_max: Positive | None = None
-    scheme: Literal["bdf1", "bdf2"] = "bdf2"
-    tolerance: Positive = 1.0e-4
-    stop_when_depleted: Annotated[float, Field(gt=0, lt=1)] | None = None
+    t_end: Annotated[Time, Field(gt=0)] = Field(description="end time")
+    dt_initial: Annotated[Time, Field(gt=0)] | None = Field(None, description="first step")
+    dt_min: Annotated[Time, Field(gt=0)] | None = Field(None, description="smallest step")
+    dt_max: Annotated[Time, Field(gt=0)] | None = Field(None, description="largest step")
+    scheme: Literal["bdf1", "bdf2"] = Field("bdf2", description="time integration scheme")
+    tolerance: Positive = Field(1.0e-4, description="local time error per step (relative)")
+    stop_when_depleted: Fraction | None = Field(
+        None, description="stop when c at an electrode falls below this fraction of bulk"
+    )
 
 
 class GrowthConfig(Strict):
@@ -348,24 +468,36 @@ class GrowthConfig(Strict):
     closer than this (um) fuse and the electrolyte they enclose is trapped. The old names
     ``max_displacement`` and ``merge_gap`` are still read (:data:`RENAMED`)."""
 
-    t_end: Positive = Field(description="s")
-    electrochemistry: Literal["stationary", "transient"] = "stationary"
+    t_end: Annotated[Time, Field(gt=0)] = Field(description="end time")
+    electrochemistry: Literal["stationary", "transient"] = Field(
+        "stationary", description="steady state on each shape, or concentrations in time"
+    )
     tolerance: Positive | None = Field(None, description="transient: local time error")
-    dt_initial: Positive | None = Field(None, description="s, transient: first step")
-    max_displacement_um: Positive = Field(
+    dt_initial: Annotated[Time, Field(gt=0)] | None = Field(
+        None, description="transient: first step"
+    )
+    max_displacement_um: Annotated[Length, Field(gt=0)] = Field(
         0.02,
         validation_alias=_renamed("growth", "max_displacement_um"),
-        description="um of boundary motion per step",
+        description="largest boundary motion per step",
     )
-    min_quality: Annotated[float, Field(gt=0, lt=1)] = 0.2
-    snapshots: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)
-    molar_mass: Positive = Field(6.94e-3, description="kg/mol (Li)")
-    density: Positive = Field(534.0, description="kg/m^3 (Li)")
-    charge: Annotated[int, Field(ge=1, le=MAX_CHARGE)] = 1
-    merge_gap_um: Annotated[float, Field(ge=0)] | None = Field(
+    min_quality: Fraction = Field(0.2, description="remesh below this cell quality")
+    snapshots: list[Annotated[Time, Field(ge=0)]] = Field(
+        default_factory=list, description="times of morphology pictures and moving fields"
+    )
+    molar_mass: Annotated[MolarMass, Field(gt=0)] = Field(
+        6.94e-3, description="molar mass of the deposit (Li)"
+    )
+    density: Annotated[Density, Field(gt=0)] = Field(
+        534.0, description="mass density of the deposit (Li)"
+    )
+    charge: Annotated[int, Field(ge=1, le=MAX_CHARGE)] = Field(
+        1, description="charge number of the deposited ion"
+    )
+    merge_gap_um: Annotated[Length, Field(ge=0)] | None = Field(
         None,
         validation_alias=_renamed("growth", "merge_gap_um"),
-        description="um: deposits closer than this fuse (2D); 0 or absent: no merging",
+        description="deposits closer than this fuse (2D); 0 or absent: no merging",
     )
     _old_names: tuple[str, ...] = PrivateAttr(())
 
@@ -399,23 +531,35 @@ class OutputConfig(Strict):
     ``checkpoint_period`` s of simulated time; neither given: no checkpoints.
     """
 
-    renders: bool = True
-    fields: bool = True
-    checkpoint_interval: Annotated[int, Field(ge=1)] | None = Field(None, description="steps")
-    checkpoint_period: Positive | None = Field(None, description="s of simulated time")
+    renders: bool = Field(True, description="write pictures (PNG)")
+    fields: bool = Field(True, description="write fields for ParaView (fields/)")
+    checkpoint_interval: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="checkpoint every this many accepted steps"
+    )
+    checkpoint_period: Annotated[Time, Field(gt=0)] | None = Field(
+        None, description="checkpoint every this much simulated time"
+    )
 
 
 class CaseConfig(Strict):
-    name: FolderName = "case"  # the default results folder: results/<name>
-    description: str = ""
-    geometry: GeometryConfig
-    electrolyte: ElectrolyteConfig = Field(default_factory=ElectrolyteConfig)
-    electrodes: list[ElectrodeConfig] = Field(min_length=1)
-    bulk: list[BulkConfig] = Field(default_factory=lambda: [BulkConfig()])
-    solver: SolverConfig = Field(default_factory=SolverConfig)
-    time: TimeConfig | None = None
-    growth: GrowthConfig | None = None
-    output: OutputConfig = Field(default_factory=OutputConfig)
+    """A femli case file (TOML): geometry, electrolyte, electrodes, bulk boundaries,
+    solver, and optionally [time] or [growth], and what to write."""
+
+    name: FolderName = Field("case", description="case name; default results folder results/<name>")
+    description: str = Field("", description="free text")
+    geometry: GeometryConfig = Field(description="[geometry]")
+    electrolyte: ElectrolyteConfig = Field(
+        default_factory=ElectrolyteConfig, description="[electrolyte]"
+    )
+    electrodes: list[ElectrodeConfig] = Field(min_length=1, description="[[electrodes]]")
+    bulk: list[BulkConfig] = Field(
+        default_factory=lambda: [BulkConfig()],
+        description="[[bulk]]; default: one, on the boundary named bulk",
+    )
+    solver: SolverConfig = Field(default_factory=SolverConfig, description="[solver]")
+    time: TimeConfig | None = Field(None, description="[time]: a time-dependent run")
+    growth: GrowthConfig | None = Field(None, description="[growth]: a deposition growth run")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="[output]")
     _source: str = PrivateAttr("config")
 
     @property

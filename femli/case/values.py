@@ -10,11 +10,13 @@ and its digest show what the file says; :mod:`femli.case.build` turns them into 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from femli.case.quantities import Quantity, convert, unit_of
 from femli.expressions import ExpressionError
 from femli.expressions import parse as parse_expression
 from femli.physics.properties import list_sets, make_property
@@ -45,20 +47,39 @@ def parameter_set(name: str) -> str:
     return name
 
 
+_LEADING_NUMBER = re.compile(r"^\s*[-+]?\.?\d")
+
 #: The variables of a bulk value that varies in space, with their units.
 POSITION_VARIABLES = {"x": "m", "y": "m", "z": "m"}
 
 
-def position_value(positive: bool) -> Callable[[Any], Any]:
-    """A number (> 0 if ``positive``) or an expression in x, y, z (m), kept as given."""
+def _quantity(text: str, meta: Quantity, err: ExpressionError) -> float:
+    """``text`` as a number with a unit of ``meta``'s dimension; a ValueError saying so
+    when its unit has another dimension, else the expression's error ``err``."""
+    try:
+        return convert(text, meta)
+    except ValueError as unit_err:
+        if str(unit_err) == meta.expected():  # a unit, of the wrong dimension
+            raise
+        raise ValueError(f"{err} (or a number with a unit, e.g. {meta.example!r})") from None
+
+
+def position_value(positive: bool, quantity: Any = None) -> Callable[[Any], Any]:
+    """A number (> 0 if ``positive``) or an expression in x, y, z (m), kept as given; with
+    a ``quantity`` (:mod:`femli.case.quantities`), a string that is no expression but a
+    number with a unit ("-20 mV", "1 M") is converted to the quantity's unit."""
+    meta = unit_of(quantity)
 
     def check(value: Any) -> Any:
         if isinstance(value, str):
             try:
                 parse_expression(value, POSITION_VARIABLES)
             except ExpressionError as err:
-                raise ValueError(str(err)) from None
-            return value
+                if meta is None or not _LEADING_NUMBER.match(value):
+                    raise ValueError(str(err)) from None
+                value = _quantity(value, meta, err)
+            else:
+                return value
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or value != value or abs(value) == float("inf"):
             raise ValueError(

@@ -31,6 +31,7 @@ from femli.geometry.core import (
     mass,
     mesh_and_measure,
     new_model,
+    param_units,
     require,
     require_positive,
     set_background,
@@ -51,6 +52,13 @@ class AnnulusParams:
 
     #: Every region name an annulus may create (the sides only for a sector).
     REGION_NAMES: ClassVar[RegionNames] = RegionNames(("electrolyte",), ("inner", "outer", *_SIDES))
+    #: Unit of each parameter (femli builders, unit strings in case files).
+    UNITS: ClassVar[dict[str, str]] = param_units(
+        "inner_radius outer_radius h_inner h_outer",
+        "dim refinement",
+        angle_start="deg",
+        angle_end="deg",
+    )
 
     dim: int = 2
     inner_radius: float = 1.0

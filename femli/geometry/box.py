@@ -31,6 +31,7 @@ from femli.geometry.core import (
     mass,
     mesh_and_measure,
     new_model,
+    param_units,
     place_discs,
     require,
     require_choice,
@@ -76,6 +77,13 @@ class BoxParams:
     #: Every region name a box may create: cells, facets (3D adds the front/back walls).
     REGION_NAMES: ClassVar[RegionNames] = RegionNames(
         ("electrolyte",), ("electrode", "bulk", *WALLS, *WALLS_3D)
+    )
+
+    #: Unit of each parameter ("" for counts, choices and ratios): `femli builders`.
+    UNITS: ClassVar[dict[str, str]] = param_units(
+        "width height depth asperity_height asperity_width min_gap rms correlation_length"
+        " h_far h_electrode h_feature",
+        "dim surface count shape spacing seed refinement",
     )
 
     dim: int = 2

@@ -43,6 +43,7 @@ __all__ = [
     "measure_quality",
     "mesh_and_measure",
     "new_model",
+    "param_units",
     "place_discs",
     "require",
     "require_choice",
@@ -132,6 +133,8 @@ class BuilderParams(Protocol):
 
     #: Every region name the builder may create, whatever its parameters.
     REGION_NAMES: ClassVar[RegionNames]
+    #: Unit of each parameter: "um" for lengths, "" for counts, choices and ratios.
+    UNITS: ClassVar[dict[str, str]]
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
     @property
@@ -178,6 +181,12 @@ def _in_micrometres(value: float) -> str:
         f"must be >= {MIN_LENGTH:g} um; lengths are in micrometres (um), and {value:g} um is "
         f"{metres / scale:.3g} {unit}: was it given in metres?"
     )
+
+
+def param_units(lengths: str, unitless: str, **others: str) -> dict[str, str]:
+    """A builder's parameter units: ``lengths`` (space-separated names) in um, ``unitless``
+    (counts, choices, ratios) "", ``others`` name -> unit."""
+    return dict.fromkeys(lengths.split(), "um") | dict.fromkeys(unitless.split(), "") | others
 
 
 def require_seed(seed: int) -> None:

@@ -26,6 +26,7 @@ from femli.geometry.core import (
     mass,
     mesh_and_measure,
     new_model,
+    param_units,
     place_discs,
     require,
     require_choice,
@@ -81,6 +82,14 @@ class FibreMatParams:
             *WALLS,
             *WALLS_3D,
         ),
+    )
+
+    #: Unit of each parameter ("" for counts, choices and ratios): `femli builders`.
+    UNITS: ClassVar[dict[str, str]] = param_units(
+        "width depth height host_thickness particle_thickness fibre_diameter silver_diameter"
+        " min_gap h_fibre h_silver h_electrode h_far",
+        "dim porosity count seed refinement",
+        silver_density="1/um2 (3D), 1/um (2D)",
     )
 
     dim: int = 2

@@ -21,6 +21,7 @@ from femli.geometry.core import (
     RegionNames,
     add_regions,
     new_model,
+    param_units,
     require,
     require_positive,
 )
@@ -43,6 +44,8 @@ class IntervalParams:
 
     #: The default names; a case may rename the two boundaries (:meth:`region_names`).
     REGION_NAMES: ClassVar[RegionNames] = RegionNames(("electrolyte",), ("left", "right"))
+    #: Unit of each parameter (femli builders, unit strings in case files).
+    UNITS: ClassVar[dict[str, str]] = param_units("length_um h_um", "dim cells left right")
 
     dim: int = 1
     length_um: float = 100.0

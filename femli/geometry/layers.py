@@ -37,6 +37,7 @@ from femli.geometry.core import (
     mass,
     mesh_and_measure,
     new_model,
+    param_units,
     place_discs,
     require,
     require_choice,
@@ -107,6 +108,13 @@ class LayeredStackParams:
     REGION_NAMES: ClassVar[RegionNames] = RegionNames(
         tuple(name for name, _ in LAYERS),
         ("collector", "electrode", *INTERFACES.values(), "bulk", *PARTS, *WALLS, *WALLS_3D),
+    )
+
+    #: Unit of each parameter ("" for counts, choices and ratios): `femli builders`.
+    UNITS: ClassVar[dict[str, str]] = param_units(
+        "width depth substrate_thickness porous_thickness top_thickness electrolyte_height"
+        " carbon_diameter silver_diameter top_grain min_gap h_electrode h_particle h_far",
+        "dim porosity porous_mode silver_fraction top_coverage seed refinement",
     )
 
     dim: int = 2

@@ -25,6 +25,7 @@ from femli.geometry.core import (
     mass,
     mesh_and_measure,
     new_model,
+    param_units,
     place_discs,
     require,
     require_choice,
@@ -64,6 +65,14 @@ class NucleusArrayParams:
     #: walls).
     REGION_NAMES: ClassVar[RegionNames] = RegionNames(
         ("electrolyte",), ("nuclei", "substrate", "bulk", *WALLS, *WALLS_3D)
+    )
+
+    #: Unit of each parameter ("" for counts, choices and ratios): `femli builders`.
+    UNITS: ClassVar[dict[str, str]] = param_units(
+        "width depth height diameter cap_height min_gap h_nucleus h_substrate h_far",
+        "dim count placement seed refinement",
+        density="1/um2 (3D), 1/um (2D)",
+        contact_angle="deg",
     )
 
     dim: int = 3

@@ -43,6 +43,7 @@ from femli.geometry.core import (
     mass,
     mesh_and_measure,
     new_model,
+    param_units,
     place_discs,
     require,
     require_choice,
@@ -98,6 +99,13 @@ class VoidContactParams:
         "metal": ("electrolyte", "bulk"),
         "electrolyte": ("lithium", "interlayer", "collector", "li_interlayer"),
     }
+
+    #: Unit of each parameter ("" for counts, choices and ratios): `femli builders`.
+    UNITS: ClassVar[dict[str, str]] = param_units(
+        "width depth li_thickness interlayer_thickness se_thickness void_size min_gap"
+        " h_interface h_edge h_far",
+        "dim contact_fraction void_size_cv void_aspect seed mode count placement region refinement",
+    )
 
     dim: int = 2
     width: float = 10.0

@@ -1,32 +1,24 @@
 """Outputs of growth runs: time series (CSV, plot), morphology snapshots, moving fields.
 
-:class:`GrowthRecorder` is the growth solver's callback. At every snapshot it writes
-the electrode render and the field render for that time, and appends a frame to the
-ParaView time series (VTX, geometry updated every frame; a new file after each
-remesh). Collective; rank 0 writes the shared files.
-
-The VTX series ``growth_fields/growth_NNN.bp`` grows frame by frame and cannot be
-written atomically. Instead, each checkpoint *seals* the open file (the next frame
-starts a new one) and records how many files are sealed; a restart deletes the files
-after those and writes them again from the checkpoint, and a new run deletes them all.
-A run killed between checkpoints may thus leave a damaged last file until it is restarted.
+:class:`GrowthRecorder` is the growth solver's callback: the frames of
+:class:`femli.outputs.series.FieldSeries` (``series/solution.pvd`` on the moving mesh,
+``series/electrode_<name>.pvd`` with the normal velocity, ``electrode_<name>.gif``) and,
+at every snapshot, the electrode render ``morphology_<name>_t<t>s.png``; at the end,
+``growth_series.csv`` and ``growth_series.png``. Collective; rank 0 writes.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
-import dolfinx
-import dolfinx.io
 import numpy as np
 
 from femli.outputs import pictures
-from femli.outputs.files import atomic_write_bytes, require_space, save_picture
-from femli.outputs.folder import own, remove
-from femli.outputs.metrics import gather_surface
+from femli.outputs.fields import fields_bytes
+from femli.outputs.files import atomic_write_bytes, save_picture
+from femli.outputs.series import FieldSeries
 from femli.parallel import on_root
 from femli.units import to_um
 
@@ -101,7 +93,7 @@ def plot_series(records: list[dict], path: Path) -> Path:
     panels: tuple[tuple[str, Callable[[float], float], str], ...] = (
         ("max_height", to_um, "max height (um)"),
         ("roughness_rms", to_um, "RMS roughness (um)"),
-        ("deposited_volume", float, "deposited volume (SI)"),
+        ("deposited_volume", float, "deposited volume (m$^3$; m$^2$ in 2D)"),
         ("hotspot_index", float, "hotspot index (max/mean)"),
     )
     for ax, (key, scale, label) in zip(axes.ravel(), panels, strict=True):
@@ -114,104 +106,61 @@ def plot_series(records: list[dict], path: Path) -> Path:
 
 
 def frame_bytes(model) -> int:
-    """About the bytes one frame of the moving-field series adds (points with their
-    ids, cells and the unknowns; all ranks' parts)."""
-    mesh = model.domain.mesh
-    tdim = mesh.topology.dim
-    nodes = mesh.geometry.index_map().size_global
-    cells = mesh.topology.index_map(tdim).size_global
-    return nodes * (32 + 8 * len(model.unknowns)) + cells * (8 * (tdim + 2) + 1)
+    """About the bytes one frame of the moving-field series adds (all ranks' parts):
+    :func:`femli.outputs.fields.fields_bytes`."""
+    return fields_bytes(model)
 
 
-def _new_file(path: Path) -> None:
-    """Record a VTX file about to be started (rank 0; its folder made)."""
-    own(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+class GrowthRecorder(FieldSeries):
+    """Callback of a growth run: the series of :class:`~femli.outputs.series.FieldSeries`
+    (moving electrolyte mesh, electrode surfaces with their normal velocity in um/s,
+    animated GIFs) and, at every snapshot, ``morphology_<electrode>_t<t>s.png``.
 
-
-class GrowthRecorder:
-    """Callback writing snapshots and the moving-field time series into ``output``."""
+    ``segment``: the frames a checkpoint kept (a restart); ``t_end`` (s): the run's end,
+    else the growth solver's when first called."""
 
     def __init__(
-        self, output: Path, renders: bool = True, fields: bool = True, segment: int = 0
+        self,
+        output: Path,
+        renders: bool = True,
+        fields: bool = True,
+        segment: int = 0,
+        t_end: float | None = None,
     ) -> None:
-        self.output = Path(output)
-        self.renders, self.fields = renders, fields
-        self._writer: dolfinx.io.VTXWriter | None = None
-        self._mesh_id: int | None = None  # id() of the mesh the open writer follows
-        self._segment = segment
+        super().__init__(output, t_end or 0.0, fields=fields, renders=renders, done=segment)
+        self._t_end_known = t_end is not None
 
     @property
     def segments(self) -> int:
-        """Number of VTX files started so far (the sealed ones, after :meth:`seal`)."""
-        return self._segment
+        """Number of frames written so far."""
+        return self.done
 
-    def seal(self) -> int:
-        """Close the open VTX file so later frames go to a new one. Collective."""
-        self.close()
-        self._mesh_id = None
-        return self._segment
-
-    def prune(self) -> None:
-        """Delete VTX files numbered from :attr:`segments` on (left by an earlier or an
-        interrupted run); rank 0."""
-        folder = self.output / "growth_fields"
-        for path in folder.glob("growth_*.bp"):
-            number = path.stem.removeprefix("growth_")
-            if number.isdigit() and int(number) >= self._segment:
-                remove(path)  # only files femli wrote
+    def velocity(self, growth) -> np.ndarray:
+        """The normal growth rate at every local node (m/s, growth positive)."""
+        return growth.nodal_velocity()[0]
 
     def __call__(self, growth, record: dict) -> None:
-        if not record["snapshot"]:
+        if not self._t_end_known:
+            self.t_end, self._t_end_known = float(growth.options.t_end), True
+        if not (self.fields or self.renders) or not self.due(record):
             return
-        model = growth.model
-        if self.fields:
-            self._frame(model, record["t"])
-        if self.renders:
-            self._pictures(growth, record["t"])
+        surfaces = self.frame(growth, float(record["t"]))
+        if self.renders and record["snapshot"]:
+            on_root(growth.model.domain.comm, lambda: self._snapshots(surfaces, record["t"]))
 
-    def _frame(self, model, t: float) -> None:
-        if self._mesh_id != id(model.domain.mesh):  # first frame or after a remesh
-            self.close()
-            self._mesh_id = id(model.domain.mesh)
-            path = self.output / "growth_fields" / f"growth_{self._segment:03d}.bp"
-            on_root(model.domain.comm, lambda: _new_file(path))
-            self._writer = dolfinx.io.VTXWriter(
-                model.domain.comm,
-                path,
-                [model.phi, *model.unknowns[:-1]],
-                engine="BP4",
-                mesh_policy=dolfinx.io.VTXMeshPolicy.update,
-            )
-            self._segment += 1
-        need = frame_bytes(model)
-        on_root(model.domain.comm, lambda: require_space(self.output, need, "the growth fields"))
-        assert self._writer is not None  # opened above for this mesh
-        self._writer.write(t)
+    def _snapshots(self, surfaces: dict, t: float) -> None:
+        """The electrode renders of a snapshot (rank 0)."""
+        for name, surface in surfaces.items():
+            path = self.output / f"morphology_{name}_t{t:08.3f}s.png"
+            pictures.render_electrode(surface, path, title=f"electrode {name!r} at t = {t:.4g} s")
 
-    def _pictures(self, growth, t: float) -> None:
-        model = growth.model
-        for e in model.electrodes:
-            surface = gather_surface(growth.currents.nodal(e), model.domain.comm)
-            picture = partial(
-                pictures.render_electrode,
-                to_um(surface.coords),
-                -surface.values,
-                self.output / f"morphology_{e.name}_t{t:08.3f}s.png",
-                title=f"{e.name} at t = {t:.3g} s",
-            )
-            on_root(model.domain.comm, picture)
-
-    def close(self) -> None:
-        """Close the open field writer."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def finish(self, records: list[dict], comm) -> None:
-        """Close files; write the time series CSV and plot (rank 0; its errors reach
-        every rank). Collective."""
-        self.close()
+    def finish(self, records: list[dict], comm, growth=None) -> None:
+        """The last state's frame (given ``growth``), the animations, then the time series
+        CSV and plot (rank 0; its errors reach every rank). Collective."""
+        if growth is not None:
+            self.end(growth, records)
+        elif self.renders:
+            on_root(comm, self._animate)
 
         def write() -> None:
             atomic_write_bytes(self.output / "growth_series.csv", series_csv(records).encode())

@@ -1,8 +1,11 @@
 """Current-distribution statistics on an electrode surface (hotspot metrics).
 
 Statistics are area weighted over the nodes of the electrode (lumped boundary
-measure), so a refined mesh patch does not bias them. Values are in A/m^2; the
-sign convention is anodic positive, so deposition statistics use ``-i``.
+measure), so a refined mesh patch does not bias them. Values are in A/m^2. Sign
+convention (the one of metrics.json): electrode currents are anodic positive, as in
+case files; every key naming *deposition* is the deposition current, positive when
+metal deposits (``-i``). Every key and its unit: ``femli/outputs/metrics.schema.json``
+(:mod:`femli.outputs.metrics_format`).
 
 Per-part and per-feature current statistics, and footprint normalisation.
 
@@ -10,7 +13,7 @@ A *part* is one named boundary of an electrode (``nuclei``, ``substrate``); a
 *feature* is one connected piece of a part (one nucleus, one asperity). Features are
 found by connecting facets that share a vertex (exact, from the mesh). The
 *footprint* is the electrode's projection on the base plane: the lateral extent of
-the domain (m in 2D, m^2 in 3D); footprint current densities are what an experiment
+the domain (m^2; in 2D m^2 per m of depth); footprint current densities are what an experiment
 measures as "mA/cm2".
 
 Everything written for a solved stationary case: metrics, tables, fields, pictures.
@@ -33,6 +36,7 @@ from mpi4py import MPI
 from femli.mesh import Domain
 from femli.outputs import pictures
 from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_space
+from femli.outputs.metrics_format import METRICS_VERSION, upgrade
 from femli.outputs.status import git_commit, software_versions
 from femli.parallel import on_root
 from femli.physics.derived import SurfaceValues
@@ -74,10 +78,13 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 
 
 def surface_statistics(values: np.ndarray, weights: np.ndarray) -> dict[str, float]:
-    """Hotspot statistics of a (deposition-positive) current density over a surface.
+    """Hotspot statistics of a (deposition-positive) current density (A/m^2) over a
+    surface with nodal area ``weights`` (m^2; m^2 per m of depth in 2D).
 
-    Returns mean, max, min, p95, hotspot index (max/mean), coefficient of variation
-    (area-weighted std/mean) and the area fraction above twice the mean.
+    Returns the area-weighted mean, max, min and 95th percentile (A/m^2), the hotspot
+    index (max / mean), the coefficient of variation (area-weighted std / |mean|), the
+    area fraction above twice the mean and the area (keys of metrics.json, see
+    ``femli/outputs/metrics.schema.json``).
     """
     w = np.asarray(weights, dtype=float)
     x = np.asarray(values, dtype=float)
@@ -87,14 +94,14 @@ def surface_statistics(values: np.ndarray, weights: np.ndarray) -> dict[str, flo
     tiny = np.finfo(float).tiny
     ratio = mean if abs(mean) > tiny else np.nan
     return {
-        "mean": mean,
-        "max": float(x.max()),
-        "min": float(x.min()),
-        "p95": weighted_quantile(x, w, 0.95),
+        "mean_A_m2": mean,
+        "max_A_m2": float(x.max()),
+        "min_A_m2": float(x.min()),
+        "p95_A_m2": weighted_quantile(x, w, 0.95),
         "hotspot_index": float(x.max() / ratio),
         "coefficient_of_variation": float(std / abs(ratio)),
         "area_fraction_above_2x_mean": float(w[x > 2.0 * mean].sum() / area),
-        "area": float(area),
+        "area_m2": float(area),
     }
 
 
@@ -148,16 +155,16 @@ def part_statistics(domain: Domain, surface) -> dict:
             current = float((values[sel] * weights[sel]).sum())
             features.append(
                 {
-                    "area": area,
-                    "current": current,
-                    "mean": current / area,
-                    "max": float(values[sel].max()),
+                    "area_m2": area,
+                    "deposition_current_A": current,
+                    "deposition_mean_A_m2": current / area,
+                    "deposition_max_A_m2": float(values[sel].max()),
                 }
             )
-        currents = np.array([f["current"] for f in features])
+        currents = np.array([f["deposition_current_A"] for f in features])
         out[name] = {
             "deposition_current_density": surface_statistics(values, weights),
-            "features": len(features),
+            "feature_count": len(features),
             "feature_current_cv": float(currents.std() / abs(currents.mean()))
             if currents.size and currents.mean()
             else 0.0,
@@ -182,11 +189,12 @@ def total_current(solver, electrode) -> float:
 
 
 def electrode_metrics(solver, electrode) -> tuple[dict, SurfaceValues]:
-    """Totals and deposition-current statistics of one electrode. Collective.
+    """Totals (anodic positive) and deposition-current statistics (deposition positive)
+    of one electrode (keys and units: ``femli/outputs/metrics.schema.json``). Collective.
 
-    Currents in A (A/m in 2D), anodic positive: ``total_current`` (every reaction and a
-    double layer's charging), ``deposition_current`` (the reactions that deposit metal),
-    ``current_efficiency`` (their ratio), ``reaction_currents`` (by reaction name). The
+    Currents in A (A/m in 2D), anodic positive: ``total_current_A`` (every reaction and a
+    double layer's charging), ``deposition_current_A`` (the reactions that deposit metal),
+    ``current_efficiency`` (their ratio), ``reaction_currents_A`` (by reaction name). The
     surface statistics are of the depositing reactions' current density. After a march
     the total is its last record's (:func:`total_current`)."""
     currents = solver.currents
@@ -197,20 +205,20 @@ def electrode_metrics(solver, electrode) -> tuple[dict, SurfaceValues]:
     total = total_current(solver, electrode)
     deposition = currents.deposition(electrode)
     return {
-        "total_current": total,
-        "deposition_current": deposition,
+        "total_current_A": total,
+        "deposition_current_A": deposition,
         "current_efficiency": deposition / total if total else None,
-        "reaction_currents": currents.reactions(electrode),
-        "mean_current_density": total / currents.area(electrode),
+        "reaction_currents_A": currents.reactions(electrode),
+        "mean_current_density_A_m2": total / currents.area(electrode),
         "potential_V": float(model.potentials[electrode.name].value),
-        "area": currents.area(electrode),
+        "area_m2": currents.area(electrode),
         "mean_surface_overpotential_V": float(
             (surface.overpotential * surface.weights).sum() / surface.weights.sum()
         ),
         "deposition_current_density": stats,
-        "footprint_area": footprint,
-        "footprint_current_density": -total / footprint,
-        "footprint_hotspot_index": stats["max"] / (-total / footprint) if total else None,
+        "footprint_area_m2": footprint,
+        "footprint_deposition_current_density_A_m2": -total / footprint,
+        "footprint_hotspot_index": stats["max_A_m2"] / (-total / footprint) if total else None,
         "parts": part_statistics(model.domain, surface),
     }, surface
 
@@ -255,19 +263,25 @@ def write_stationary_outputs(
     """
     model = solver.model
     comm = model.domain.comm
-    metrics: dict = {"model": model.model, "dofs": model.num_dofs(), "electrodes": {}}
+    metrics: dict = {
+        "metrics_version": METRICS_VERSION,
+        "model": model.model,
+        "dim": model.domain.dim,
+        "dofs": model.num_dofs(),
+        "electrodes": {},
+    }
     surfaces: dict[str, SurfaceValues] = {}
     for e in model.electrodes:
         metrics["electrodes"][e.name], surfaces[e.name] = electrode_metrics(solver, e)
     c = model.concentration(model.electrolyte.reacting)
-    metrics["min_concentration"] = _global_min(c, model)
+    metrics["min_concentration_mol_m3"] = _global_min(c, model)
     metrics["solver"] = {"preset": solver.newton.preset, **solver.newton.stats.as_dict()}
     metrics["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
     metrics["software"] = software_versions()
     metrics["git_commit"] = git_commit()
     metrics["mpi_size"] = comm.size
     metrics.update(extra)
-    grid = _grid(model, c) if renders else None
+    scene = pictures.gather_scene(solver) if renders else None
 
     def files() -> None:
         output.mkdir(parents=True, exist_ok=True)
@@ -277,7 +291,7 @@ def write_stationary_outputs(
         for name, surface in surfaces.items():
             write_surface_csv(surface, output / f"surface_current_{name}.csv")
         if renders:
-            _pictures(grid, surfaces, output, model.domain.dim)
+            _pictures(scene, surfaces, output)
         if before_metrics is not None:
             before_metrics()
         atomic_write_json(output / "metrics.json", metrics)  # last: marks completion
@@ -286,51 +300,9 @@ def write_stationary_outputs(
     return metrics
 
 
-def _pictures(grid, surfaces: dict, output: Path, dim: int) -> None:
-    """PNG renders and surface-current plots (rank 0)."""
-    for name, surface in surfaces.items():
-        pictures.render_electrode(
-            to_um(surface.coords),
-            -surface.values,
-            output / f"electrode_{name}.png",
-            title=f"deposition on {name!r}",
-        )
-        pictures.plot_surface_current(
-            to_um(surface.coords),
-            -surface.values,
-            output / f"surface_current_{name}.png",
-            dim=dim,
-            title=f"electrode {name!r}",
-        )
-    pictures.render_field(
-        grid,
-        "concentration",
-        output / "concentration_flux.png",
-        vectors="li_flux",
-        title="Li+ concentration (mol/m3), flux",
-    )
-    pictures.render_field(
-        grid,
-        "current_density_magnitude",
-        output / "current_density.png",
-        title="|i| (A/m2)",
-        clip=dim == 3,
-    )
-
-
-def _grid(model, c):
-    space = model.space
-    conc = dolfinx.fem.Function(space, name="concentration")
-    conc.interpolate(dolfinx.fem.Expression(c, space.element.interpolation_points))
-    mesh = model.domain.mesh
-    flux = cell_vectors(model.flux(), mesh)
-    current = cell_vectors(model.current_density(), mesh)
-    cells = {
-        "li_flux": flux,
-        "current_density": current,
-        "current_density_magnitude": np.linalg.norm(current, axis=1),
-    }
-    return pictures.gather_grid({"concentration": conc, "phi": model.phi}, cells)
+def _pictures(scene, surfaces: dict, output: Path) -> None:
+    """Renders and surface-current plots (rank 0; :func:`pictures.write_pictures`)."""
+    pictures.write_pictures(scene, surfaces, output)
 
 
 def _global_min(expr, model) -> float:
@@ -344,13 +316,14 @@ def _global_min(expr, model) -> float:
 
 
 def describe(metrics: dict) -> str:
-    """One-line summary of an electrode's metrics for the terminal."""
+    """One line per electrode for the terminal (metrics.json of any version)."""
+    metrics = upgrade(metrics)
     lines = []
     for name, e in metrics["electrodes"].items():
         d = e["deposition_current_density"]
         lines.append(
-            f"{name}: mean deposition {d['mean'] / 10:.3g} mA/cm2, max {d['max'] / 10:.3g} "
-            f"mA/cm2, hotspot index {d['hotspot_index']:.3f}, CV "
+            f"{name}: mean deposition {d['mean_A_m2'] / 10:.3g} mA/cm2, max "
+            f"{d['max_A_m2'] / 10:.3g} mA/cm2, hotspot index {d['hotspot_index']:.3f}, CV "
             f"{d['coefficient_of_variation']:.3f}, E = {e['potential_V'] * 1e3:.2f} mV"
         )
     return "\n".join(lines)

@@ -24,6 +24,7 @@ What produced a result: software versions, MPI size, git commit, timestamps.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import subprocess
 import sys
@@ -147,9 +148,14 @@ def software_versions() -> dict[str, str]:
     }
 
 
-def git_commit() -> str | None:
-    """The femli source tree's commit, when it is a git checkout."""
-    root = Path(__file__).resolve().parents[2]
+def git_commit(root: Path | None = None) -> str | None:
+    """The femli source tree's commit (``root``: the tree, femli's own by default): the
+    git checkout's, else ``$FEMLI_GIT_COMMIT`` (recorded when an image is built:
+    ``docker build --build-arg GIT_COMMIT=...``, see ``make docker``)."""
+    root = Path(__file__).resolve().parents[2] if root is None else Path(root)
+    recorded = os.environ.get("FEMLI_GIT_COMMIT", "").strip() or None
+    if not (root / ".git").exists():  # an installed package or an image
+        return recorded
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
@@ -159,8 +165,8 @@ def git_commit() -> str | None:
             check=True,
         )
     except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+        return recorded
+    return out.stdout.strip() or recorded
 
 
 def solver_packages() -> dict[str, bool]:

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from femli.outputs.files import atomic_write_bytes
+from femli.outputs.metrics_format import upgrade
 from femli.study.spec import StudyError
 
 __all__ = [
     "CASE_METRICS",
     "ELECTRODE_METRICS",
     "INDEX_COLUMNS",
+    "RENAMED_METRICS",
     "RESERVED_COLUMNS",
     "aggregate",
     "case_state",
@@ -37,24 +39,29 @@ __all__ = [
     "write_summary",
 ]
 
-#: Per-electrode columns -> path in ``metrics.json["electrodes"][name]``. Units: total
-#: current in A (A/m in 2D), current densities in A/m^2 (deposition positive), V.
+#: Per-electrode columns -> path in ``metrics.json["electrodes"][name]`` (keys, units and
+#: signs: ``femli/outputs/metrics.schema.json``). Units: total current in A (A/m in 2D,
+#: anodic positive), deposition current densities in A/m^2 (deposition positive), V.
 ELECTRODE_METRICS: dict[str, tuple[str, ...]] = {
-    "total_current": ("total_current",),
+    "total_current_A": ("total_current_A",),
     "current_efficiency": ("current_efficiency",),
     "potential_V": ("potential_V",),
     "mean_overpotential_V": ("mean_surface_overpotential_V",),
-    "deposition_mean_A_m2": ("deposition_current_density", "mean"),
-    "deposition_max_A_m2": ("deposition_current_density", "max"),
-    "deposition_p95_A_m2": ("deposition_current_density", "p95"),
+    "deposition_mean_A_m2": ("deposition_current_density", "mean_A_m2"),
+    "deposition_max_A_m2": ("deposition_current_density", "max_A_m2"),
+    "deposition_p95_A_m2": ("deposition_current_density", "p95_A_m2"),
     "hotspot_index": ("deposition_current_density", "hotspot_index"),
     "cv": ("deposition_current_density", "coefficient_of_variation"),
     "area_fraction_above_2x_mean": ("deposition_current_density", "area_fraction_above_2x_mean"),
 }
 
+#: Column names of earlier femli versions -> their current names (still accepted in
+#: ``--plot`` and study files).
+RENAMED_METRICS: dict[str, str] = {"total_current": "total_current_A"}
+
 #: Per-case columns -> path in ``metrics.json`` (mol/m^3, counts, seconds).
 CASE_METRICS: dict[str, tuple[str, ...]] = {
-    "min_concentration_mol_m3": ("min_concentration",),
+    "min_concentration_mol_m3": ("min_concentration_mol_m3",),
     "dofs": ("dofs",),
     "newton_iterations": ("solver", "newton_iterations"),
     "krylov_iterations": ("solver", "krylov_iterations"),
@@ -62,8 +69,8 @@ CASE_METRICS: dict[str, tuple[str, ...]] = {
     "solve_time_s": ("timings_s", "solve"),
     "total_time_s": ("timings_s",),
     "mpi_size": ("mpi_size",),
-    "t_final_s": ("transient", "t_final"),
-    "depletion_time_s": ("transient", "depletion_time"),
+    "t_final_s": ("transient", "t_final_s"),
+    "depletion_time_s": ("transient", "depletion_time_s"),
 }
 _OPTIONAL = ("t_final_s", "depletion_time_s")  # dropped when no case has them
 
@@ -78,7 +85,10 @@ def metric_names(electrodes: list[str]) -> list[str]:
 
 
 def resolve_metric(metric: str, electrodes: list[str]) -> list[str]:
-    """Summary columns a metric name stands for (a short electrode metric -> one per electrode)."""
+    """Summary columns a metric name stands for (a short electrode metric -> one per
+    electrode; an earlier name, :data:`RENAMED_METRICS`, -> its current columns)."""
+    head, dot, tail = metric.rpartition(".")
+    metric = f"{head}{dot}{RENAMED_METRICS.get(tail, tail)}"
     if metric in CASE_METRICS:
         return [metric]
     if metric in ELECTRODE_METRICS:
@@ -91,7 +101,7 @@ def case_state(folder: Path, digest: str) -> tuple[str, dict | None, str | None]
     metrics = _read_json(folder / "metrics.json")
     if metrics is not None:
         if metrics.get("config_sha256") == digest and metrics.get("status") == "completed":
-            return "completed", metrics, None
+            return "completed", upgrade(metrics), None  # a file of an earlier femli, too
         return "stale", None, None
     status = _read_json(folder / "status.json")
     if status is not None and status.get("status") == "failed":

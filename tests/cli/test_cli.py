@@ -40,9 +40,9 @@ def test_demo_writes_every_output(mpi_tmp_path):
 
     metrics = run_demo(out, MPI.COMM_WORLD)
     lithium = metrics["electrodes"]["lithium"]
-    assert lithium["mean_current_density"] == pytest.approx(-200.0, rel=1e-7)  # 20 mA/cm2
+    assert lithium["mean_current_density_A_m2"] == pytest.approx(-200.0, rel=1e-7)  # 20 mA/cm2
     deposition = lithium["deposition_current_density"]
-    assert deposition["mean"] == pytest.approx(200.0, rel=1e-4)  # node-lumped mean
+    assert deposition["mean_A_m2"] == pytest.approx(200.0, rel=1e-4)  # node-lumped mean
     assert deposition["hotspot_index"] > 1.05  # asperity tips take more current
     MPI.COMM_WORLD.barrier()
     names = [

@@ -46,8 +46,8 @@ def test_sphere_in_a_sphere_from_the_cli(tmp_path):
     sphere = json.loads((tmp_path / "out" / "metrics.json").read_text())["electrodes"]["sphere"]
     a, b, kappa = 1e-6, 10e-6, 0.5
     quarter = -0.01 / ((1 / a - 1 / b) / (4 * np.pi * kappa)) / 2  # the mesh is z >= 0
-    assert sphere["total_current"] == pytest.approx(quarter, rel=0.01)
-    assert sphere["footprint_area"] == pytest.approx(np.pi * b**2)  # a disc in r-z
+    assert sphere["total_current_A"] == pytest.approx(quarter, rel=0.01)
+    assert sphere["footprint_area_m2"] == pytest.approx(np.pi * b**2)  # a disc in r-z
 
 
 def write(folder: Path, change) -> Path:

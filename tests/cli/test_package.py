@@ -62,6 +62,8 @@ def test_an_installed_wheel_runs_the_demo_outside_the_checkout(tmp_path):
     demo = python("-m", "femli", "demo", "--quick", "-o", "out")
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert (work / "out" / "rough_li" / "metrics.json").is_file()
+    schema = python("-m", "femli", "schema", "--metrics")  # package data too
+    assert schema.returncode == 0 and '"metrics_version"' in schema.stdout, schema.stderr
     installed = target / "femli" / CASES.name
     for _, *cases in COMPARISONS:  # the seed cases, whose geometries are presets
         for case in cases:

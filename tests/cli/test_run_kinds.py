@@ -99,4 +99,4 @@ def test_a_registered_kind_records_its_failure(mpi_tmp_path, probe):
     MPI.COMM_WORLD.barrier()
     status = json.loads((out / "status.json").read_text())
     assert (status["status"], status["run"], status["load_reached"]) == ("failed", "probe", 0.0)
-    assert status["last_state"] == "fields/" and (out / "fields" / "solution.xdmf").is_file()
+    assert status["last_state"] == "fields/" and (out / "fields" / "solution.vtu").is_file()

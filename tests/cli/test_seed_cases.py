@@ -32,7 +32,7 @@ def test_seed000_bilayer_lowers_hotspot_index_and_cv(mpi_tmp_path):
     bl_e, bl = deposition(run(SEED000 / "bilayer_reduced.toml", mpi_tmp_path))
     # both carry 20 mA/cm2 (200 A/m2) per 10 um footprint (2D: A per m of depth)
     for e in (bare_e, bl_e):
-        assert -e["total_current"] / 10e-6 == pytest.approx(200.0, rel=2e-3)
+        assert -e["total_current_A"] / 10e-6 == pytest.approx(200.0, rel=2e-3)
     # asperities focus current on bare Li at this rate
     assert bare["hotspot_index"] > 1.1
     # the paper's claim (Fig. 3j/3k): the bilayer smooths the current distribution

@@ -68,3 +68,34 @@ def test_seed003_growth_faraday_rate_and_footprint_uniformity(mpi_tmp_path):
     # full run: thickness CV 0.83 vs 1.38, RMS roughness 0.110 vs 0.186 um)
     assert scp["thickness_cv"] < 0.8 * bare["thickness_cv"]
     assert scp["rms_roughness_um"] < 0.75 * bare["rms_roughness_um"]
+
+
+def test_analyse_reads_the_folder_of_femli_run(tmp_path, capsys):
+    """``analyse.py`` on what ``femli run`` writes for a growth case (no ``profiles/``):
+    was an IndexError; now the series' states, with "—" for what needs the surface."""
+    import json
+
+    from shared_cases import GROWTH
+
+    from femli.case.checks import parse_case
+    from femli.pipeline import run_case
+
+    out = tmp_path / "grow"
+    metrics = run_case(parse_case(tomllib.loads(GROWTH)), out, MPI.COMM_WORLD)
+    analyse = _module("analyse")
+    analyse.main([str(out), "--json", str(tmp_path / "a.json"), "--plot", str(tmp_path / "p.png")])
+    printed = capsys.readouterr().out
+    assert "| max height (um) | 1.000 | 1.216 |" in printed
+    assert "| RMS roughness over the footprint (um) | — | — |" in printed
+    assert "no profiles/ (grow.py writes them): skipped" in printed
+    assert not (tmp_path / "p.png").exists()
+    (result,) = json.loads((tmp_path / "a.json").read_text())
+    final, growth = result["final"], metrics["growth"]
+    assert [s["t_s"] for s in result["snapshots"]] == pytest.approx([0.0, 3.0, 6.0], abs=0.7)
+    assert final["t_s"] == growth["t_s"] and result["steps"] == growth["steps"]
+    assert final["max_height_um"] == pytest.approx(growth["max_height_m"] * 1e6)
+    assert final["volume_over_faraday_trapezoid"] == pytest.approx(1.0, abs=5e-3)
+    electrode = metrics["electrodes"]["li"]
+    footprint = electrode["footprint_deposition_current_density_A_m2"]
+    assert final["current_footprint_mA_cm2"] == pytest.approx(footprint / 10, rel=1e-9)
+    assert final["hotspot_index_footprint"] == pytest.approx(electrode["footprint_hotspot_index"])

@@ -79,15 +79,15 @@ def test_sweep_runs_cases_in_groups_and_aggregates(mpi_tmp_path):
         li = m["electrodes"]["li"]
         stats = li["deposition_current_density"]
         assert m["mpi_size"] == 1
-        assert row["li.total_current"] == li["total_current"]
+        assert row["li.total_current_A"] == li["total_current_A"]
         assert row["li.potential_V"] == li["potential_V"]
         assert row["li.hotspot_index"] == stats["hotspot_index"]
-        assert row["li.deposition_p95_A_m2"] == stats["p95"]
+        assert row["li.deposition_p95_A_m2"] == stats["p95_A_m2"]
         assert row["li.cv"] == stats["coefficient_of_variation"]
-        assert row["min_concentration_mol_m3"] == m["min_concentration"]
+        assert row["min_concentration_mol_m3"] == m["min_concentration_mol_m3"]
         assert row["dofs"] == m["dofs"]
         assert row["solve_time_s"] == m["timings_s"]["solve"]
-        assert stats["mean"] == pytest.approx(-row["current_density"], rel=1e-6)
+        assert stats["mean_A_m2"] == pytest.approx(-row["current_density"], rel=1e-6)
     taller = table.groupby("asperity_height")["li.hotspot_index"].mean()
     assert taller[1.5] > taller[0.5] > 1.0
     assert aggregate(out, write=False).equals(table)  # a later aggregation gives the same

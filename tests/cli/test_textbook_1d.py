@@ -53,8 +53,8 @@ def test_closed_binary_cell_from_the_cli(tmp_path):
     voltage = eta(-i, c_right) - eta(i, c_left) + np.log(c_right / c_left) / f
     cathode = metrics["electrodes"]["cathode"]
     assert cathode["potential_V"] == pytest.approx(voltage, rel=5e-5)
-    assert cathode["mean_current_density"] == pytest.approx(-i, rel=1e-7)
-    assert metrics["min_concentration"] == pytest.approx(c_right, rel=1e-8)  # c is linear
+    assert cathode["mean_current_density_A_m2"] == pytest.approx(-i, rel=1e-7)
+    assert metrics["min_concentration_mol_m3"] == pytest.approx(c_right, rel=1e-8)  # c is linear
 
 
 def test_limiting_current_plateau_from_the_cli(tmp_path):
@@ -65,8 +65,8 @@ def test_limiting_current_plateau_from_the_cli(tmp_path):
     length = case["geometry"]["length_um"] * 1e-6
     i_lim = 2 * FARADAY * species["diffusivity"] * species["concentration"] / length
     lithium = metrics["electrodes"]["lithium"]
-    assert lithium["mean_current_density"] == pytest.approx(-i_lim, rel=1e-6)
-    assert 0.0 <= metrics["min_concentration"] < 1e-3 * species["concentration"]
+    assert lithium["mean_current_density_A_m2"] == pytest.approx(-i_lim, rel=1e-6)
+    assert 0.0 <= metrics["min_concentration_mol_m3"] < 1e-3 * species["concentration"]
 
 
 def test_side_reaction_and_film_from_the_cli(tmp_path):
@@ -87,10 +87,10 @@ def test_side_reaction_and_film_from_the_cli(tmp_path):
 
     delta = brentq(lambda d: tafel(main, d) + tafel(side, d) - i, -2.0, 2.0, xtol=1e-15)
     lithium = metrics["electrodes"]["lithium"]
-    assert lithium["total_current"] == pytest.approx(i, rel=1e-8)
-    assert lithium["reaction_currents"]["li"] == pytest.approx(tafel(main, delta), rel=1e-8)
-    assert lithium["reaction_currents"]["sei"] == pytest.approx(tafel(side, delta), rel=1e-8)
-    assert lithium["deposition_current"] == pytest.approx(tafel(main, delta), rel=1e-8)
+    assert lithium["total_current_A"] == pytest.approx(i, rel=1e-8)
+    assert lithium["reaction_currents_A"]["li"] == pytest.approx(tafel(main, delta), rel=1e-8)
+    assert lithium["reaction_currents_A"]["sei"] == pytest.approx(tafel(side, delta), rel=1e-8)
+    assert lithium["deposition_current_A"] == pytest.approx(tafel(main, delta), rel=1e-8)
     assert lithium["current_efficiency"] == pytest.approx(tafel(main, delta) / i, rel=1e-8)
     assert 0.5 < lithium["current_efficiency"] < 0.99  # both reactions matter here
     assert lithium["mean_surface_overpotential_V"] == pytest.approx(delta, rel=1e-8)
@@ -108,8 +108,8 @@ def test_double_layer_step_from_the_cli(tmp_path):
     tau = r_ct * electrode["double_layer_capacitance"]
     efficiency = 1.0 - np.exp(-case["time"]["t_end"] / tau)
     lithium = metrics["electrodes"]["lithium"]
-    assert lithium["total_current"] == pytest.approx(electrode["current_density"], rel=1e-8)
+    assert lithium["total_current_A"] == pytest.approx(electrode["current_density"], rel=1e-8)
     assert lithium["current_efficiency"] == pytest.approx(efficiency, rel=5e-3)
-    assert lithium["deposition_current"] == pytest.approx(
+    assert lithium["deposition_current_A"] == pytest.approx(
         efficiency * electrode["current_density"], rel=5e-3
     )

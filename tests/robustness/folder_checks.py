@@ -49,6 +49,29 @@ def check_file(path: Path) -> None:
         import pandas as pd
 
         pd.read_parquet(path)
+    elif path.suffix in (".vtu", ".vtp"):
+        import pyvista
+
+        assert pyvista.read(path).n_points > 0, path
+    elif path.suffix == ".pvd":
+        check_pvd(path)
+
+
+def check_pvd(path: Path) -> list[float]:
+    """A ParaView collection whose every frame file exists, times increasing; its times."""
+    from femli.outputs.vtkfiles import read_pvd
+
+    frames = read_pvd(path)
+    assert frames or path.read_text().count("<DataSet") == 0, path
+    assert all((path.parent / name).is_file() for _, name in frames), path
+    times = [t for t, _ in frames]
+    assert times == sorted(times) and len(set(times)) == len(times), path
+    return times
+
+
+def series_times(folder: Path, name: str = "solution") -> list[float]:
+    """The frame times (s) of the field series ``<folder>/series/<name>.pvd``."""
+    return check_pvd(folder / "series" / f"{name}.pvd")
 
 
 def check_folder(folder: Path) -> list[Path]:

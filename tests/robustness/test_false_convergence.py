@@ -33,8 +33,8 @@ def test_box_at_minus_two_volts_sits_on_the_limiting_current(mpi_tmp_path):
     """Was ~93x the limiting current with min c = -8 912 mol/m3 (exit 0)."""
     metrics = run_case(parse_case(box(potential=-2.0)), mpi_tmp_path / "box")
     (li,) = metrics["electrodes"].values()
-    assert -li["mean_current_density"] == pytest.approx(I_LIM, rel=1e-6)
-    assert 0.0 <= metrics["min_concentration"] < 1e-6 * 1000.0
+    assert -li["mean_current_density_A_m2"] == pytest.approx(I_LIM, rel=1e-6)
+    assert 0.0 <= metrics["min_concentration_mol_m3"] < 1e-6 * 1000.0
 
 
 @pytest.mark.mpi
@@ -64,4 +64,4 @@ def test_seed000_bare_li_at_plus_two_volts_obeys_ohms_law(mpi_tmp_path):
     data["output"] = {"renders": False, "fields": False}
     metrics = run_case(parse_case(data), mpi_tmp_path / "seed000")
     (li,) = metrics["electrodes"].values()
-    assert 0.0 < li["mean_current_density"] < 7.68e-3 * 2.0 / 9.5e-6
+    assert 0.0 < li["mean_current_density_A_m2"] < 7.68e-3 * 2.0 / 9.5e-6

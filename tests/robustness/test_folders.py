@@ -71,7 +71,7 @@ def test_a_run_into_a_users_folder_keeps_the_users_files(tmp_path):
         assert code == 0, text
         assert {p: p.read_text() for p in files} == files
     assert json.loads((out / "metrics.json").read_text())["status"] == "completed"
-    assert (out / "fields" / "solution.xdmf").is_file()
+    assert (out / "fields" / "solution.vtu").is_file()
     hidden = {p.relative_to(out).as_posix() for p in out.rglob(".*")}
     assert hidden == {".draft.tmp", "sub/.cache.tmp", ".femli.lock", ".femli-manifest.json"}
     # --restart refuses a checkpoint femli did not write instead of reading it

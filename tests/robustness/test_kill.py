@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from folder_checks import check_after_kill, check_completed, check_csv, check_folder
+from folder_checks import (
+    check_after_kill,
+    check_completed,
+    check_csv,
+    check_folder,
+    series_times,
+)
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
@@ -73,12 +79,14 @@ def test_killed_growth_run_restarts_and_loses_nothing(tmp_path):
     finish("run", "grow.toml", "-o", out.name, "--restart", cwd=tmp_path)
     metrics = check_completed(out, reference["config_sha256"])
     assert metrics["growth"]["steps"] == reference["growth"]["steps"]
-    for key in ("t", "deposited_volume", "max_height", "charge"):
+    for key in ("t_s", "deposited_volume_m3", "max_height_m", "charge_C"):
         assert metrics["growth"][key] == pytest.approx(reference["growth"][key], rel=1e-8)
     assert len(check_csv(out / "growth_series.csv")) == len(rows)
-    segments = sorted((out / "growth_fields").glob("growth_*.bp"))
-    assert [p.name for p in segments] == [f"growth_{k:03d}.bp" for k in range(len(segments))]
-    assert all(any(p.iterdir()) for p in segments)
+    # the field series: the reference's frames (times), numbered without gaps
+    times = series_times(tmp_path / "reference")
+    assert series_times(out) == pytest.approx(times, rel=1e-8)
+    frames = sorted(p.name for p in (out / "series").glob("solution_*.vtu"))
+    assert frames == [f"solution_{k:04d}.vtu" for k in range(len(times))]
 
 
 STUDY = """

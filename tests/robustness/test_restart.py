@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from folder_checks import check_completed, check_csv
+from folder_checks import check_completed, check_csv, series_times
 from mpi4py import MPI
 from shared_cases import GROWTH, TINY
 
@@ -66,21 +66,23 @@ def same_rows(a: Path, b: Path, rel: float) -> None:
 
 def same_metrics(a: dict, b: dict, rel: float) -> None:
     ea, eb = a["electrodes"]["li"], b["electrodes"]["li"]
-    for key in ("total_current", "potential_V", "mean_surface_overpotential_V"):
+    for key in ("total_current_A", "potential_V", "mean_surface_overpotential_V"):
         assert eb[key] == pytest.approx(ea[key], rel=rel), key
-    assert b["min_concentration"] == pytest.approx(a["min_concentration"], rel=rel)
+    assert b["min_concentration_mol_m3"] == pytest.approx(a["min_concentration_mol_m3"], rel=rel)
     assert b["solver"]["newton_iterations"] == a["solver"]["newton_iterations"]
 
 
 def same_transient(a: dict, b: dict) -> None:
     ta, tb = a["transient"], b["transient"]
     assert (tb["steps"], tb["stop_reason"]) == (ta["steps"], ta["stop_reason"])
-    assert tb["t_final"] == pytest.approx(ta["t_final"], rel=1e-12)
+    assert tb["t_final_s"] == pytest.approx(ta["t_final_s"], rel=1e-12)
 
 
 @pytest.mark.mpi
 def test_transient_restart_gives_the_uninterrupted_result(mpi_tmp_path):
-    config = parse_case(TRANSIENT)
+    data = copy.deepcopy(TRANSIENT)
+    data["output"]["fields"] = True  # the field series restarts too
+    config = parse_case(data)
     full = run_case(config, mpi_tmp_path / "full", MPI.COMM_WORLD)
     cut = mpi_tmp_path / "cut"
     state = interrupted(config, cut, step=12)
@@ -92,6 +94,9 @@ def test_transient_restart_gives_the_uninterrupted_result(mpi_tmp_path):
     same_rows(mpi_tmp_path / "full" / "time_series.csv", cut / "time_series.csv", 1e-10)
     check_completed(cut, config.digest())
     assert json.loads((cut / "provenance.json").read_text())["restarted_from_t"] == state["t"]
+    times = series_times(mpi_tmp_path / "full")  # frames after the checkpoint written again
+    assert series_times(cut) == pytest.approx(times, rel=1e-10)
+    assert times[0] == 0.0 and times[-1] == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(
@@ -118,12 +123,14 @@ def test_growth_restart_gives_the_uninterrupted_result(mpi_tmp_path, interval, s
     again = run_case(config, cut, MPI.COMM_WORLD, restart=True)
     MPI.COMM_WORLD.barrier()
     same_metrics(full, again, rel=1e-8)
-    for key in ("t", "steps", "remeshes", "deposited_volume", "charge", "max_height"):
+    for key in ("t_s", "steps", "remeshes", "deposited_volume_m3", "charge_C", "max_height_m"):
         assert again["growth"][key] == pytest.approx(full["growth"][key], rel=1e-8), key
     same_rows(mpi_tmp_path / "full" / "growth_series.csv", cut / "growth_series.csv", 1e-8)
     check_completed(cut, config.digest())
-    series = sorted(p.name for p in (cut / "growth_fields").glob("growth_*.bp"))
-    assert series[-1] == f"growth_{len(series) - 1:03d}.bp"  # numbered without gaps
+    times = series_times(mpi_tmp_path / "full")  # the same frames, numbered without gaps
+    assert series_times(cut) == pytest.approx(times, rel=1e-8)
+    frames = sorted(p.name for p in (cut / "series").glob("electrode_li_*.vtp"))
+    assert frames == [f"electrode_li_{k:04d}.vtp" for k in range(len(times))]
 
 
 @pytest.mark.mpi
@@ -164,7 +171,7 @@ def test_restart_across_the_renaming_of_a_growth_key(tmp_path):
     assert state["digest"] == hashlib.sha256(text).hexdigest()
     again = run_case(parse_case(data), cut, MPI.COMM_WORLD, restart=True)
     assert json.loads((cut / "provenance.json").read_text())["restarted_from_t"] == state["t"]
-    assert again["growth"]["t"] == pytest.approx(6.0)
+    assert again["growth"]["t_s"] == pytest.approx(6.0)
     written = tomllib.loads((cut / "config.toml").read_text())["growth"]
     assert written["max_displacement_um"] == 0.05 and "max_displacement" not in written
 

@@ -75,12 +75,12 @@ def test_restart_after_merges_gives_the_uninterrupted_result(
     config = parse_case(merging(interval))
     folder, full = uninterrupted
     assert (full["steps"], full["merges"], len(full["merge_events"])) == (12, 4, 4)
-    assert full["trapped_volume"] > 1e-15  # m2 per unit depth: the closed notch
+    assert full["trapped_volume_m3"] > 1e-15  # m2 per unit depth: the closed notch
     cut = tmp_path / "cut"
     state = interrupted(config, cut, stop)
     assert state["step"] == resumed and len(state["merges"]) == merges
     again = run_case(config, cut, MPI.COMM_WORLD, restart=True)["growth"]
-    for key in ("t", "steps", "remeshes", "merges", "trapped_volume", "deposited_volume"):
+    for key in ("t_s", "steps", "remeshes", "merges", "trapped_volume_m3", "deposited_volume_m3"):
         assert again[key] == pytest.approx(full[key], rel=1e-8), key
     assert again["merge_events"] == full["merge_events"]
     same_rows(folder / "growth_series.csv", cut / "growth_series.csv", 1e-8)
@@ -105,6 +105,6 @@ def test_series_and_metrics_report_the_merges(uninterrupted):
     left = min(range(2), key=lambda k: centres[k][0])
     assert walls == {"wall_left": [left], "wall_right": [1 - left]}
     assert sorted([*events[2]["deposits"], *events[2]["with"]]) == [0, 1]
-    assert all(0 < e["gap_um"] < 0.05 and e["t"] < 18.0 for e in events)
-    assert trapped[-1] == pytest.approx(sum(e["trapped"] for e in events), rel=1e-12)
-    assert trapped[-1] == pytest.approx(growth["trapped_volume"], rel=1e-9)
+    assert all(0 < e["gap_um"] < 0.05 and e["t_s"] < 18.0 for e in events)
+    assert trapped[-1] == pytest.approx(sum(e["trapped_volume_m3"] for e in events), rel=1e-12)
+    assert trapped[-1] == pytest.approx(growth["trapped_volume_m3"], rel=1e-9)

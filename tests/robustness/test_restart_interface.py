@@ -31,7 +31,7 @@ def test_a_double_layer_and_film_run_restarts_where_it_stopped(mpi_tmp_path):
     again = run_case(config, cut, MPI.COMM_WORLD, restart=True)
     MPI.COMM_WORLD.barrier()
     same_transient(full, again)
-    for key in ("total_current", "potential_V", "mean_surface_overpotential_V"):
+    for key in ("total_current_A", "potential_V", "mean_surface_overpotential_V"):
         assert again["electrodes"]["li"][key] == pytest.approx(
             full["electrodes"]["li"][key], rel=1e-9
         )

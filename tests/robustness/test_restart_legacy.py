@@ -64,7 +64,15 @@ def test_a_legacy_growth_checkpoint_restarts(tmp_path, name, step):
     full = run_case(config, tmp_path / "full", MPI.COMM_WORLD)
     again = run_case(config, tmp_path / "cut", MPI.COMM_WORLD, restart=True)
     same_metrics(full, again, rel=1e-8)
-    for key in ("t", "steps", "remeshes", "deposited_volume", "charge", "c_min", "c_tip"):
+    for key in (
+        "t_s",
+        "steps",
+        "remeshes",
+        "deposited_volume_m3",
+        "charge_C",
+        "c_min_mol_m3",
+        "c_tip_mol_m3",
+    ):
         assert again["growth"][key] == pytest.approx(full["growth"][key], rel=1e-8), key
     same_rows(tmp_path / "full" / "growth_series.csv", tmp_path / "cut" / "growth_series.csv", 1e-8)
     check_completed(tmp_path / "cut", config.digest())

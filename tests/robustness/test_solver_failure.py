@@ -38,7 +38,7 @@ def failed_run(config, out: Path) -> tuple[str, dict]:
     provenance = json.loads((out / "provenance.json").read_text())
     assert status["status"] == provenance["exit_status"] == "failed"
     assert status["error"] == provenance["error"] == f"SolverError: {info.value}"
-    assert (out / "fields" / "solution.xdmf").is_file()  # the last converged state
+    assert (out / "fields" / "solution.vtu").is_file()  # the last converged state
     assert not (out / "metrics.json").exists()
     check_folder(out)
     return str(info.value), status
@@ -92,11 +92,11 @@ def test_growth_cuts_the_step_after_a_failed_solve(mpi_tmp_path, monkeypatch):
     monkeypatch.setattr(GrowthSolver, "solve_state", flaky(1.0, failures=3))
     metrics = run_case(parse_case(growth_case()), mpi_tmp_path / "flaky", MPI.COMM_WORLD)
     growth = metrics["growth"]
-    assert growth["t"] == pytest.approx(6.0)
+    assert growth["t_s"] == pytest.approx(6.0)
     assert growth["steps"] > 7  # the cut steps (7 without failures)
     # shape and charge were put back before each retry: Faraday's law still holds
-    volume = -growth["charge"] * 6.94e-3 / (96485.33212 * 534.0)
-    assert growth["deposited_volume"] == pytest.approx(volume, rel=5e-3)
+    volume = -growth["charge_C"] * 6.94e-3 / (96485.33212 * 534.0)
+    assert growth["deposited_volume_m3"] == pytest.approx(volume, rel=5e-3)
 
 
 @pytest.mark.mpi
@@ -129,8 +129,8 @@ def test_seed000_bilayer_at_moderate_and_extreme_current(mpi_tmp_path):
             assert status["status"] == "failed" and (out / "fields").is_dir()
             continue
         electrode = metrics["electrodes"]["lithium"]
-        assert -electrode["total_current"] / 10e-6 == pytest.approx(10.0 * ma_cm2, rel=1e-6)
-        assert metrics["min_concentration"] > 0
+        assert -electrode["total_current_A"] / 10e-6 == pytest.approx(10.0 * ma_cm2, rel=1e-6)
+        assert metrics["min_concentration_mol_m3"] > 0
 
 
 @pytest.mark.mpi
@@ -152,7 +152,7 @@ def test_growth_whose_mesh_cannot_follow_fails_cleanly(mpi_tmp_path, monkeypatch
     MPI.COMM_WORLD.barrier()
     status = json.loads((out / "status.json").read_text())
     assert status["status"] == "failed" and 0 < status["t_reached"] < 6.0
-    assert (out / "fields" / "solution.xdmf").is_file()
+    assert (out / "fields" / "solution.vtu").is_file()
 
 
 @pytest.mark.mpi
@@ -168,7 +168,7 @@ def test_growth_cuts_the_step_when_the_mesh_would_invert(mpi_tmp_path, monkeypat
 
     monkeypatch.setattr(MeshMover, "move", move)
     growth = run_case(parse_case(growth_case()), mpi_tmp_path / "cut", MPI.COMM_WORLD)["growth"]
-    assert growth["t"] == pytest.approx(6.0)
+    assert growth["t_s"] == pytest.approx(6.0)
     assert growth["steps"] > 7  # 7 without the inversion
-    volume = -growth["charge"] * 6.94e-3 / (96485.33212 * 534.0)
-    assert growth["deposited_volume"] == pytest.approx(volume, rel=5e-3)
+    volume = -growth["charge_C"] * 6.94e-3 / (96485.33212 * 534.0)
+    assert growth["deposited_volume_m3"] == pytest.approx(volume, rel=5e-3)

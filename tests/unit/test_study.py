@@ -6,6 +6,7 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -322,3 +323,28 @@ def test_the_example_study_expands():
     )
     assert s.cases[19].config.electrolyte.conductivity == 0.173
     assert (s.plots[0].metric, s.plots[0].param) == ("hotspot_index", "current_density")
+
+
+def test_sweep_plots_carry_units_and_log_axes_over_decades():
+    import matplotlib.pyplot as plt
+
+    from femli.study.plots import draw_metric
+
+    rows = [
+        {"electrode": e, "current_density": c, "li.deposition_max_A_m2": -1.3 * c, "li.cv": 0.1}
+        for e in ("bare", "bilayer")
+        for c in (-10.0, -100.0, -1000.0)
+    ]
+    table = pd.DataFrame(rows)
+    fig = draw_metric(table, ["li.deposition_max_A_m2"], "current_density", ["electrode"])
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "|current_density| (mA/cm2)"  # deposition: negative A/m2
+    assert ax.get_ylabel() == "deposition max (mA/cm2)"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"  # three decades
+    x, y = ax.lines[0].get_data()
+    order = np.argsort(x)
+    assert list(x[order]) == [1.0, 10.0, 100.0]
+    assert list(y[order]) == pytest.approx([1.3, 13.0, 130.0])
+    flat = draw_metric(table, ["li.cv"], "electrode", ["current_density"])
+    assert flat.axes[0].get_yscale() == "linear" and flat.axes[0].get_ylabel() == "cv (std/mean)"
+    plt.close("all")

@@ -17,7 +17,7 @@ def test_statistics_are_area_weighted():
     values = np.array([1.0, 5.0])
     weights = np.array([3.0, 1.0])
     stats = surface_statistics(values, weights)
-    assert stats["mean"] == pytest.approx(2.0)
+    assert stats["mean_A_m2"] == pytest.approx(2.0)
     assert stats["hotspot_index"] == pytest.approx(2.5)
     assert stats["area_fraction_above_2x_mean"] == pytest.approx(0.25)
     assert stats["coefficient_of_variation"] == pytest.approx(np.sqrt(3.0) / 2.0)

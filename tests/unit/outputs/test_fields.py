@@ -1,0 +1,119 @@
+"""Field files open with ``pyvista.read`` and hold the solved state: the electrolyte
+(``fields/solution.vtu``) and each electrode's surface (``fields/electrode_<name>.vtp``),
+the same single files from a serial and a 2-rank run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from femli.mesh import build_domain
+from femli.outputs.fields import write_fields
+from femli.outputs.quantities import (
+    CURRENT,
+    DEPOSITION,
+    OVERPOTENTIAL,
+    PHI,
+    VELOCITY,
+    concentration_name,
+    flux_name,
+)
+from femli.outputs.surface import node_weights
+from femli.physics.conditions import Bulk, Electrode
+from femli.physics.electrolyte import binary
+from femli.physics.kinetics import ButlerVolmer, Tafel
+from femli.physics.model import CellModel
+from femli.solve.stationary import StationarySolver
+
+#: Two 0.5 um nuclei on a 2 x 2 um anode under 2 um of 1 M electrolyte (coarse: ~1000 nodes).
+NUCLEI = {
+    "dim": 3,
+    "width": 2.0,
+    "depth": 2.0,
+    "height": 2.0,
+    "diameter": 0.5,
+    "count": 2,
+    "h_nucleus": 0.1,
+    "h_substrate": 0.25,
+    "h_far": 0.5,
+    "seed": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def solved():
+    """A solved 3D nucleus array (deposition on the nuclei, Tafel on the substrate)."""
+    domain, _ = build_domain("nucleus_array", MPI.COMM_WORLD, **NUCLEI)
+    electrode = Electrode(
+        "anode",
+        {
+            "nuclei": ButlerVolmer(30.0, 1.5, 0.5, concentration_dependent=True),
+            "substrate": Tafel(3.0, 0.5),
+        },
+        current_density=-50.0,
+    )
+    model = CellModel(domain, binary(1000.0, 5e-10, 5e-10), [electrode], [Bulk(("bulk",))])
+    solver = StationarySolver(model)
+    solver.solve()
+    return solver, electrode
+
+
+def _global(values: np.ndarray) -> np.ndarray:
+    return np.concatenate(MPI.COMM_WORLD.allgather(values))
+
+
+@pytest.mark.mpi
+def test_fields_open_with_pyvista_and_hold_the_solved_state(solved, mpi_tmp_path):
+    import pyvista
+
+    solver, electrode = solved
+    model = solver.model
+    folder = write_fields(model, mpi_tmp_path, solver.currents)
+    # the solved state, gathered from every rank
+    space = model.space
+    owned = space.dofmap.index_map.size_local
+    c = model.unknowns[0].x.array[:owned]
+    phi = model.phi.x.array[:owned]
+    nodal = solver.currents.nodal(electrode)
+    deposition = _global(-nodal.values) / 10.0  # mA/cm2
+    weights = _global(nodal.weights)
+    c_all, phi_all = _global(c), _global(phi)
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    grid = pyvista.read(folder / "solution.vtu")
+    assert grid.n_points == space.dofmap.index_map.size_global  # each node once
+    assert grid.n_cells == model.domain.num_cells_global()
+    assert str(grid.field_data["length_unit"][0]) == "um"
+    assert grid.bounds[1] == pytest.approx(NUCLEI["width"]) and grid.bounds[5] == pytest.approx(2.0)
+    c_file = grid.point_data[concentration_name("Li+")]
+    assert c_file.min() == pytest.approx(c_all.min(), rel=1e-12)
+    assert c_file.max() == pytest.approx(c_all.max(), rel=1e-12)
+    assert np.sort(grid.point_data[PHI]) == pytest.approx(np.sort(phi_all), abs=1e-14)
+    for name in (flux_name("Li+"), CURRENT):
+        assert grid.point_data[name].shape == (grid.n_points, 3)
+        assert grid.cell_data[name].shape == (grid.n_cells, 3)
+    # far from the electrode: about the applied 5 mA/cm2 (not 50 A/m2), downwards
+    top = grid.points[:, 2] > 1.9
+    assert np.all(
+        (grid.point_data[CURRENT][top, 2] < -4.0) & (grid.point_data[CURRENT][top, 2] > -7.0)
+    )
+
+    surface = pyvista.read(folder / "electrode_anode.vtp")
+    assert surface.n_points == deposition.size
+    assert str(surface.field_data["boundaries"][0]) == "nuclei,substrate"
+    assert sorted(set(surface.cell_data["boundary"])) == [0, 1]
+    assert VELOCITY not in surface.point_data  # a stationary run
+    values, w = surface.point_data[DEPOSITION], node_weights(surface)
+    assert w.sum() * 1e-12 == pytest.approx(weights.sum(), rel=1e-10)  # um2 -> m2
+    mean = (deposition * weights).sum() / weights.sum()
+    assert (values * w).sum() / w.sum() == pytest.approx(mean, rel=1e-10)
+    assert values.max() == pytest.approx(deposition.max(), rel=1e-12)
+    assert np.sort(values) == pytest.approx(np.sort(deposition), rel=1e-12)
+    assert np.all(np.isfinite(surface.point_data[OVERPOTENTIAL]))
+    c_surface = surface.point_data[concentration_name("Li+")]
+    assert c_all.min() <= c_surface.min() <= c_surface.max() <= c_all.max()
+    # triangles face the electrolyte: up on the flat substrate
+    normals = surface.compute_normals(cell_normals=True, point_normals=False).cell_data["Normals"]
+    flat = surface.cell_data["boundary"] == 1
+    assert normals[flat, 2] == pytest.approx(np.ones(flat.sum()))
