@@ -7,7 +7,8 @@ current density into a normal velocity ``v_n = -i_loc M / (z F rho)`` (depositio
 extends the displacement into the domain (:mod:`femli.growth.motion`). The step is
 limited by the largest boundary displacement allowed per step; a step that would
 invert cells is cut. Quality below a threshold triggers a remesh (2D and 3D) via the
-``remesh`` hook. SI units; lengths in m.
+``remesh`` hook (3D with ``merge_gap``: a rebuild from the level set,
+:mod:`femli.growth.rebuild`). SI units; lengths in m.
 
 The boundary nodes sweep the Faraday volume of the current exactly (trapezoidal in
 time, :mod:`femli.growth.conserve`); ``faraday`` accumulates it.
@@ -30,10 +31,18 @@ from femli.growth.chemistry import (
     surface_concentration,
 )
 from femli.growth.conserve import VolumeKeeper
-from femli.growth.merge import merge_deposits, reason, seeds_2d, touching_error
+from femli.growth.merge import (
+    merge_deposits,
+    merge_deposits_3d,
+    reason,
+    rebuild_growth,
+    seeds_2d,
+    touching_error,
+)
 from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.options import GrowthOptions, Metal
+from femli.growth.rebuild import require_box, seeds_3d
 from femli.growth.remesh import edge_lengths, remesh_domain, transfer
 from femli.physics.kinetics import Inert
 from femli.physics.model import CellModel
@@ -69,12 +78,14 @@ class GrowthSolver:
         self.sizes: tuple[float, ...] | None = self._remesh_sizes()
         self.merges: list[dict] = []  # merge events (t, deposits, trapped volume)
         self.trapped = 0.0  # electrolyte enclosed by merged deposits, m^3 (m^2 in 2D)
+        self.detached = 0.0  # metal cut loose from the electrode and dropped, m^3
         self.faraday = 0.0  # M/(zF rho) x the deposition current, trapezoidal in time, m^3
         self.seeds = None
         if options.merge_gap is not None:
-            if model.domain.dim != 2:
-                raise ValueError("merge_gap: merging deposits is implemented in 2D only")
-            self.seeds = seeds_2d(model.domain, self.depositing)
+            if model.domain.dim == 3:
+                require_box(model.domain, self.depositing)
+            seeds = seeds_2d if model.domain.dim == 2 else seeds_3d
+            self.seeds = seeds(model.domain, self.depositing)
 
     def _attach(self, model: CellModel) -> None:
         """(Re)build the mesh mover, the solver and the compiled forms for ``model``."""
@@ -290,7 +301,9 @@ class GrowthSolver:
         Raises:
             MeshMotionError: the fused shape could not be meshed (where, and what to try).
         """
-        return self.options.merge_gap is not None and merge_deposits(self)
+        if self.options.merge_gap is None:
+            return False
+        return merge_deposits(self) if self.model.domain.dim == 2 else merge_deposits_3d(self)
 
     def remesh(self) -> None:
         """Mesh the present shape afresh and carry the fields over. Collective.
@@ -301,6 +314,9 @@ class GrowthSolver:
         """
         if self.sizes is None:  # a checkpoint from before 3D remeshing
             self.sizes = self._remesh_sizes()
+        if self.model.domain.dim == 3 and self.options.merge_gap is not None:
+            rebuild_growth(self, [])  # from the level set, Faraday's volume restored
+            return
         try:
             domain = remesh_domain(self.model.domain, self.depositing, *self.sizes)
         except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
@@ -339,6 +355,7 @@ class GrowthSolver:
             "merges": len(self.merges),
             "trapped_volume": self.trapped,
             "faraday_volume": self.faraday,
+            "detached_volume": self.detached,
             "c_min": c_min,
             "c_tip": c_tip,
             "snapshot": dt == 0.0
@@ -372,6 +389,7 @@ class GrowthSolver:
             "sizes": None if self.sizes is None else list(self.sizes),
             "merges": self.merges,
             "trapped": self.trapped,
+            "detached": self.detached,
             "faraday": self.faraday,
             "seeds": None if self.seeds is None else np.asarray(self.seeds).tolist(),
             "deferred_dt": self.keeper.last_dt,
@@ -391,6 +409,7 @@ class GrowthSolver:
         self.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
         self.merges = [dict(event) for event in meta.get("merges", [])]
         self.trapped = float(meta.get("trapped", 0.0))
+        self.detached = float(meta.get("detached", 0.0))
         self.faraday = float(meta.get("faraday", -self.charge * Metal().volume_per_charge))
         if meta.get("seeds") is not None:  # the restored mesh may have fewer pieces
             self.seeds = np.array(meta["seeds"], dtype=float).reshape(-1, self.model.domain.dim)

@@ -1,0 +1,95 @@
+"""Merging deposits in 3D growth through a level-set rebuild of the mesh
+(:mod:`femli.growth.rebuild`): two equal hemispherical nuclei at a uniform current touch
+when geometry says (gap / (2 v)), merge, and growth goes on to ``t_end`` with Faraday's
+law intact; a pocket closed by three merging deposits is trapped and removed.
+
+Closed form: at a uniform current density i every point of the surface moves at
+v = i M / (z F rho), so two hemispheres whose feet are g apart touch at t = g / (2 v).
+A merge is found at the end of the first step that brings them within
+``CONTACT x merge_gap``, so it lies between (g - CONTACT x merge_gap) / (2 v) and g / (2 v).
+"""
+
+from __future__ import annotations
+
+import pytest
+from shared_cases import caps_at
+
+from femli.geometry import GeometryError
+from femli.growth.rebuild import CONTACT, seeds_3d
+from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
+from femli.physics.conditions import Bulk, Electrode
+from femli.physics.electrolyte import binary
+from femli.physics.kinetics import ButlerVolmer
+from femli.physics.model import CellModel
+
+CURRENT = 100.0  # A/m2, mean deposition current density
+GAP = 0.1e-6  # m, between the feet
+MERGE_GAP = 0.05e-6
+
+
+def pair(t_end: float, merge_gap: float | None) -> GrowthSolver:
+    """Two 0.25 um hemispheres 0.1 um apart in a 2 x 1 x 1.2 um box (coarse), galvanostatic
+    at 100 A/m2 with charge-transfer-dominated kinetics (Wagner number ~1e3: uniform)."""
+    domain = caps_at(
+        [[0.7, 0.5], [1.3, 0.5]],
+        width=2.0,
+        depth=1.0,
+        height=1.2,
+        diameter=0.5,
+        h_nucleus=0.06,
+        h_substrate=0.12,
+        h_far=0.3,
+    )
+    electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, current_density=-CURRENT)
+    model = CellModel(
+        domain, binary(1000.0, 5e-10, 5e-10, model="secondary"), [electrode], [Bulk(("bulk",))]
+    )
+    options = GrowthOptions(t_end=t_end, min_quality=0.1, merge_gap=merge_gap)
+    return GrowthSolver(model, options)
+
+
+@pytest.mark.mpi
+def test_two_hemispheres_touch_at_gap_over_2v_merge_and_grow_on():
+    v = CURRENT * Metal().volume_per_charge
+    growth = pair(6.0, MERGE_GAP)
+    names = set(growth.model.domain.facet_names)
+    assert len(growth.seeds) == 2
+    final = growth.run()[-1]
+    pairs = [m for m in growth.merges if isinstance(m["with"], list)]
+    assert len(pairs) == 1 and sorted([*pairs[0]["deposits"], *pairs[0]["with"]]) == [0, 1]
+    touch = GAP / (2 * v)  # 3.71 s
+    assert (GAP - CONTACT * MERGE_GAP) / (2 * v) <= pairs[0]["t"] <= touch  # measured 2.97 s
+    assert final["t"] == pytest.approx(6.0) and final["remeshes"] >= 1
+    assert set(growth.model.domain.facet_names) == names
+    assert len(seeds_3d(growth.model.domain, growth.depositing)) == 1  # one deposit now
+    deposited = final["deposited_volume"] + final["trapped_volume"]
+    assert deposited == pytest.approx(final["faraday_volume"], rel=5e-3)  # measured 1e-7
+    assert final["faraday_volume"] == pytest.approx(-final["charge"] * Metal().volume_per_charge)
+    # a rebuild without a merge keeps the volume, the names and the current
+    volume, current = growth.model.domain.measure(boundary=False), growth.total_current()
+    cells = growth.model.domain.num_cells_global()
+    growth.remesh()
+    assert growth.model.domain.num_cells_global() != cells
+    assert growth.model.domain.measure(boundary=False) == pytest.approx(volume, rel=1e-9)
+    assert set(growth.model.domain.facet_names) == names
+    assert growth.total_current() == pytest.approx(current, rel=1e-2)
+
+
+def test_a_3d_merge_needs_a_box_shaped_cell():
+    """The rebuild mirrors the level set in fixed planar walls: a wall that deposits
+    (moves) is refused with one message when the solver is made."""
+    domain = caps_at([[0.5, 0.5]], width=1.0, depth=1.0, height=1.0, diameter=0.5, h_far=0.3)
+    kinetics = ButlerVolmer(30.0, 1.5, 0.5)
+    for parts, ok in (
+        ({"nuclei": kinetics}, True),
+        ({"nuclei": kinetics, "wall_left": kinetics}, False),
+    ):
+        electrode = Electrode("li", parts, current_density=-1.0)
+        model = CellModel(
+            domain, binary(1000.0, 5e-10, 5e-10, model="secondary"), [electrode], [Bulk(("bulk",))]
+        )
+        if ok:
+            GrowthSolver(model, GrowthOptions(t_end=1.0, merge_gap=MERGE_GAP))
+            continue
+        with pytest.raises(GeometryError, match="side walls on all four sides"):
+            GrowthSolver(model, GrowthOptions(t_end=1.0, merge_gap=MERGE_GAP))
