@@ -30,7 +30,14 @@ from scipy.spatial import cKDTree
 from femli.geometry.faces import mesh_face
 from femli.growth.surface import Grid, Plane, contour
 
-__all__ = ["Patches", "Sheet", "components", "electrolyte_patches", "shell_volume"]
+__all__ = [
+    "Patches",
+    "Sheet",
+    "components",
+    "electrolyte_patches",
+    "electrolyte_volume",
+    "shell_volume",
+]
 
 #: Vertices closer than this to a plane are put on it (um).
 SNAP = 1e-7
@@ -133,6 +140,14 @@ def _even_edges(loop, points, on_plane, essential, size: float) -> np.ndarray:
         else:
             out.append(points[a][None])
     return np.concatenate(out)
+
+
+def electrolyte_volume(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: float) -> float:
+    """Volume (um^3) of the electrolyte ``phi > 0`` inside ``planes`` below the ``cut``,
+    pockets included, metal islands excluded (the contoured, clipped surface's)."""
+    surface = _clipped(grid, phi, planes, cut)
+    points = np.array(surface.points, dtype=np.float64)
+    return abs(shell_volume(points, np.asarray(surface.regular_faces)))
 
 
 def _loops(tris: np.ndarray) -> list[np.ndarray]:
@@ -305,6 +320,31 @@ def _patches(points, tris, names, sheet: Sheet) -> list[tuple[str, np.ndarray]]:
     for name in sorted(set(names)):
         for k in np.unique(key[names == name]):
             mine = tris[(names == name) & (key == k)]
-            parts = components(mine, len(points))
-            out += [(str(name), mine[parts == j]) for j in np.unique(parts)]
+            out += [(str(name), disk) for disk in _disks(points, mine)]
     return out
+
+
+def _disks(points: np.ndarray, tris: np.ndarray, depth: int = 0) -> list[np.ndarray]:
+    """``tris`` in connected pieces that are topological disks (Euler characteristic 1):
+    a piece that is not (the half of a merged deposit around its neck is an annulus) is
+    halved across its longest extent until it is. Gmsh reparametrises a disk directly;
+    anything else it partitions with METIS, which was seen to fail and hang."""
+    labels = components(tris, len(points))
+    out = []
+    for j in np.unique(labels):
+        piece = tris[labels == j]
+        if _euler(piece) == 1 or depth >= 8 or len(piece) < 4:
+            out.append(piece)
+            continue
+        centres = points[piece].mean(axis=1)
+        axis = int(np.argmax(np.ptp(centres, axis=0)))
+        below = centres[:, axis] <= np.median(centres[:, axis])
+        for half in (piece[below], piece[~below]):
+            out += _disks(points, half, depth + 1)
+    return out
+
+
+def _euler(tris: np.ndarray) -> int:
+    """V - E + F of a triangle set."""
+    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    return len(np.unique(tris)) - len(np.unique(edges, axis=0)) + len(tris)

@@ -129,10 +129,14 @@ def merge_deposits_3d(growth) -> bool:
 
 def rebuild_growth(growth, events: list[dict]) -> None:
     """3D: a new mesh from the level set of the electrode surface (closed over the merge
-    gap), enclosing the electrolyte volume Faraday's law leaves; the state carried over,
-    pockets counted as trapped, ``events`` (contacts, um) recorded. Collective."""
+    gap if deposits are about to touch: ``events``, their contacts in um), enclosing the
+    electrolyte volume Faraday's law leaves; the state carried over, pockets and filled
+    gaps counted as trapped, the events recorded. Collective.
+
+    Without contacts (a remesh for quality) the surface is not closed: closing would fill
+    every concave corner sharper than the merge gap (a merged neck) again and again."""
     options, domain = growth.options, growth.model.domain
-    gap = to_um(options.merge_gap) if options.merge_gap is not None else 0.0
+    gap = to_um(options.merge_gap) if options.merge_gap is not None and events else 0.0
     volume = to_um(growth.volume0 - growth.faraday - growth.trapped + growth.detached, 3)
     try:
         new, found = rebuild_3d(domain, growth.depositing, growth.sizes, gap, volume, growth.seeds)
@@ -140,7 +144,7 @@ def rebuild_growth(growth, events: list[dict]) -> None:
         raise touching_error(growth, f"rebuilding the mesh failed ({reason(err)})") from err
     growth.replace_domain(new)
     growth.remeshes += 1
-    trapped, detached = um(sum(found.pockets), 3), um(sum(found.islands), 3)
+    trapped, detached = um(found.trapped, 3), um(sum(found.islands), 3)
     log.info(
         "t = %.4g s: mesh rebuilt from the level set: %d cells, quality %.3f, electrolyte "
         "volume %.6g um^3 (target %.6g)",
@@ -148,7 +152,7 @@ def rebuild_growth(growth, events: list[dict]) -> None:
         new.num_cells_global(),
         growth.quality,
         to_um(new.measure(boundary=False), 3),
-        volume - sum(found.pockets) + sum(found.islands),
+        volume - found.trapped + sum(found.islands),
     )
     growth.trapped += trapped
     growth.detached += detached

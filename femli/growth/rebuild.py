@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from femli.geometry import GeometryError, gmsh_session
 from femli.geometry.triangulation import build_from_surfaces
-from femli.growth.contour import Sheet, components, electrolyte_patches
+from femli.growth.contour import Sheet, components, electrolyte_patches, electrolyte_volume
 from femli.growth.remesh import boundary_surfaces
 from femli.growth.surface import Plane, close, level_set, make_grid
 from femli.mesh import Domain, from_gmsh_model
@@ -59,10 +59,18 @@ FACING = 0.6
 
 @dataclass(slots=True)
 class Rebuild:
-    """What a rebuild dropped (um^3): electrolyte ``pockets`` and metal ``islands``."""
+    """What a rebuild changed (um^3): electrolyte ``pockets`` dropped, metal ``islands``
+    dropped, and the electrolyte ``filled`` by the closing (the gaps between merging
+    deposits, cavities smaller than the closing ball): trapped like the pockets."""
 
     pockets: list[float]
     islands: list[float]
+    filled: float = 0.0
+
+    @property
+    def trapped(self) -> float:
+        """Electrolyte enclosed by the merge (um^3): pockets and filled gaps."""
+        return sum(self.pockets) + self.filled
 
 
 def planes_of(points: np.ndarray, surfaces: dict[str, np.ndarray], moving: Sequence[str]):
@@ -156,7 +164,8 @@ def rebuild_3d(
 ) -> tuple[Domain, Rebuild]:
     """A fresh mesh of ``domain`` from the level set of its electrode surface, deposits
     closer than ``gap`` (um; 0: none) merged, enclosing ``volume`` (um^3) less the
-    pockets it drops plus the metal cut loose. Collective (Gmsh on rank 0)."""
+    pockets it drops and the gaps it fills, plus the metal cut loose. Collective (Gmsh on
+    rank 0)."""
     gathered = boundary_surfaces(domain)
     cell_name = next(iter(domain.cell_names), "electrolyte")
 
@@ -174,13 +183,19 @@ def rebuild_3d(
         )
         band = 0.5 * gap + 3 * h
         phi = level_set(grid, planes, tris, band)
+        filled = 0.0
         if gap > 0:
-            phi = close(grid, phi, gap, band)
+            closed = close(grid, phi, gap, band)
+            if (closed < phi).any():  # the electrolyte the closing turned into metal
+                filled = electrolyte_volume(grid, phi, planes, cut)
+                filled -= electrolyte_volume(grid, closed, planes, cut)
+            phi = closed
         sheet = _sheet(points, surfaces, sheet_names, planes, seeds)
         found = electrolyte_patches(grid, phi, planes, cut, sheet, sizes[1])
-        target = volume - sum(found.pockets) + sum(found.islands)
+        done = Rebuild(found.pockets, found.islands, max(filled, 0.0))
+        target = volume - done.trapped + sum(found.islands)
         build_from_surfaces(found.points, found.patches, moving, cell_name, *sizes, volume=target)
-        return Rebuild(found.pockets, found.islands)
+        return done
 
     with gmsh_session():
         info = on_root(domain.comm, build)
