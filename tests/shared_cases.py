@@ -101,7 +101,7 @@ def two_nuclei(dim: int = 2, **sizes: float) -> tuple[Domain, Electrode]:
     return domain, electrode
 
 
-def caps_at(centres: list[list[float]], **params: float) -> Domain:
+def caps_at(centres: list[list[float]], comm: MPI.Comm = MPI.COMM_WORLD, **params: float) -> Domain:
     """3D spherical-cap nuclei with base centres ``centres`` ((x, y) um each) in a box;
     ``params`` are the nucleus-array builder's (width, depth, height, diameter,
     contact_angle, h_nucleus, ...)."""
@@ -114,8 +114,8 @@ def caps_at(centres: list[list[float]], **params: float) -> Domain:
 
     with gmsh_session():
         shape = Placed(dim=3, count=len(centres), placement="lattice", **params)  # type: ignore[arg-type]
-        on_root(MPI.COMM_WORLD, lambda: build_nucleus_array(shape), share=False)
-        return from_gmsh_model(gmsh.model, MPI.COMM_WORLD, 3)
+        on_root(comm, lambda: build_nucleus_array(shape), share=False)
+        return from_gmsh_model(gmsh.model, comm, 3)
 
 
 def ridge_domain() -> Domain:
