@@ -33,6 +33,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "femli.physics.electrolyte": ("Electrolyte", "RegionProperties", "Species", "binary"),
     "femli.physics.kinetics": ("ButlerVolmer", "Inert", "Linear", "Tafel"),
     "femli.physics.conditions": ("Bulk", "Electrode"),
+    "femli.physics.interface": ("DoubleLayer", "Film", "Reaction"),
+    "femli.physics.temperature": ("Arrhenius",),
     "femli.physics.model": ("CellModel", "ModelError"),
     # solvers and their options
     "femli.solve.stationary": ("StationaryOptions", "StationarySolver"),
@@ -48,13 +50,16 @@ _EXPORTS = {name: module for module, names in _HOMES.items() for name in names}
 
 #: The public names: :data:`_HOMES`' and the type checkers' imports below.
 __all__ = [
+    "Arrhenius",
     "Bulk",
     "ButlerVolmer",
     "CellModel",
     "ConfigError",
     "Domain",
+    "DoubleLayer",
     "Electrode",
     "Electrolyte",
+    "Film",
     "GeometryError",
     "GrowthOptions",
     "GrowthSolver",
@@ -62,6 +67,7 @@ __all__ = [
     "Linear",
     "Metal",
     "ModelError",
+    "Reaction",
     "RegionError",
     "RegionProperties",
     "SolverError",
@@ -106,8 +112,10 @@ if TYPE_CHECKING:  # the same names for type checkers and editors
     from femli.messages import ConfigError
     from femli.physics.conditions import Bulk, Electrode
     from femli.physics.electrolyte import Electrolyte, RegionProperties, Species, binary
+    from femli.physics.interface import DoubleLayer, Film, Reaction
     from femli.physics.kinetics import ButlerVolmer, Inert, Linear, Tafel
     from femli.physics.model import CellModel, ModelError
+    from femli.physics.temperature import Arrhenius
     from femli.pipeline import run_case
     from femli.solve.newton import SolverError
     from femli.solve.stationary import StationaryOptions, StationarySolver

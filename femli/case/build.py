@@ -6,6 +6,12 @@ The one place where the case file's plain data become physics and solver objects
 :func:`femli.units.um`. The geometry stays in um through Gmsh and crosses once, when the
 mesh enters DOLFINx (:mod:`femli.mesh`, :data:`femli.units.MESH_UNIT`); everything else
 in a case file is SI already.
+
+Temperature: with ``electrolyte.reference_temperature`` the case's diffusivities,
+conductivities, exchange currents and film resistances are values at that temperature;
+they are scaled here to the run temperature ``electrolyte.temperature`` with their
+activation energies (:class:`femli.physics.temperature.Arrhenius`, :func:`arrhenius`), so
+the physics objects hold values at one temperature.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from femli.case.schema import (
     BulkConfig,
     CaseConfig,
     ElectrodeConfig,
+    FilmConfig,
     GeometryConfig,
     KineticsConfig,
+    ReactionConfig,
 )
 from femli.expressions import parse
 from femli.growth.options import GrowthOptions, Metal
@@ -32,6 +40,7 @@ from femli.messages import ConfigError, shorten
 from femli.physics import kinetics as kin
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte, RegionProperties, Species
+from femli.physics.interface import DoubleLayer, Film, Reaction
 from femli.physics.model import CellModel
 from femli.physics.properties import (
     PROPERTY_NAMES,
@@ -39,18 +48,22 @@ from femli.physics.properties import (
     load_set,
     make_property,
 )
+from femli.physics.temperature import Arrhenius
 from femli.solve.bdf import TransientOptions
 from femli.solve.stationary import StationaryOptions
 from femli.units import um
 
 __all__ = [
+    "arrhenius",
     "axisymmetric",
     "bulk",
     "bulk_value_problems",
     "electrode",
     "electrolyte",
+    "film",
     "geometry_params",
     "growth_options",
+    "interface",
     "kinetics",
     "make_domain",
     "make_model",
@@ -125,21 +138,55 @@ def axisymmetric(config: CaseConfig, domain: Domain) -> Domain:
 
 
 # -- physics ----------------------------------------------------------------------------
-def electrolyte(config: CaseConfig) -> Electrolyte:
-    """The :class:`Electrolyte` a case describes."""
+Scaling = Callable[[float | None], float]
+
+
+def arrhenius(config: CaseConfig) -> Scaling:
+    """``factor(E_a)``: a property's value at the run temperature over its value at
+    ``electrolyte.reference_temperature`` for an activation energy in J/mol (``None``:
+    1; no reference temperature: 1)."""
     e = config.electrolyte
-    species = tuple(Species(**s.model_dump()) for s in e.species)
-    regions = tuple(RegionProperties(**r.model_dump()) for r in e.regions)
+    reference = e.reference_temperature
+
+    def factor(energy: float | None) -> float:
+        if reference is None or energy is None:
+            return 1.0
+        return Arrhenius(energy, reference).factor(e.temperature)
+
+    return factor
+
+
+def _no_scaling(energy: float | None) -> float:
+    return 1.0
+
+
+def electrolyte(config: CaseConfig) -> Electrolyte:
+    """The :class:`Electrolyte` a case describes (values at the run temperature)."""
+    e, factor = config.electrolyte, arrhenius(config)
+    scale = {s.name: factor(s.diffusivity_activation_energy) for s in e.species}
+    kappa = factor(e.conductivity_activation_energy)
+    species = tuple(
+        Species(s.name, s.charge, s.diffusivity * scale[s.name], s.concentration) for s in e.species
+    )
+    regions = tuple(_region(r.model_dump(), scale, kappa) for r in e.regions)
     return Electrolyte(
         species,
         model=e.model,
         reacting=e.reacting,
         temperature=e.temperature,
-        conductivity=e.conductivity,
+        conductivity=None if e.conductivity is None else e.conductivity * kappa,
         transference=e.transference,
         regions=regions,
         properties=properties(config),
     )
+
+
+def _region(values: dict, scale: dict[str, float], kappa: float) -> RegionProperties:
+    """A region's properties with its D and kappa at the run temperature."""
+    values["diffusivity"] = {n: d * scale.get(n, 1.0) for n, d in values["diffusivity"].items()}
+    if values["conductivity"] is not None:
+        values["conductivity"] *= kappa
+    return RegionProperties(**values)
 
 
 def properties(config: CaseConfig) -> ConcentratedProperties | None:
@@ -154,15 +201,17 @@ def properties(config: CaseConfig) -> ConcentratedProperties | None:
     return ConcentratedProperties(**made, source=p.set or "")
 
 
-def kinetics(k: KineticsConfig) -> kin.Kinetics:
-    """The kinetics law a configuration block describes."""
+def kinetics(k: ReactionConfig, factor: Scaling = _no_scaling) -> kin.Kinetics:
+    """The kinetics law a configuration block describes (``factor``: the Arrhenius
+    scaling of its exchange current, see :func:`arrhenius`)."""
     common: dict[str, Any] = {
         "concentration_dependent": k.concentration_dependent,
         "reference_concentration": k.reference_concentration,
     }
     if k.type == "inert":
         return kin.Inert(**common)
-    i0 = float(k.exchange_current or 0.0)  # the schema requires it for these types
+    # the schema requires exchange_current for these types
+    i0 = float(k.exchange_current or 0.0) * factor(k.activation_energy)
     if k.type == "butler-volmer":
         return kin.ButlerVolmer(i0, k.alpha_a, k.alpha_c, **common)
     if k.type == "tafel":
@@ -170,15 +219,58 @@ def kinetics(k: KineticsConfig) -> kin.Kinetics:
     return kin.Linear(i0, k.alpha_a, k.alpha_c, **common)
 
 
-def electrode(e: ElectrodeConfig, footprint: float | None = None) -> Electrode:
+def _reaction(r: ReactionConfig, factor: Scaling, main: bool, name: str) -> Reaction:
+    stoichiometry = None if r.stoichiometry is None else dict(r.stoichiometry)
+    deposits = main if r.deposits is None else r.deposits
+    law = kinetics(r, factor)
+    return Reaction(law, r.equilibrium_potential, stoichiometry, deposits, r.name or name)
+
+
+def interface(k: KineticsConfig, factor: Scaling = _no_scaling):
+    """A boundary's reactions: a bare law when the block has one reaction with the
+    defaults (the main one: ``"main"``, side reactions ``"side_1"``, ...), else a tuple
+    of :class:`~femli.physics.interface.Reaction`."""
+    sides = k.side_reactions or []
+    own = (k.name, k.equilibrium_potential, k.stoichiometry, k.deposits)
+    if not sides and own == (None, None, None, None):
+        return kinetics(k, factor)
+    main = _reaction(k, factor, True, "main")
+    return (main, *(_reaction(r, factor, False, f"side_{n + 1}") for n, r in enumerate(sides)))
+
+
+def film(f: FilmConfig, factor: Scaling = _no_scaling) -> Film:
+    """The :class:`~femli.physics.interface.Film` a block describes; its resistance (and
+    growth) at the run temperature: divided by the conductance's Arrhenius factor."""
+    scale = factor(f.activation_energy)
+    if f.resistance is not None:
+        return Film(resistance=f.resistance / scale, growth=(f.growth or 0.0) / scale)
+    conductivity = None if f.conductivity is None else f.conductivity * scale
+    return Film(thickness=f.thickness, conductivity=conductivity, growth=(f.growth or 0.0) / scale)
+
+
+def electrode(
+    e: ElectrodeConfig, footprint: float | None = None, factor: Scaling = _no_scaling
+) -> Electrode:
     """The :class:`Electrode` a configuration block describes.
 
     ``footprint`` (m^2; m in 2D) is the reference area when ``current_basis`` is
-    ``"footprint"``.
+    ``"footprint"``; ``factor`` the case's Arrhenius scaling (:func:`arrhenius`).
     """
-    laws = {name: kinetics(k) for name, k in e.kinetics.items()}
+    laws = {name: interface(k, factor) for name, k in e.kinetics.items()}
+    films = {name: film(k.film, factor) for name, k in e.kinetics.items() if k.film is not None}
     area = footprint if e.current_basis == "footprint" else None
-    return Electrode(e.name, laws, e.potential, e.current_density, e.equilibrium_potential, area)
+    capacitance = e.double_layer_capacitance
+    layer = None if capacitance is None else DoubleLayer(capacitance)
+    return Electrode(
+        e.name,
+        laws,
+        e.potential,
+        e.current_density,
+        e.equilibrium_potential,
+        area,
+        films=films,
+        double_layer=layer,
+    )
 
 
 def position_function(value: float | str) -> float | Callable[[np.ndarray], np.ndarray]:
@@ -244,7 +336,8 @@ def make_model(config: CaseConfig, domain: Domain) -> CellModel:
     if config.geometry.axisymmetric and not domain.axisymmetric:
         axisymmetric(config, domain)
     footprint = domain.footprint_area()
-    electrodes = [electrode(e, footprint) for e in config.electrodes]
+    factor = arrhenius(config)
+    electrodes = [electrode(e, footprint, factor) for e in config.electrodes]
     problems = bulk_value_problems(config, domain)
     if problems:
         raise ConfigError(problems, config.source)

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from femli.case.build import electrode, electrolyte, transient_options
+from femli.case.interface_checks import interface_problems, reactions, temperature_problems
 from femli.case.schema import CaseConfig, GrowthConfig
 from femli.messages import ConfigError, describe_all, read_toml, shorten
 from femli.physics.transport import names, transport_class
@@ -47,11 +48,13 @@ def semantic_problems(
         return bad.isdisjoint(sections)
 
     problems = []
+    made = None
     if ok("electrolyte"):
         try:
-            electrolyte(config)
+            made = electrolyte(config)
         except ValueError as err:
             problems.append(f"electrolyte: {err}")
+        problems += temperature_problems(config)
     if ok("electrodes"):
         problems += _electrode_problems(config)
     if config.time is not None and ok("time", "solver"):
@@ -65,6 +68,7 @@ def semantic_problems(
             'concentrations in time with [growth] electrochemistry = "transient")'
         )
     problems += _named_twice(used_regions(config, bad, data))
+    problems += interface_problems(config, ok, made)
     return problems + _condition_problems(config, ok) + _run_kind_problems(config, ok)
 
 
@@ -183,11 +187,15 @@ def _run_kind_problems(config: CaseConfig, ok) -> list[str]:
             )
         problems += _growth_chemistry_problems(growth, model)
     if growth is not None and ok("growth", "electrodes"):
-        laws = [k.type for e in config.electrodes for k in e.kinetics.values()]
-        if all(t == "inert" for t in laws):
+        depositing = [
+            block.type != "inert" and (main if block.deposits is None else block.deposits)
+            for e in config.electrodes
+            for _, block, main in reactions(e)
+        ]
+        if not any(depositing):
             problems.append(
-                'electrodes[*].kinetics: every type is "inert", so [growth] has no '
-                "depositing boundary"
+                'electrodes[*].kinetics: every type is "inert" or deposits = false, so '
+                "[growth] has no depositing boundary"
             )
     if growth is not None and config.geometry.axisymmetric and ok("growth", "geometry"):
         problems.append(

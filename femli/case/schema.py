@@ -35,6 +35,7 @@ from femli.case.values import (
     position_value,
 )
 from femli.messages import FolderName, shorten
+from femli.physics.temperature import MAX_ACTIVATION_ENERGY
 from femli.physics.transport import names as transport_names
 
 __all__ = [
@@ -45,12 +46,14 @@ __all__ = [
     "CaseConfig",
     "ElectrodeConfig",
     "ElectrolyteConfig",
+    "FilmConfig",
     "GeometryConfig",
     "GrowthConfig",
     "KineticsConfig",
     "OutputConfig",
     "Positive",
     "PropertiesConfig",
+    "ReactionConfig",
     "RegionConfig",
     "SolverConfig",
     "SpeciesConfig",
@@ -59,6 +62,9 @@ __all__ = [
 ]
 
 Positive = Annotated[float, Field(gt=0)]
+
+#: An activation energy in J/mol (Arrhenius scaling from electrolyte.reference_temperature).
+ActivationEnergy = Annotated[float, Field(ge=0, lt=MAX_ACTIVATION_ENERGY)]
 
 #: Largest charge number |z| of a species (and of a deposited ion in [growth]).
 MAX_CHARGE = 10
@@ -90,6 +96,11 @@ class SpeciesConfig(Strict):
     charge: int = Field(description=f"charge number z (non-zero, |z| <= {MAX_CHARGE})")
     diffusivity: Positive = Field(description="m^2/s")
     concentration: Positive = Field(description="bulk concentration, mol/m^3")
+    diffusivity_activation_energy: ActivationEnergy | None = Field(
+        None,
+        description="J/mol: D(T) = D exp(-Ea/R (1/T - 1/T_ref)), T_ref = "
+        "electrolyte.reference_temperature (also scales the regions' D of this species)",
+    )
 
     @field_validator("charge")
     @classmethod
@@ -144,7 +155,16 @@ class ElectrolyteConfig(Strict):
         "tertiary",
         description="transport model: primary, secondary, tertiary, supporting, concentrated",
     )
-    temperature: Positive = 298.15
+    temperature: Positive = Field(298.15, description="K: the run temperature")
+    reference_temperature: Positive | None = Field(
+        None,
+        description="K: the temperature at which diffusivities, conductivities, exchange "
+        "currents and film resistances are given; each scales to `temperature` with its "
+        "activation energy (J/mol). Absent: the values are at `temperature`",
+    )
+    conductivity_activation_energy: ActivationEnergy | None = Field(
+        None, description="J/mol, of conductivity and of the regions' conductivities"
+    )
     reacting: str = "Li+"
     conductivity: Positive | None = None
     transference: Annotated[float, Field(ge=0, lt=1)] = 0.0
@@ -162,7 +182,10 @@ class ElectrolyteConfig(Strict):
         return self
 
 
-class KineticsConfig(Strict):
+class ReactionConfig(Strict):
+    """One electrode reaction: a kinetics law, its equilibrium potential, the species it
+    exchanges and whether it deposits metal (a side reaction, e.g. SEI formation)."""
+
     type: Literal["butler-volmer", "tafel", "linear", "inert"] = "butler-volmer"
     exchange_current: Positive | None = Field(None, description="A/m^2")
     alpha_a: Positive = 0.5
@@ -170,13 +193,68 @@ class KineticsConfig(Strict):
     alpha: Positive = 0.5
     direction: Literal["cathodic", "anodic"] = "cathodic"
     concentration_dependent: bool = False
-    reference_concentration: Positive | None = None
+    reference_concentration: Positive | None = Field(None, description="mol/m^3")
+    activation_energy: ActivationEnergy | None = Field(
+        None, description="J/mol, of exchange_current (from electrolyte.reference_temperature)"
+    )
+    name: str | None = Field(None, min_length=1, description="label in metrics.json")
+    equilibrium_potential: float | None = Field(None, description="V; default: the electrode's")
+    stoichiometry: dict[str, float] | None = Field(
+        None,
+        description="species -> mol produced per mol of electrons, the reaction written in "
+        "the anodic direction (consumed: negative); sum of charge x value = 1; default: "
+        "{reacting ion = 1/z}",
+    )
+    deposits: bool | None = Field(
+        None,
+        description="the reaction deposits (strips) metal: growth moves the surface with "
+        "its current; default true for a boundary's main reaction, false for side reactions",
+    )
 
     @model_validator(mode="after")
-    def _needs_i0(self) -> KineticsConfig:
+    def _needs_i0(self) -> ReactionConfig:
         if self.type != "inert" and self.exchange_current is None:
             raise ValueError(f"{self.type} kinetics need exchange_current (A/m^2, > 0)")
         return self
+
+
+class FilmConfig(Strict):
+    """A surface film (SEI) in series with the reactions: eta = E_s - phi - E_eq - i R."""
+
+    resistance: Positive | None = Field(None, description="ohm m^2")
+    thickness: Positive | None = Field(None, description="m")
+    conductivity: Positive | None = Field(None, description="S/m, the film's ionic conductivity")
+    growth: Annotated[float, Field(ge=0)] | None = Field(
+        None,
+        description="ohm m^2 per C/m^2: R grows with the charge density passed through the "
+        "film ([time] runs and transient growth)",
+    )
+    activation_energy: ActivationEnergy | None = Field(
+        None, description="J/mol, of the film's conductance 1/R"
+    )
+
+    @model_validator(mode="after")
+    def _one_resistance(self) -> FilmConfig:
+        layer = (self.thickness, self.conductivity)
+        if self.resistance is None and None in layer:
+            raise ValueError("give resistance (ohm m^2), or thickness (m) and conductivity (S/m)")
+        if self.resistance is not None and layer != (None, None):
+            raise ValueError(
+                "give resistance (ohm m^2) or thickness (m) with conductivity (S/m), not both"
+            )
+        return self
+
+
+class KineticsConfig(ReactionConfig):
+    """The interface of one electrode boundary: its main reaction (the keys of
+    :class:`ReactionConfig`), further reactions and a surface film."""
+
+    side_reactions: list[ReactionConfig] | None = Field(
+        None, description="further reactions on this boundary (e.g. SEI formation)"
+    )
+    film: FilmConfig | None = Field(
+        None, description="surface film (SEI) in series: ohm m^2, or m and S/m (FilmConfig)"
+    )
 
 
 class ElectrodeConfig(Strict):
@@ -185,7 +263,10 @@ class ElectrodeConfig(Strict):
     potential: float | None = Field(None, description="V")
     current_density: float | None = Field(None, description="A/m^2, anodic positive")
     current_basis: Literal["electrode", "footprint"] = "electrode"
-    equilibrium_potential: float = 0.0
+    equilibrium_potential: float = Field(0.0, description="V")
+    double_layer_capacitance: Positive | None = Field(
+        None, description="F/m^2: charging current in [time] runs and transient growth"
+    )
 
     @model_validator(mode="after")
     def _one_control(self) -> ElectrodeConfig:

@@ -2,8 +2,9 @@
 
 Each step solves the electrochemistry on the present shape (stationary, or one
 transient interval with the concentration history carried over), turns the local
-current density into a normal velocity ``v_n = -i_loc M / (z F rho)`` (deposition,
-``i_loc < 0``, grows into the electrolyte), moves the depositing boundaries and
+current density of the depositing reactions into a normal velocity
+``v_n = -i_dep M / (z F rho)`` (deposition, ``i_dep < 0``, grows into the electrolyte;
+side reactions such as SEI formation move nothing), moves the depositing boundaries and
 extends the displacement into the domain (:mod:`femli.growth.motion`). The step is
 limited by the largest boundary displacement allowed per step; a step that would
 invert cells is cut. Quality below a threshold triggers a remesh (2D and 3D) via the
@@ -44,7 +45,6 @@ from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.options import GrowthOptions, Metal
 from femli.growth.rebuild import require_box, seeds_3d
 from femli.growth.remesh import edge_lengths, remesh_domain, transfer
-from femli.physics.kinetics import Inert
 from femli.physics.model import CellModel
 from femli.solve.newton import SolverError
 
@@ -58,14 +58,12 @@ class GrowthSolver:
 
     def __init__(self, model: CellModel, options: GrowthOptions) -> None:
         self.options = options
-        self.depositing = [
-            b
-            for e in model.electrodes
-            for b in e.boundaries
-            if not isinstance(e.kinetics[b], Inert)
-        ]
+        self.depositing = [b for e in model.electrodes for b in e.boundaries if e.depositing(b)]
         if not self.depositing:
-            raise ValueError("no depositing boundary: every electrode part is inert")
+            raise ValueError(
+                "no depositing boundary: every electrode part is inert or carries only "
+                "reactions that deposit no metal"
+            )
         if not model.transport.has_kinetics:
             raise ValueError("growth needs electrode kinetics: use the secondary model or above")
         self.t, self.charge, self.remeshes = 0.0, 0.0, 0
@@ -129,7 +127,7 @@ class GrowthSolver:
             for b in e.boundaries:
                 if b in self.depositing:
                     metal = self.options.metals.get(b, Metal())
-                    rate = -metal.volume_per_charge * self.model.local_current(e, b)
+                    rate = -metal.volume_per_charge * self.model.deposition_current(e, b)
                     term = rate * test * self.model.domain.ds(b)
                     flux = term if flux is None else flux + term
         assert flux is not None  # a growth solver has depositing boundaries
@@ -335,8 +333,12 @@ class GrowthSolver:
         merge of deposits). Collective."""
         old = self.model
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
+        film = old.film  # film fields carry their boundary values (InterfaceTerms.extended)
         for source, target in zip(old.unknowns, model.unknowns, strict=True):
-            transfer(source, target)
+            transfer(old.interface.extended(source) if source is film else source, target)
+        charge = old.interface.film_charge, model.interface.film_charge
+        if charge[0] is not None and charge[1] is not None:  # a growing film's passed charge
+            transfer(old.interface.extended(charge[0]), charge[1])
         for e in old.electrodes:
             model.set_potential(e, old.potentials[e.name].value.item())
         self._attach(model)

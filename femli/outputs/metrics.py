@@ -46,6 +46,7 @@ __all__ = [
     "gather_surface",
     "part_statistics",
     "surface_statistics",
+    "total_current",
     "vertex_components",
     "weighted_quantile",
     "write_stationary_outputs",
@@ -169,17 +170,38 @@ def part_statistics(domain: Domain, surface) -> dict:
 PICTURE_BYTES = 300_000
 
 
+def total_current(solver, electrode) -> float:
+    """The electrode's total current (A; A/m in 2D): a march's last record, which holds a
+    double layer's charging current in that step (a finished march has left the model
+    stationary, without it), else the present state's. Collective."""
+    records = getattr(solver, "records", None)
+    current = records[-1].get("current") if records else None
+    if isinstance(current, dict) and electrode.name in current:
+        return float(current[electrode.name])
+    return solver.currents.total(electrode)
+
+
 def electrode_metrics(solver, electrode) -> tuple[dict, SurfaceValues]:
-    """Totals and deposition-current statistics of one electrode. Collective."""
+    """Totals and deposition-current statistics of one electrode. Collective.
+
+    Currents in A (A/m in 2D), anodic positive: ``total_current`` (every reaction and a
+    double layer's charging), ``deposition_current`` (the reactions that deposit metal),
+    ``current_efficiency`` (their ratio), ``reaction_currents`` (by reaction name). The
+    surface statistics are of the depositing reactions' current density. After a march
+    the total is its last record's (:func:`total_current`)."""
     currents = solver.currents
     model = solver.model
     surface = gather_surface(currents.nodal(electrode), model.domain.comm)
     stats = surface_statistics(-surface.values, surface.weights)
     footprint = model.domain.footprint_area()
-    total = currents.total(electrode)
+    total = total_current(solver, electrode)
+    deposition = currents.deposition(electrode)
     return {
-        "total_current": currents.total(electrode),
-        "mean_current_density": currents.mean_density(electrode),
+        "total_current": total,
+        "deposition_current": deposition,
+        "current_efficiency": deposition / total if total else None,
+        "reaction_currents": currents.reactions(electrode),
+        "mean_current_density": total / currents.area(electrode),
         "potential_V": float(model.potentials[electrode.name].value),
         "area": currents.area(electrode),
         "mean_surface_overpotential_V": float(

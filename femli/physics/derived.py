@@ -1,6 +1,9 @@
 """Derived quantities of a solved cell model: electrode currents, fluxes, overpotentials.
 
-Total electrode currents are assembled from compiled forms made once. Nodal normal
+Total electrode currents (the reactions' and a double layer's charging current: what
+the electrode passes) are assembled from compiled forms made once; so are the currents
+of each reaction and of the depositing ones (:meth:`ElectrodeCurrents.reactions`,
+:meth:`ElectrodeCurrents.deposition`). Nodal normal
 current densities on an electrode are the kinetic law evaluated at the boundary
 nodes, or the variationally consistent boundary flux of the discrete solution when the
 electrodes carry no kinetics (the primary model, where phi is a Dirichlet condition).
@@ -29,7 +32,8 @@ class SurfaceValues:
     """Nodal values on an electrode (locally owned nodes of this rank).
 
     Attributes:
-        values: normal current density, A/m^2 (anodic positive).
+        values: normal current density of the depositing reactions, A/m^2 (anodic
+            positive; the reaction current when a boundary has one reaction).
         weights: lumped boundary measure of each node (m^2 in 3D, m in 2D).
         coords: node coordinates in m.
         part: boundary name each node belongs to.
@@ -50,6 +54,8 @@ class ElectrodeCurrents:
         self.model = model
         self.domain = model.domain
         self._totals = {e.name: self._total_form(e) for e in model.electrodes}
+        self._reaction_forms: dict[str, dict[str, dolfinx.fem.Form]] = {}
+        self._deposition_forms: dict[str, dolfinx.fem.Form] = {}
         self._weight_form = None
         self._areas: dict[str, float] = {}
         self._surface_dofs: dict[str, np.ndarray] = {}
@@ -76,7 +82,7 @@ class ElectrodeCurrents:
             integrand = -ufl.inner(self.model.current_density(), ufl.grad(chi)) * self.domain.dx()
         else:
             integrand = sum(
-                self.model.local_current(electrode, b) * self.domain.ds(b)
+                self.model.boundary_current(electrode, b) * self.domain.ds(b)
                 for b in electrode.boundaries
             )
         return dolfinx.fem.form(integrand)
@@ -100,6 +106,41 @@ class ElectrodeCurrents:
     def total(self, electrode: Electrode) -> float:
         """Total current (A; A/m per unit depth in 2D), anodic positive. Collective."""
         local = dolfinx.fem.assemble_scalar(self._totals[electrode.name])
+        return self.domain.comm.allreduce(local, op=MPI.SUM)
+
+    def reactions(self, electrode: Electrode) -> dict[str, float]:
+        """Current of each reaction (A; A/m in 2D), by name (the reactions of one name on
+        several boundaries added up); a double layer's charging current is not one of
+        them (:meth:`total` includes it). Collective."""
+        if not self.model.transport.has_kinetics:
+            return {"main": self.total(electrode)}
+        if electrode.name not in self._reaction_forms:
+            self._reaction_forms[electrode.name] = self._reaction_integrals(electrode)
+        comm = self.domain.comm
+        return {
+            name: comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+            for name, form in self._reaction_forms[electrode.name].items()
+        }
+
+    def _reaction_integrals(self, electrode: Electrode) -> dict[str, dolfinx.fem.Form]:
+        terms: dict[str, list] = {}
+        interface = self.model.interface
+        for b in electrode.boundaries:
+            ds = self.domain.ds(b)
+            for n, (reaction, i) in enumerate(interface.reaction_currents(electrode, b)):
+                name = reaction.name or ("main" if n == 0 else f"side_{n}")
+                terms.setdefault(name, []).append(i * ds)
+        return {name: dolfinx.fem.form(sum(parts)) for name, parts in terms.items()}
+
+    def deposition(self, electrode: Electrode) -> float:
+        """Current of the depositing reactions (A; A/m in 2D). Collective."""
+        if not self.model.transport.has_kinetics:
+            return self.total(electrode)
+        if electrode.name not in self._deposition_forms:
+            current = self.model.deposition_current
+            integrand = sum(current(electrode, b) * self.domain.ds(b) for b in electrode.boundaries)
+            self._deposition_forms[electrode.name] = dolfinx.fem.form(integrand)
+        local = dolfinx.fem.assemble_scalar(self._deposition_forms[electrode.name])
         return self.domain.comm.allreduce(local, op=MPI.SUM)
 
     def mean_density(self, electrode: Electrode) -> float:
@@ -161,7 +202,7 @@ class ElectrodeCurrents:
     def _boundary_values(self, electrode: Electrode, boundary: str, dofs) -> np.ndarray:
         if not self.model.transport.has_kinetics:
             return self._consistent_flux(electrode)[dofs]
-        return self._interpolate(self.model.local_current(electrode, boundary))[dofs]
+        return self._interpolate(self.model.deposition_current(electrode, boundary))[dofs]
 
     def _consistent_flux(self, electrode: Electrode) -> np.ndarray:
         """Nodal i_loc from the residual ``-int i . grad(v)`` over lumped boundary weights."""

@@ -2,13 +2,18 @@
 
 A :class:`CellModel` turns a :class:`~femli.mesh.Domain`, an
 :class:`~femli.physics.electrolyte.Electrolyte` and named boundary conditions into
-UFL residuals over a list of unknown fields (concentrations first, the electrolyte
-potential ``phi`` last). What depends on the transport model (the unknowns, fluxes,
+UFL residuals over a list of unknown fields (concentrations first, then the film drop
+``film_drop`` when an electrode boundary carries a film, the electrolyte potential
+``phi`` last). What depends on the transport model (the unknowns, fluxes,
 current density, electrode conditions) is asked of its
 :class:`~femli.physics.transport.Transport`. Forms are built once; everything that
 changes during a run (electrode potentials, time-step coefficients, history terms,
 Dirichlet values) lives in :class:`dolfinx.fem.Constant` or
 :class:`dolfinx.fem.Function` objects.
+
+The electrode currents (several reactions per boundary, the double layer's charging
+current, surface films) are :class:`~femli.physics.interface_terms.InterfaceTerms`'
+(:attr:`CellModel.interface`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ufl.core.expr import Expr
 from femli.mesh import Domain
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import Electrolyte
+from femli.physics.interface_terms import FILM_UNKNOWN, InterfaceTerms
 from femli.physics.kinetics import Kinetics
 from femli.physics.transport import Transport, charge_residual, species_residual
 from femli.units import FARADAY
@@ -72,12 +78,15 @@ class CellModel:
         self.model = electrolyte.model  # the transport model's name
         self.transport: Transport = electrolyte.transport
         self.species_unknowns = self.transport.solved_species(electrolyte)
-        names = [f"c_{s.name}" for s in self.species_unknowns] + ["phi"]
-        # one space object per unknown: block Dirichlet conditions are matched by space
-        self.unknowns = [dolfinx.fem.Function(self.space.clone(), name=n) for n in names]
         self.potentials = {
             e.name: dolfinx.fem.Constant(domain.mesh, scalar(0.0)) for e in self.electrodes
         }
+        #: reactions, double layer and films of the electrodes (their UFL terms)
+        self.interface = InterfaceTerms(self)
+        film = [FILM_UNKNOWN] if self.interface.has_film else []
+        names = [f"c_{s.name}" for s in self.species_unknowns] + film + ["phi"]
+        # one space object per unknown: block Dirichlet conditions are matched by space
+        self.unknowns = [dolfinx.fem.Function(self.space.clone(), name=n) for n in names]
         self.rate_coefficient = dolfinx.fem.Constant(domain.mesh, scalar(0.0))
         self.salt = self._salt_balance() if salt_balance else None
         self.history = [dolfinx.fem.Function(self.space) for _ in self.species_unknowns]
@@ -104,6 +113,24 @@ class CellModel:
                 "the electrolyte potential has no reference: give a bulk boundary or "
                 "a potentiostatic electrode"
             )
+        self._check_interfaces()
+
+    def _check_interfaces(self) -> None:
+        """Reactions conserve charge; films, double layers and several reactions need
+        electrode kinetics (a model without them fixes phi on the electrodes)."""
+        for e in self.electrodes:
+            for b in e.boundaries:
+                for r in e.reactions(b):
+                    try:
+                        r.check(self.electrolyte)
+                    except ValueError as err:
+                        raise ModelError(f"electrode {e.name!r}, boundary {b!r}: {err}") from None
+            extra = e.films or e.double_layer or any(len(e.reactions(b)) > 1 for b in e.boundaries)
+            if extra and not self.electrolyte.transport.has_kinetics:
+                raise ModelError(
+                    f"electrode {e.name!r}: films, double layers and several reactions need "
+                    f"electrode kinetics; the {self.electrolyte.model} model has none"
+                )
 
     def _salt_balance(self) -> tuple[float, dolfinx.fem.Constant | dolfinx.fem.Function] | None:
         """``(t, D_amb)`` when the species row is written as the binary salt balance.
@@ -171,28 +198,36 @@ class CellModel:
         """c_ref of a kinetics law (default: bulk concentration of the reacting ion)."""
         return law.reference_concentration or self.electrolyte.reacting_species.concentration
 
+    @property
+    def film(self) -> dolfinx.fem.Function | None:
+        """The film drop ``u = i R_film`` (V; zero off the film boundaries), or None."""
+        return self.interface.film
+
     def overpotential(self, electrode: Electrode):
-        """Surface overpotential ``E_s - phi - E_eq`` (V) as UFL."""
-        return self.potentials[electrode.name] - self.phi - electrode.equilibrium_potential
+        """Surface overpotential ``E_s - phi - u - E_eq`` (V) as UFL, ``u`` the film drop
+        (the electrode's equilibrium potential; a reaction with its own E_eq differs)."""
+        eta = self.potentials[electrode.name] - self.phi - electrode.equilibrium_potential
+        return eta if self.film is None else eta - self.film
 
     def local_current(self, electrode: Electrode, boundary: str):
-        """Local reaction current density (A/m^2, anodic positive) on ``boundary``."""
-        law = electrode.kinetics[boundary]
-        c = self.concentration(self.electrolyte.reacting)
-        ratio = c / self.reference_concentration(law)
-        if self.transport.kinetics_see_concentration and law.concentration_dependent:
-            ratio = ufl.max_value(ratio, 0.0)
-        return law.current(self.overpotential(electrode), self.f, ratio)
+        """Local reaction (faradaic) current density (A/m^2, anodic positive) on
+        ``boundary``: the sum over its reactions."""
+        return self.interface.faradaic(electrode, boundary)
+
+    def deposition_current(self, electrode: Electrode, boundary: str):
+        """Current density (A/m^2) of the reactions on ``boundary`` that deposit metal."""
+        return self.interface.deposition(electrode, boundary)
+
+    def boundary_current(self, electrode: Electrode, boundary: str):
+        """The current density (A/m^2) through the interface on ``boundary``: reactions
+        plus the double layer's charging current (what the electrolyte carries away)."""
+        return self.interface.interface(electrode, boundary)
 
     def electrode_terms(self) -> list[tuple]:
-        """``(i_loc, ds)`` for every reacting electrode boundary."""
+        """``(i_int, ds)`` for every reacting electrode boundary (charge row sources)."""
         if not self.transport.has_kinetics:
             return []
-        return [
-            (self.local_current(e, b), self.domain.ds(b))
-            for e in self.electrodes
-            for b in e.boundaries
-        ]
+        return self.interface.charge_sources()
 
     def current_density(self) -> Expr:
         """Electrolyte current density vector i (A/m^2) as UFL."""
@@ -230,17 +265,16 @@ class CellModel:
         for k, s in enumerate(self.species_unknowns):
             c = self.unknowns[k]
             rate = porosity * (self.rate_coefficient * c + self.history[k])
-            react = (
-                [(i / (s.charge * FARADAY), ds) for i, ds in sources]
-                if s.name == self.electrolyte.reacting
-                else []
-            )
+            react = self.interface.species_sources(s.name) if sources else []
             if self.salt is None:
                 flux = self.flux(s.name)
             else:  # the salt balance: this row minus (t/z) x the charge row
                 flux = -self.salt[1] * ufl.grad(c)
-                react = [((1.0 - self.salt[0]) * source, ds) for source, ds in react]
+                react = self.interface.salt_sources(s, self.salt[0], react)
             residual.append(scale * species_residual(flux, rate, tests[k], dx, react))
+        film = self.interface.film_residual()
+        if film is not None:
+            residual.append(scale * film)
         i_over_f = self.current_density() / FARADAY
         residual.append(scale * charge_residual(i_over_f, tests[-1], dx, sources))
         return residual
@@ -256,6 +290,9 @@ class CellModel:
                 value = b.concentrations.get(s.name, s.concentration)
                 bcs.append(self._dirichlet(value, dofs, self.unknowns[k].function_space))
             bcs.append(self._dirichlet(b.potential, dofs, self.phi.function_space))
+        film = self.interface.film_dirichlet()
+        if film is not None:
+            bcs.append(film)
         if not self.transport.has_kinetics:  # phi given on the electrodes instead
             for e in self.electrodes:
                 dofs = dolfinx.fem.locate_dofs_topological(
@@ -308,10 +345,11 @@ class CellModel:
                 const.value = self.transport.electrode_phi(e, value)
 
     def set_initial_state(self) -> None:
-        """Uniform bulk concentrations and zero potential."""
+        """Uniform bulk concentrations, zero potential and film drop."""
         for k, s in enumerate(self.species_unknowns):
             self.unknowns[k].x.array[:] = s.concentration
-        self.phi.x.array[:] = 0.0
+        for u in self.unknowns[len(self.species_unknowns) :]:
+            u.x.array[:] = 0.0
 
     def snapshot(self) -> ModelState:
         """A copy of the unknowns and the electrode potentials (:meth:`restore` puts it back)."""
@@ -332,8 +370,9 @@ class CellModel:
 
     def unknown_scales(self) -> list[float]:
         """The natural size of each unknown: the species' bulk concentration (mol/m^3),
-        the thermal voltage RT/F for the potential (V). Newton steps are judged in these."""
-        return [s.concentration for s in self.species_unknowns] + [1.0 / self.f]
+        the thermal voltage RT/F for the potentials (V). Newton steps are judged in these."""
+        potentials = len(self.unknowns) - len(self.species_unknowns)
+        return [s.concentration for s in self.species_unknowns] + [1.0 / self.f] * potentials
 
     def num_dofs(self) -> int:
         """Global number of unknowns."""

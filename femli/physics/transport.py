@@ -201,7 +201,8 @@ class Tertiary(Transport):
     def unsolved_concentration(self, model: CellModel, species: Species) -> Expr:
         """Electroneutrality: ``-sum z_k c_k / z_last`` (mol/m^3)."""
         charges = [s.charge for s in model.species_unknowns]
-        return eliminated_concentration(model.unknowns[:-1], charges, species.charge)
+        solved = model.unknowns[: len(charges)]  # (a film drop may follow them)
+        return eliminated_concentration(solved, charges, species.charge)
 
     def nodal_concentrations(self, model: CellModel) -> dict[str, np.ndarray]:
         """The solved arrays and the last species' from electroneutrality (mol/m^3)."""

@@ -54,7 +54,12 @@ looks at the state with physical eyes before anyone reads it.
   be below :data:`BALANCE_TOL` times the quantity's throughput: the Dirichlet fluxes
   (their magnitudes, node by node) plus the electrode currents (all in the residual's
   scaling), with a floor of 1e-9 of the diffusion-limited current ``F D c / L`` over the
-  electrode area for a cell at rest.
+  electrode area for a cell at rest, and, in a time step, :data:`STORAGE_ROUNDOFF` of the
+  storage terms' size ``int c a0/h``: they cancel to the stored amount (``(c - c_n)/h``),
+  and their round-off alone exceeded the floor in a step at rest (no current, h of 1e-6 s).
+  A double layer's charging terms ``C_dl delta a0/h`` are the charge balance's storage: its
+  size counts as ``C_dl (a0/h) RT/F`` over the electrode (a potential of 4e-19 V gave a
+  defect of 2e-4 of the throughput at rest, h = 1.5e-10 s).
 
 The galvanostatic current is the stationary driver's check
 (:meth:`~femli.solve.stationary.StationarySolver.solve`), not this one's: Newton solves
@@ -85,6 +90,7 @@ __all__ = [
     "FULL_STEP",
     "REST_FLOOR",
     "STALLED",
+    "STORAGE_ROUNDOFF",
     "StateCheck",
     "StepTest",
 ]
@@ -232,6 +238,10 @@ BALANCE_TOL = 1.0e-6
 #: Floor of the throughput: this share of the diffusion-limited current over the electrodes.
 REST_FLOOR = 1.0e-9
 
+#: In a time step, this share of the storage terms' size joins a species' throughput (the
+#: accepted defect is then 1e-12 of it: round-off of terms that cancel, not an open balance).
+STORAGE_ROUNDOFF = 1.0e-6
+
 
 class StateCheck:
     """Admissibility of the state of ``model`` for the equations a Newton solves.
@@ -250,14 +260,45 @@ class StateCheck:
         self._currents = (
             []
             if not model.transport.has_kinetics
-            else [
-                dolfinx.fem.form(
-                    sum(model.local_current(e, b) * model.domain.ds(b) for b in e.boundaries)
-                )
-                for e in model.electrodes
-            ]
+            else [dolfinx.fem.form(self._electrode_current(e)) for e in model.electrodes]
         )
         self._floor = self._rest_floor()
+        dx, scale = model.domain.dx(), model.residual_scale
+        self._storage = {
+            u.name: dolfinx.fem.form(scale * model.rate_coefficient * abs(u) * dx)
+            for u in self.unknowns
+            if u.name.startswith("c_")
+        }
+        charging = self._charging_size()
+        if charging is not None and any(u.name == "phi" for u in self.unknowns):
+            self._storage["phi"] = dolfinx.fem.form(scale * charging)
+
+    def _charging_size(self):
+        """``C_dl (a0/h) (RT/F) / F`` over the double-layer electrodes (mol/s; per m in
+        2D), or None without a double layer: the charging current that one thermal voltage
+        of ``delta`` carries within a step. Its terms ``C_dl delta a0/h`` cancel to the
+        charge stored, as the concentrations' do (zero in a steady state)."""
+        model = self.model
+        ds = model.domain.ds
+        terms = [
+            e.double_layer.capacitance * ds(b)
+            for e in model.electrodes
+            if e.double_layer is not None
+            for b in e.boundaries
+        ]
+        if not terms:
+            return None
+        return model.interface.dl_rate / (model.f * FARADAY) * sum(terms[1:], terms[0])
+
+    def _electrode_current(self, electrode):
+        """The electrode's current (A; A/m in 2D) as a form to take the magnitude of; with
+        several currents on one boundary (reactions, the double layer's charging) the
+        integral of their magnitudes, as they may cancel."""
+        model, ds = self.model, self.model.domain.ds
+        parts = {b: model.interface.parts(electrode, b) for b in electrode.boundaries}
+        if all(len(p) == 1 for p in parts.values()):
+            return sum(p[0] * ds(b) for b, p in parts.items())
+        return sum(sum(abs(i) for i in p) * ds(b) for b, p in parts.items())
 
     def _constrained(self, u, bcs) -> np.ndarray:
         """This rank's owned Dirichlet dofs of unknown ``u``."""
@@ -321,8 +362,18 @@ class StateCheck:
             values = vec.array[:owned]
             local = (float(values.sum() - values[fixed].sum()), float(np.abs(values[fixed]).sum()))
             defect, inflow = comm.allreduce(np.array(local), op=MPI.SUM)
-            out.append((u.name, float(defect), float(inflow) + electrodes + self._floor))
+            storage = self._storage_size(u.name)
+            out.append((u.name, float(defect), float(inflow) + electrodes + self._floor + storage))
         return out
+
+    def _storage_size(self, name: str) -> float:
+        """:data:`STORAGE_ROUNDOFF` x the storage terms' size of unknown ``name`` (residual
+        units; 0 in a steady state). Collective."""
+        form = self._storage.get(name)
+        if form is None:
+            return 0.0
+        local = dolfinx.fem.assemble_scalar(form)
+        return STORAGE_ROUNDOFF * abs(self.model.domain.comm.allreduce(local, op=MPI.SUM))
 
     def closed(self) -> bool:
         """Whether every balance closes (the convergence test's question). Collective."""

@@ -156,7 +156,7 @@ class StationarySolver:
         c_ref = model.electrolyte.reacting_species.concentration
         state = self.model.snapshot()
         for _ in range(60):
-            old = [c.x.array.copy() for c in model.unknowns[:-1]]
+            old = [c.x.array.copy() for c in model.unknowns[: len(model.species_unknowns)]]
             model.rate_coefficient.value = 1.0 / dt
             for h, c in zip(model.history, old, strict=True):
                 h.x.array[:] = -c / dt
@@ -380,5 +380,7 @@ class StationarySolver:
             log.info("secondary initial guess failed; starting from the uniform state")
             return
         self.model.phi.x.array[:] = guess_model.phi.x.array
+        if self.model.film is not None and guess_model.film is not None:
+            self.model.film.x.array[:] = guess_model.film.x.array
         for e in self.model.electrodes:
             self.model.set_potential(e, guess_model.potentials[e.name].value.item())

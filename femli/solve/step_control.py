@@ -17,7 +17,8 @@ __all__ = ["ChargeBalance", "StepControl"]
 
 
 class ChargeBalance:
-    """The charge-balance row alone over ``phi``, concentrations as fixed coefficients.
+    """The charge-balance row alone over ``phi`` (with the film row over the film drop,
+    when there is a film), concentrations as fixed coefficients.
 
     A view of a :class:`CellModel` with the attributes :class:`Newton` reads.
     """
@@ -25,19 +26,20 @@ class ChargeBalance:
     def __init__(self, model: CellModel) -> None:
         self.cell_model = model
         self.domain = model.domain
-        self.residual = [model.residual[-1]]
-        self.unknowns = [model.phi]
-        space = model.phi.function_space._cpp_object
-        self.bcs = [bc for bc in model.bcs if bc.function_space == space]
+        first = len(model.species_unknowns)  # the potentials: the film drop (if any), phi
+        self.residual = model.residual[first:]
+        self.unknowns = model.unknowns[first:]
+        spaces = [u.function_space._cpp_object for u in self.unknowns]
+        self.bcs = [bc for bc in model.bcs if bc.function_space in spaces]
         self._space = model.space
 
     def unknown_scales(self) -> list[float]:
-        """The potential's scale, RT/F (V)."""
-        return self.cell_model.unknown_scales()[-1:]
+        """The potentials' scale, RT/F (V)."""
+        return self.cell_model.unknown_scales()[len(self.cell_model.species_unknowns) :]
 
     def num_dofs(self) -> int:
         """Global number of potential unknowns."""
-        return self._space.dofmap.index_map.size_global
+        return self._space.dofmap.index_map.size_global * len(self.unknowns)
 
 
 class StepControl(StationarySolver):

@@ -17,6 +17,9 @@ so the ``t = 0`` record is exact (e.g. the ohmic and kinetic jump of a current p
 and step 1 starts converged. (A storage term ``(c - c0)/tau`` with tiny ``tau`` would
 freeze c only approximately and loses the residual to round-off.)
 
+A double layer's nodal ``delta`` (V) is carried like a concentration (error in units of
+RT/F, no change cap); it cannot jump, so such a march starts at rest, unsolved (:meth:`start`).
+
 Electrode control reuses :class:`~femli.solve.stationary.StationarySolver`'s
 continuation and Broyden galvanostatic loop with one plain Newton solve per state
 (:mod:`femli.solve.step_control`). :meth:`TransientSolver.state` gives everything a march
@@ -82,6 +85,8 @@ class TransientSolver:
         self.newton, self.currents = self.control.newton, self.control.currents
         self.species = model.species_unknowns
         self.c_bulk = np.array([s.concentration for s in self.species])
+        #: the scale of each carried array: mol/m^3, then RT/F (V) for a double layer's delta
+        self.scales = np.append(self.c_bulk, [1.0 / model.f] * model.interface.has_double_layer)
         self.reacting = next(
             (k for k, s in enumerate(self.species) if s.name == model.electrolyte.reacting), None
         )
@@ -103,17 +108,22 @@ class TransientSolver:
 
     # -- state helpers -------------------------------------------------------------
     def _concentrations(self) -> list[np.ndarray]:
-        return [u.x.array.copy() for u in self.model.unknowns[: len(self.species)]]
+        """The carried arrays: concentrations (mol/m^3), a double layer's delta (V)."""
+        arrays = [u.x.array.copy() for u in self.model.unknowns[: len(self.species)]]
+        if self.model.interface.has_double_layer:
+            arrays.append(self.model.interface.delta_nodes())
+        return arrays
 
     def _set_time_terms(self, rate: float, history: list[np.ndarray]) -> None:
         # DOLFINx annotates Constant.value's setter as an array; it takes any array-like
         self.model.rate_coefficient.value = rate  # type: ignore[assignment]
-        for h, values in zip(self.model.history, history, strict=True):
+        for h, values in zip(self.model.history, history, strict=False):
             h.x.array[:] = values
 
     def _clear_time_terms(self) -> None:
         """Leave the model stationary (rate coefficient and history zero)."""
         self._set_time_terms(0.0, [np.zeros_like(h.x.array) for h in self.model.history])
+        self.model.interface.clear_time_terms()
 
     # -- state (checkpoints) ---------------------------------------------------------
     def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
@@ -145,12 +155,14 @@ class TransientSolver:
             "next_step": self.next_step,
             "jacobian": None if jacobian is None else np.asarray(jacobian).tolist(),
         }
-        return meta, {f"past_{k}": values for k, (_, values) in enumerate(self._past)}
+        arrays = {f"past_{k}": values for k, (_, values) in enumerate(self._past)}
+        return meta, arrays | self.model.interface.state()
 
     def restore_history(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
         """Put back a :meth:`history_state` (after the unknowns and potentials: the present
         state becomes the last accepted one)."""
         self._past = [(t, arrays[f"past_{k}"]) for k, t in enumerate(meta["past_times"])]
+        self.model.interface.restore(arrays)
         self.next_step = float(meta["next_step"])
         self._accepted = self.model.snapshot()
         if meta["jacobian"] is not None:
@@ -188,8 +200,17 @@ class TransientSolver:
         """Potential at :attr:`t` with the concentrations frozen; the BDF history restarts
         from this state (the next step is first order). Returns the Newton iterations.
 
-        Used at t = 0 and, in growth runs, on a remeshed domain. Collective.
+        Used at t = 0 and, in growth runs, on a remeshed domain. Collective. With a double
+        layer nothing is solved (its charge cannot jump): at t = 0 every electrode is set
+        to its equilibrium potential (rest), later the present state is kept.
         """
+        if self.model.interface.has_double_layer:
+            if self.t == 0.0:
+                for e in self.model.electrodes:
+                    self.model.set_potential(e, e.equilibrium_potential)
+            self._past = [(self.t, self._concentrations())]
+            self._accepted = self.model.snapshot()
+            return 0
         control = self.control
         if self.species:
             view = ChargeBalance(self.model)
@@ -219,6 +240,8 @@ class TransientSolver:
         if order == 2:
             history = [x + a2 * c / h for x, c in zip(history, older[0][1], strict=True)]
         self._set_time_terms(a0 / h, history)
+        past = [c_n] + ([older[0][1]] if order == 2 else [])  # delta is carried last
+        self.model.interface.set_time_terms(h, (a0, a1, a2), [p[-1] for p in past if p])
         if self.before_solve is not None:
             self.before_solve(h, (a0, a1, a2))
         if self.control.solve_at(1.0):
@@ -232,11 +255,11 @@ class TransientSolver:
         new = self._concentrations()
         if not new:
             return 0.0, 0.0
-        scale = self.c_bulk
+        scale = self.scales
         old = self._past[0][1]
-        change = max(
-            np.abs(a - b).max(initial=0.0) / s for a, b, s in zip(new, old, scale, strict=True)
-        )
+        n = len(self.species)  # the change cap is on the concentrations only
+        pairs = zip(new[:n], old[:n], scale[:n], strict=True)
+        change = max((np.abs(a - b).max(initial=0.0) / s for a, b, s in pairs), default=0.0)
         error = 0.0
         if len(self._past) > order:
             used = self._past[: order + 1]
@@ -280,6 +303,7 @@ class TransientSolver:
             return "rejected", max(h * min(factor, 0.9), dt_min)
         if too_big:
             log.warning("t = %.6g s: step of dt_min accepted, error %.3g", self.t, error)
+        self.model.interface.accept_step(h)  # a growing film's passed charge
         self.t += h
         self._past = [(self.t, self._concentrations()), *self._past[:2]]
         self._accepted = self.model.snapshot()

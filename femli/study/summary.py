@@ -41,6 +41,7 @@ __all__ = [
 #: current in A (A/m in 2D), current densities in A/m^2 (deposition positive), V.
 ELECTRODE_METRICS: dict[str, tuple[str, ...]] = {
     "total_current": ("total_current",),
+    "current_efficiency": ("current_efficiency",),
     "potential_V": ("potential_V",),
     "mean_overpotential_V": ("mean_surface_overpotential_V",),
     "deposition_mean_A_m2": ("deposition_current_density", "mean"),

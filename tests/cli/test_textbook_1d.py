@@ -67,3 +67,49 @@ def test_limiting_current_plateau_from_the_cli(tmp_path):
     lithium = metrics["electrodes"]["lithium"]
     assert lithium["mean_current_density"] == pytest.approx(-i_lim, rel=1e-6)
     assert 0.0 <= metrics["min_concentration"] < 1e-3 * species["concentration"]
+
+
+def test_side_reaction_and_film_from_the_cli(tmp_path):
+    """Deposition + SEI side reaction (two Tafel laws) under a film, concentrated model:
+    metrics.json's reaction currents and current efficiency split the applied current as
+    the closed form says; its mean overpotential is the charge-transfer part delta."""
+    case = tomllib.loads((EXAMPLES / "side_reaction_film.toml").read_text())
+    metrics = femli_run(EXAMPLES / "side_reaction_film.toml", tmp_path / "out")
+    electrode = case["electrodes"][0]
+    main = electrode["kinetics"]["electrode"]
+    side = main["side_reactions"][0]
+    i = electrode["current_density"]
+    f = FARADAY / (GAS_CONSTANT * case["electrolyte"]["temperature"])
+
+    def tafel(k: dict, delta: float) -> float:
+        e_eq = k.get("equilibrium_potential", 0.0)
+        return -k["exchange_current"] * np.exp(-k["alpha"] * f * (delta - e_eq))
+
+    delta = brentq(lambda d: tafel(main, d) + tafel(side, d) - i, -2.0, 2.0, xtol=1e-15)
+    lithium = metrics["electrodes"]["lithium"]
+    assert lithium["total_current"] == pytest.approx(i, rel=1e-8)
+    assert lithium["reaction_currents"]["li"] == pytest.approx(tafel(main, delta), rel=1e-8)
+    assert lithium["reaction_currents"]["sei"] == pytest.approx(tafel(side, delta), rel=1e-8)
+    assert lithium["deposition_current"] == pytest.approx(tafel(main, delta), rel=1e-8)
+    assert lithium["current_efficiency"] == pytest.approx(tafel(main, delta) / i, rel=1e-8)
+    assert 0.5 < lithium["current_efficiency"] < 0.99  # both reactions matter here
+    assert lithium["mean_surface_overpotential_V"] == pytest.approx(delta, rel=1e-8)
+
+
+def test_double_layer_step_from_the_cli(tmp_path):
+    """A galvanostatic step with a double layer: after t, the reaction carries
+    i (1 - exp(-t/tau)); metrics.json's total current is the applied one (charging
+    included) and its current efficiency 1 - exp(-t/tau) (the issue's 0.5 %)."""
+    case = tomllib.loads((EXAMPLES / "double_layer_step.toml").read_text())
+    metrics = femli_run(EXAMPLES / "double_layer_step.toml", tmp_path / "out")
+    electrode = case["electrodes"][0]
+    i0 = electrode["kinetics"]["electrode"]["exchange_current"]
+    r_ct = GAS_CONSTANT * case["electrolyte"]["temperature"] / (FARADAY * i0)  # aa + ac = 1
+    tau = r_ct * electrode["double_layer_capacitance"]
+    efficiency = 1.0 - np.exp(-case["time"]["t_end"] / tau)
+    lithium = metrics["electrodes"]["lithium"]
+    assert lithium["total_current"] == pytest.approx(electrode["current_density"], rel=1e-8)
+    assert lithium["current_efficiency"] == pytest.approx(efficiency, rel=5e-3)
+    assert lithium["deposition_current"] == pytest.approx(
+        efficiency * electrode["current_density"], rel=5e-3
+    )
