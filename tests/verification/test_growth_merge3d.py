@@ -51,8 +51,7 @@ def pair(t_end: float, merge_gap: float | None, comm: MPI.Comm = MPI.COMM_WORLD)
     return GrowthSolver(model, options)
 
 
-@pytest.mark.mpi
-def test_two_hemispheres_touch_at_gap_over_2v_merge_and_grow_on():
+def test_two_hemispheres_touch_at_gap_over_2v_merge_and_grow_on():  # MPI: the next test
     v = CURRENT * Metal().volume_per_charge
     growth = pair(4.5, MERGE_GAP)
     names = set(growth.model.domain.facet_names)
