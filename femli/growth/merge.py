@@ -139,7 +139,11 @@ def rebuild_growth(growth, events: list[dict]) -> None:
     gap = to_um(options.merge_gap) if options.merge_gap is not None and events else 0.0
     volume = to_um(growth.volume0 - growth.faraday - growth.trapped + growth.detached, 3)
     try:
-        new, found = rebuild_3d(domain, growth.depositing, growth.sizes, gap, volume, growth.seeds)
+        points = [e["point_um"] for e in events if e.get("point_um") is not None]
+        contacts = np.array(points, dtype=float).reshape(-1, 3)
+        new, found = rebuild_3d(
+            domain, growth.depositing, growth.sizes, gap, volume, growth.seeds, contacts
+        )
     except Exception as err:  # Gmsh, the level set: raised on every rank alike
         raise touching_error(growth, f"rebuilding the mesh failed ({reason(err)})") from err
     growth.replace_domain(new)

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 #: Contacts are deposits closer than this share of the merge gap (the closing bridges
 #: the whole gap; a fillet of radius gap/2 it leaves is not taken for a new contact).
 CONTACT = 0.8
+#: The closing acts within this many merge gaps of the contacts.
+REACH = 4.0
 #: Level-set grid spacing as a share of the deposit element size.
 GRID = 0.75
 #: Facing: normals within ~53 degrees of opposite, the gap along them (a fillet of radius
@@ -161,9 +163,11 @@ def rebuild_3d(
     gap: float,
     volume: float,
     seeds: np.ndarray,
+    contacts: np.ndarray | None = None,
 ) -> tuple[Domain, Rebuild]:
     """A fresh mesh of ``domain`` from the level set of its electrode surface, deposits
-    closer than ``gap`` (um; 0: none) merged, enclosing ``volume`` (um^3) less the
+    closer than ``gap`` (um; 0: none) merged (only within ``REACH x gap`` of the
+    ``contacts`` (k, 3) um, if given), enclosing ``volume`` (um^3) less the
     pockets it drops and the gaps it fills, plus the metal cut loose. Collective (Gmsh on
     rank 0)."""
     gathered = boundary_surfaces(domain)
@@ -185,7 +189,8 @@ def rebuild_3d(
         phi = level_set(grid, planes, tris, band)
         filled = 0.0
         if gap > 0:
-            closed = close(grid, phi, gap, band)
+            near = None if contacts is None else (contacts, REACH * gap)
+            closed = close(grid, phi, gap, band, near)
             if (closed < phi).any():  # the electrolyte the closing turned into metal
                 filled = electrolyte_volume(grid, phi, planes, cut)
                 filled -= electrolyte_volume(grid, closed, planes, cut)

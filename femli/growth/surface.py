@@ -340,10 +340,18 @@ def contour(grid: Grid, values: np.ndarray, level: float = 0.0) -> pv.PolyData:
     return surface.clean(tolerance=0.0)
 
 
-def close(grid: Grid, phi: np.ndarray, gap: float, band: float) -> np.ndarray:
+def close(
+    grid: Grid,
+    phi: np.ndarray,
+    gap: float,
+    band: float,
+    near: tuple[np.ndarray, float] | None = None,
+) -> np.ndarray:
     """Morphological closing of the metal ``phi < 0`` with a ball of diameter ``gap``
     (um): the distance to the offset surface ``phi = gap/2`` from inside it, shifted back.
-    Metal is only added. Returns the closed level set (grid shape)."""
+    Metal is only added, and with ``near`` = (points (k, 3), reach) only within ``reach``
+    (um) of those points (the contacts: a concave corner elsewhere, e.g. a nucleus's foot
+    on a depositing substrate, keeps its shape). Returns the closed level set."""
     r = 0.5 * gap
     offset = contour(grid, phi, r)
     if not offset.n_cells:
@@ -351,7 +359,10 @@ def close(grid: Grid, phi: np.ndarray, gap: float, band: float) -> np.ndarray:
     faces = offset.regular_faces
     tris = subdivide(offset.points[faces], 2 * float(grid.spacing.max()))
     index = np.nonzero((phi < r) & (phi > -band))
+    if near is not None and len(near[0]):
+        dist, _ = cKDTree(np.asarray(near[0], dtype=float).reshape(-1, 3)).query(grid.points(index))
+        index = tuple(i[dist < near[1]] for i in index)
     closed = r - unsigned_distance(grid.points(index), tris, r + band)
     out = phi.copy()
     out[index] = np.minimum(phi[index], np.maximum(closed, -band))
-    return out
+    return grid.reflect(out)

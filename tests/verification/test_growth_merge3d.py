@@ -19,6 +19,7 @@ from shared_cases import caps_at
 from femli.geometry import GeometryError
 from femli.growth.rebuild import CONTACT, seeds_3d
 from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
+from femli.growth.surface import Plane, close, make_grid
 from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
@@ -157,3 +158,26 @@ def test_a_pocket_closed_by_three_merging_deposits_is_trapped_and_removed():
     assert new.measure(boundary=False) == pytest.approx(volume - growth.trapped, rel=1e-9)
     assert set(new.facet_names) == names
     assert len(seeds_3d(new, growth.depositing)) == 1
+
+
+def test_the_closing_fills_only_near_the_contacts():
+    """Two balls 60 nm apart: closing over 100 nm fills the gap between them when the
+    contact is there, and changes nothing when the only contact is far away (a concave
+    corner elsewhere, e.g. a foot on a depositing substrate, keeps its shape)."""
+    planes = [
+        Plane(("wall_left",), 0, 0.0, 1),
+        Plane(("wall_right",), 0, 2.0, -1),
+        Plane(("wall_front",), 1, 0.0, 1),
+        Plane(("wall_back",), 1, 1.0, -1),
+        Plane(("bulk",), 2, 1.5, -1),
+    ]
+    grid, _ = make_grid(planes, (0.0, 0.6), 0.04, 1.5)
+    x = grid.points().reshape((*grid.shape, 3))
+    centres = np.array([[0.67, 0.5, 0.3], [1.33, 0.5, 0.3]])
+    phi = grid.reflect(np.min([np.linalg.norm(x - c, axis=-1) - 0.3 for c in centres], axis=0))
+    middle = tuple(np.round((np.array([1.0, 0.5, 0.3]) - grid.origin) / grid.spacing).astype(int))
+    assert phi[middle] > 0  # electrolyte between them
+    contact = (np.array([[1.0, 0.5, 0.3]]), 0.4)
+    assert close(grid, phi, 0.1, 0.2, contact)[middle] < 0  # bridged
+    far = (np.array([[0.2, 0.2, 1.0]]), 0.4)
+    assert np.array_equal(close(grid, phi, 0.1, 0.2, far), phi)
