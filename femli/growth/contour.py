@@ -82,9 +82,10 @@ def electrolyte_patches(
         on = (points[tris][:, :, p.axis] == p.value).all(axis=1) & ~flat
         flat |= on
         if p is not top and p.names[0]:
-            loops = [
+            even = [
                 _even_edges(loop, points, on_plane, essential, size) for loop in _loops(tris[on])
             ]
+            loops = [loop for loop in even if len(loop) >= 3]  # not slivers along an edge
             if p.axis < 2:
                 loops = [_raise(loop, p, cut, top.value, size) for loop in loops]
             face = mesh_face(loops, p.axis, size)
@@ -133,6 +134,8 @@ def _even_edges(loop, points, on_plane, essential, size: float) -> np.ndarray:
     essential points are kept and the runs between them evenly subdivided (``size``)."""
     edge = on_plane[loop].sum(axis=1) >= 2
     keep = loop[essential[loop] | ~edge]
+    if not len(keep):  # a sliver lying along a box edge
+        return np.zeros((0, 3))
     out = []
     for a, b in zip(keep, np.roll(keep, -1), strict=True):
         if (on_plane[a] & on_plane[b]).sum() >= 2:  # both on one box edge

@@ -354,7 +354,7 @@ def close(
     on a depositing substrate, keeps its shape). Returns the closed level set."""
     r = 0.5 * gap
     offset = contour(grid, phi, r)
-    if not offset.n_cells:
+    if not offset.n_cells or (near is not None and not len(near[0])):
         return phi
     faces = offset.regular_faces
     tris = subdivide(offset.points[faces], 2 * float(grid.spacing.max()))

@@ -17,6 +17,7 @@ from mpi4py import MPI
 from shared_cases import caps_at
 
 from femli.geometry import GeometryError
+from femli.growth.contour import _even_edges
 from femli.growth.rebuild import CONTACT, seeds_3d
 from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.growth.surface import Plane, close, make_grid
@@ -181,3 +182,13 @@ def test_the_closing_fills_only_near_the_contacts():
     assert close(grid, phi, 0.1, 0.2, contact)[middle] < 0  # bridged
     far = (np.array([[0.2, 0.2, 1.0]]), 0.4)
     assert np.array_equal(close(grid, phi, 0.1, 0.2, far), phi)
+
+
+def test_a_sliver_along_a_box_edge_gives_no_face_loop():
+    """Clipping can leave zero-area triangles on a plane along a box edge (seen on seed 003
+    bare Li at 18 s): their loop has no point a face must keep and is dropped, not an
+    error (it was "need at least one array to concatenate")."""
+    points = np.array([[0.1, 0.0, 0.0], [0.2, 0.0, 0.0], [0.3, 0.0, 0.0]])
+    on_plane = np.array([[True, True]] * 3)  # on the substrate and on the front wall
+    loop = _even_edges(np.arange(3), points, on_plane, np.zeros(3, dtype=bool), 0.5)
+    assert loop.shape == (0, 3)
