@@ -6,9 +6,14 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import gmsh
+import numpy as np
 from mpi4py import MPI
 
-from femli.mesh import Domain, build_domain
+from femli.geometry import gmsh_session
+from femli.geometry.nuclei import NucleusArrayParams, build_nucleus_array
+from femli.mesh import Domain, build_domain, from_gmsh_model
+from femli.parallel import on_root
 from femli.physics.conditions import Electrode
 from femli.physics.kinetics import ButlerVolmer
 
@@ -94,6 +99,23 @@ def two_nuclei(dim: int = 2, **sizes: float) -> tuple[Domain, Electrode]:
     )
     electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, potential=-0.05)
     return domain, electrode
+
+
+def caps_at(centres: list[list[float]], comm: MPI.Comm = MPI.COMM_WORLD, **params: float) -> Domain:
+    """3D spherical-cap nuclei with base centres ``centres`` ((x, y) um each) in a box;
+    ``params`` are the nucleus-array builder's (width, depth, height, diameter,
+    contact_angle, h_nucleus, ...)."""
+
+    class Placed(NucleusArrayParams):
+        __slots__ = ()
+
+        def centres(self) -> np.ndarray:
+            return np.asarray(centres, dtype=float)
+
+    with gmsh_session():
+        shape = Placed(dim=3, count=len(centres), placement="lattice", **params)  # type: ignore[arg-type]
+        on_root(comm, lambda: build_nucleus_array(shape), share=False)
+        return from_gmsh_model(gmsh.model, comm, 3)
 
 
 def ridge_domain() -> Domain:

@@ -235,16 +235,16 @@ def _growth_chemistry_problems(growth: GrowthConfig, model: str) -> list[str]:
 
 
 def growth_dimension_problems(config: CaseConfig, dim: int | None) -> list[str]:
-    """[growth] keys that need a 2D geometry (``dim``: the geometry's dimension, None if
-    not known before meshing)."""
+    """[growth] keys that need a 2D or 3D geometry (``dim``: the geometry's dimension,
+    None if not known before meshing)."""
     growth = config.growth
     gap = growth.merge_gap_um if growth is not None else None
-    if growth is None or not gap or dim in (None, 2):
+    if growth is None or not gap or dim in (None, 2, 3):
         return []
     key = growth.name_in_file("merge_gap_um")
     return [
-        f"growth.{key} = {gap:g}: merging deposits is implemented for 2D geometries "
-        f"only, and this geometry is {dim}D; allowed in 3D: {key} = 0 or no {key}"
+        f"growth.{key} = {gap:g}: merging deposits is implemented for 2D and 3D geometries, "
+        f"and this geometry is {dim}D; allowed: {key} = 0 or no {key}"
     ]
 
 

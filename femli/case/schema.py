@@ -464,8 +464,9 @@ class GrowthConfig(Strict):
     """Deposition growth on a moving electrode. ``electrochemistry``: ``stationary``
     (steady state on each shape) or ``transient`` (concentrations carried between steps,
     BDF step with error control: ``tolerance``, ``dt_initial``). ``max_displacement_um``:
-    the largest boundary motion per step (um). ``merge_gap_um`` (2D only): deposits
-    closer than this (um) fuse and the electrolyte they enclose is trapped. The old names
+    the largest boundary motion per step (um). ``merge_gap_um``: deposits
+    closer than this (um) fuse and the electrolyte they enclose is trapped (3D: in a
+    box-shaped cell, through a level-set rebuild of the mesh). The old names
     ``max_displacement`` and ``merge_gap`` are still read (:data:`RENAMED`)."""
 
     t_end: Annotated[Time, Field(gt=0)] = Field(description="end time")
@@ -497,7 +498,8 @@ class GrowthConfig(Strict):
     merge_gap_um: Annotated[Length, Field(ge=0)] | None = Field(
         None,
         validation_alias=_renamed("growth", "merge_gap_um"),
-        description="deposits closer than this fuse (2D); 0 or absent: no merging",
+        description="deposits closer than this fuse (2D; 3D in a box-shaped cell); 0 or absent: "
+        "no merging",
     )
     _old_names: tuple[str, ...] = PrivateAttr(())
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def build_from_surfaces(
     nodes: np.ndarray,
-    triangles: Mapping[str, np.ndarray],
+    triangles: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]],
     moving: Sequence[str],
     cell_name: str,
     h_moving: float,
@@ -48,8 +48,9 @@ def build_from_surfaces(
 
     Args:
         nodes: (n, 3) node coordinates (um).
-        triangles: group name -> (m, 3) node indices into ``nodes``; together a closed,
-            consistently oriented surface.
+        triangles: group name -> (m, 3) node indices into ``nodes``, or (name, indices)
+            patches (one discrete surface each, several per name); together a closed
+            surface.
         moving: names of the groups the size field refines (``h_moving``, um).
         volume: enclosed volume to restore (um^3); None keeps what the new mesh gives.
         reparametrise: remesh the surfaces too (else keep the given triangles).
@@ -98,11 +99,14 @@ def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) ->
     return groups
 
 
-def _discrete_surfaces(nodes: np.ndarray, triangles: Mapping[str, np.ndarray]) -> dict[int, str]:
-    """One discrete surface per group; returns element tag -> group name."""
-    used = np.unique(np.concatenate([t.ravel() for t in triangles.values()]))
+def _discrete_surfaces(
+    nodes: np.ndarray, triangles: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]]
+) -> dict[int, str]:
+    """One discrete surface per group (or patch); returns element tag -> group name."""
+    patches = list(triangles.items()) if isinstance(triangles, Mapping) else list(triangles)
+    used = np.unique(np.concatenate([t.ravel() for _, t in patches]))
     owner, next_tag, first = {}, 1, True
-    for name, tris in triangles.items():
+    for name, tris in patches:
         if not len(tris):
             continue
         surface = gmsh.model.addDiscreteEntity(2)

@@ -1,7 +1,11 @@
-"""Merging deposits during 2D growth (collective): the boundary loops go to rank 0, every
+"""Merging deposits during growth (collective). 2D: the boundary loops go to rank 0, every
 pinch narrower than the merge gap is cut (:func:`femli.geometry.pinch.fuse`), enclosed
 electrolyte pockets are dropped (their area is reported as trapped), and the fused shape
-is meshed afresh. Lengths handed to Gmsh are in um; returned quantities are SI.
+is meshed afresh. 3D: deposits about to touch (:func:`femli.growth.rebuild.contacts_3d`)
+trigger a rebuild of the mesh from the level set of the electrode surface closed over the
+merge gap (:func:`femli.growth.rebuild.rebuild_3d`), which drops the pockets it encloses
+and restores the Faraday volume. Lengths handed to Gmsh are in um; returned quantities
+are SI.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from femli.geometry import gmsh_session
 from femli.geometry.loops import build_from_loops
 from femli.geometry.pinch import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
 from femli.growth.motion import MeshMotionError
+from femli.growth.rebuild import contacts_3d, rebuild_3d
 from femli.growth.remesh import boundary_edges, boundary_loops
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
@@ -24,8 +29,10 @@ from femli.units import to_um, um
 __all__ = [
     "closest_contact",
     "merge_deposits",
+    "merge_deposits_3d",
     "merge_remesh",
     "reason",
+    "rebuild_growth",
     "seeds_2d",
     "touching_error",
 ]
@@ -109,6 +116,67 @@ def merge_deposits(growth) -> bool:
     return True
 
 
+def merge_deposits_3d(growth) -> bool:
+    """3D: rebuild the mesh of a :class:`~femli.growth.solver.GrowthSolver` if deposits are
+    about to touch (within its ``merge_gap``); False if none are. Collective."""
+    gap = to_um(growth.options.merge_gap)
+    events = contacts_3d(growth.model.domain, growth.depositing, gap, growth.seeds)
+    if not events:
+        return False
+    rebuild_growth(growth, events)
+    return True
+
+
+def rebuild_growth(growth, events: list[dict]) -> None:
+    """3D: a new mesh from the level set of the electrode surface (closed over the merge
+    gap if deposits are about to touch: ``events``, their contacts in um), enclosing the
+    electrolyte volume Faraday's law leaves; the state carried over, pockets and filled
+    gaps counted as trapped, the events recorded. Collective.
+
+    Without contacts (a remesh for quality) the surface is not closed: closing would fill
+    every concave corner sharper than the merge gap (a merged neck) again and again."""
+    options, domain = growth.options, growth.model.domain
+    gap = to_um(options.merge_gap) if options.merge_gap is not None and events else 0.0
+    volume = to_um(growth.volume0 - growth.faraday - growth.trapped + growth.detached, 3)
+    try:
+        points = [e["point_um"] for e in events if e.get("point_um") is not None]
+        contacts = np.array(points, dtype=float).reshape(-1, 3)
+        new, found = rebuild_3d(
+            domain, growth.depositing, growth.sizes, gap, volume, growth.seeds, contacts
+        )
+    except Exception as err:  # Gmsh, the level set: raised on every rank alike
+        raise touching_error(growth, f"rebuilding the mesh failed ({reason(err)})") from err
+    growth.replace_domain(new)
+    growth.remeshes += 1
+    trapped, detached = um(found.trapped, 3), um(sum(found.islands), 3)
+    log.info(
+        "t = %.4g s: mesh rebuilt from the level set: %d cells, quality %.3f, electrolyte "
+        "volume %.6g um^3 (target %.6g)",
+        growth.t,
+        new.num_cells_global(),
+        growth.quality,
+        to_um(new.measure(boundary=False), 3),
+        volume - found.trapped + sum(found.islands),
+    )
+    growth.trapped += trapped
+    growth.detached += detached
+    if trapped and not events:
+        events = [{"deposits": [], "with": "pocket", "point_um": None, "gap_um": 0.0}]
+    for k, event in enumerate(events):
+        share = trapped if k == 0 else 0.0
+        growth.merges.append({"t": growth.t, **event, "trapped": share})
+        log.info(
+            "t = %.4g s: deposit %s merged with %s (gap %.3g um), %.3g m^3 electrolyte trapped",
+            growth.t,
+            event["deposits"],
+            event["with"],
+            event["gap_um"],
+            share,
+        )
+    if detached:
+        log.warning("t = %.4g s: %.3g m^3 of metal cut loose and dropped", growth.t, detached)
+
+
 def closest_contact(
     domain: Domain, moving: Sequence[str], gap: float, seeds: np.ndarray | None
 ) -> dict | None:
@@ -139,10 +207,13 @@ def touching_error(growth, failure: str) -> MeshMotionError:
     merging, the ``[growth] merge_gap_um`` that lets them merge. Collective."""
     t, options, domain = growth.t, growth.options, growth.model.domain
     if domain.dim != 2:
-        return MeshMotionError(
-            f"{failure} at t = {t:.4g} s; deposits that touch cannot merge in 3D, so the run "
-            "ends there"
+        hint = (
+            f"set [growth] merge_gap_um (e.g. {2.5 * to_um(options.max_displacement):.3g}) to "
+            "let deposits merge"
+            if options.merge_gap is None
+            else f"merge_gap_um = {to_um(options.merge_gap):g}: try a smaller max_displacement_um"
         )
+        return MeshMotionError(f"{failure} at t = {t:.4g} s ({hint})")
     found = closest_contact(domain, growth.depositing, growth.sizes[0], growth.seeds)
     if found is None:
         return MeshMotionError(f"{failure} at t = {t:.4g} s")

@@ -52,8 +52,9 @@ class GrowthOptions:
         transient: BDF controls: the electrochemistry advances in time with the
             concentration carried between steps (:mod:`femli.growth.chemistry`); None:
             quasi-stationary.
-        merge_gap: deposits closer than this fuse (2D; :mod:`femli.growth.merge`): the
-            electrolyte they enclose is dropped and counted as trapped; None: no merging
+        merge_gap: deposits closer than this fuse (:mod:`femli.growth.merge`; 3D through
+            a level-set rebuild, :mod:`femli.growth.rebuild`): the electrolyte they
+            enclose is dropped and counted as trapped; None: no merging
             (the mesh stops following where they meet).
     """
 

@@ -159,15 +159,16 @@ def _builder(
 
 
 def oriented_facets(domain: Domain) -> tuple[np.ndarray, np.ndarray]:
-    """This rank's owned named boundary triangles as local geometry nodes (m, 3), each
-    ordered so that its normal points out of the domain, and their tag values."""
+    """This rank's owned named boundary facets as local geometry nodes (m, dim), each
+    ordered so that its normal (3D: (b - a) x (c - a); 2D: (b - a) turned clockwise)
+    points out of the domain, and their tag values."""
     mesh, tags = domain.mesh, _facet_tags(domain)
     fdim = domain.dim - 1
     owned = mesh.topology.index_map(fdim).size_local
     keep = (tags.indices < owned) & np.isin(tags.values, list(domain.facet_names.values()))
     facets, values = tags.indices[keep], tags.values[keep]
     if not facets.size:
-        return np.zeros((0, 3), dtype=np.int32), values
+        return np.zeros((0, domain.dim), dtype=np.int32), values
     nodes = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
     mesh.topology.create_connectivity(fdim, domain.dim)
     f2c = mesh.topology.connectivity(fdim, domain.dim)
@@ -176,9 +177,13 @@ def oriented_facets(domain: Domain) -> tuple[np.ndarray, np.ndarray]:
     inside = ~(cell_nodes[:, :, None] == nodes[:, None, :]).any(axis=2)
     opposite = cell_nodes[inside]
     x = mesh.geometry.x
-    a, b, c = (x[nodes[:, k]] for k in range(3))
-    inward = np.einsum("ij,ij->i", np.cross(b - a, c - a), x[opposite] - a) > 0
-    nodes[inward] = nodes[inward][:, [0, 2, 1]]
+    a, b = x[nodes[:, 0]], x[nodes[:, 1]]
+    if domain.dim == 3:
+        normal = np.cross(b - a, x[nodes[:, 2]] - a)
+    else:
+        normal = np.column_stack([(b - a)[:, 1], -(b - a)[:, 0], np.zeros(len(a))])
+    inward = np.einsum("ij,ij->i", normal, x[opposite] - a) > 0
+    nodes[inward] = nodes[inward][:, ::-1]
     return nodes, values
 
 

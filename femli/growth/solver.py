@@ -8,11 +8,11 @@ side reactions such as SEI formation move nothing), moves the depositing boundar
 extends the displacement into the domain (:mod:`femli.growth.motion`). The step is
 limited by the largest boundary displacement allowed per step; a step that would
 invert cells is cut. Quality below a threshold triggers a remesh (2D and 3D) via the
-``remesh`` hook. SI units; lengths in m.
+``remesh`` hook (3D with ``merge_gap``: a rebuild from the level set,
+:mod:`femli.growth.rebuild`). SI units; lengths in m.
 
-Nodal displacements are ``d_i = v_i dt w_i N_i / |N_i|^2`` with ``w_i`` the lumped
-boundary measure and ``N_i`` the area-weighted normal of node ``i``: the swept volume
-then equals the deposited volume to first order in ``dt`` even at corners.
+The boundary nodes sweep the Faraday volume of the current exactly (trapezoidal in
+time, :mod:`femli.growth.conserve`); ``faraday`` accumulates it.
 """
 
 from __future__ import annotations
@@ -31,10 +31,19 @@ from femli.growth.chemistry import (
     TransientChemistry,
     surface_concentration,
 )
-from femli.growth.merge import merge_deposits, reason, seeds_2d, touching_error
+from femli.growth.conserve import VolumeKeeper
+from femli.growth.merge import (
+    merge_deposits,
+    merge_deposits_3d,
+    reason,
+    rebuild_growth,
+    seeds_2d,
+    touching_error,
+)
 from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.options import GrowthOptions, Metal
+from femli.growth.rebuild import require_box, seeds_3d
 from femli.growth.remesh import edge_lengths, remesh_domain, transfer
 from femli.physics.model import CellModel
 from femli.solve.newton import SolverError
@@ -67,11 +76,14 @@ class GrowthSolver:
         self.sizes: tuple[float, ...] | None = self._remesh_sizes()
         self.merges: list[dict] = []  # merge events (t, deposits, trapped volume)
         self.trapped = 0.0  # electrolyte enclosed by merged deposits, m^3 (m^2 in 2D)
+        self.detached = 0.0  # metal cut loose from the electrode and dropped, m^3
+        self.faraday = 0.0  # M/(zF rho) x the deposition current, trapezoidal in time, m^3
         self.seeds = None
         if options.merge_gap is not None:
-            if model.domain.dim != 2:
-                raise ValueError("merge_gap: merging deposits is implemented in 2D only")
-            self.seeds = seeds_2d(model.domain, self.depositing)
+            if model.domain.dim == 3:
+                require_box(model.domain, self.depositing)
+            seeds = seeds_2d if model.domain.dim == 2 else seeds_3d
+            self.seeds = seeds(model.domain, self.depositing)
 
     def _attach(self, model: CellModel) -> None:
         """(Re)build the mesh mover, the solver and the compiled forms for ``model``."""
@@ -88,6 +100,12 @@ class GrowthSolver:
             )
         self.newton, self.currents = self.chemistry.newton, self.chemistry.currents
         self._forms = self._boundary_forms()
+        held = [
+            e.galvanostatic and e.reference_area is not None
+            for e in model.electrodes
+            if set(e.boundaries) & set(self.depositing)
+        ]
+        self.keeper = VolumeKeeper(self.mover, tuple(self.depositing), all(held))
         self.quality = self.mover.quality()
 
     def _remesh_sizes(self) -> tuple[float, float]:
@@ -144,13 +162,6 @@ class GrowthSolver:
         v = np.divide(flux, w, out=np.zeros_like(w), where=w > 0)
         return v, w, normals
 
-    def displacement(self, dt: float) -> np.ndarray:
-        """Nodal displacement (ndofs, gdim) of the depositing boundary for a step ``dt``."""
-        v, w, normals = self.nodal_velocity()
-        norm2 = np.einsum("ij,ij->i", normals, normals)
-        scale = np.divide(v * dt * w, norm2, out=np.zeros_like(v), where=norm2 > 0)
-        return -scale[:, None] * normals  # n points into the metal: growth is along -n
-
     def max_speed(self) -> float:
         """Largest |v_n| on the depositing boundary (m/s). Collective."""
         v, _, _ = self.nodal_velocity()
@@ -161,11 +172,21 @@ class GrowthSolver:
         """Current into the depositing boundaries (A, anodic positive). Collective."""
         return sum(self.currents.total(e) for e in self.model.electrodes)
 
+    def rate(self, rates: np.ndarray | None = None) -> float:
+        """Deposition rate M/(zF rho) x current over the depositing boundaries (m^3/s,
+        growth positive), of nodal ``rates`` (default: the present). Collective."""
+        rates = self._assemble("flux") if rates is None else rates
+        owned = self.model.space.dofmap.index_map.size_local
+        return self.model.domain.comm.allreduce(float(rates[:owned].sum()), op=MPI.SUM)
+
     def step(self, dt: float) -> float:
-        """Move the boundary for ``dt`` with the present current; returns the dt used."""
-        current = self.total_current()
+        """Move the boundary for ``dt`` with the present current; returns the dt used.
+
+        The nodes sweep the Faraday volume of their current exactly
+        (:class:`~femli.growth.conserve.VolumeKeeper`)."""
+        current, rates = self.total_current(), self._assemble("flux")
         for _ in range(self.options.max_cuts + 1):
-            self.mover.prescribe(self.displacement(dt))
+            _, expected = self.keeper.displacement(rates, dt)
             try:
                 quality = self.mover.move()
             except MeshMotionError as err:
@@ -174,6 +195,7 @@ class GrowthSolver:
                 continue
             self.t += dt
             self._start_current = current  # the charge is added once the end state is known
+            self._start_rates, self._expected = rates, expected
             self.currents.refresh()
             self.quality = quality
             return dt
@@ -239,6 +261,8 @@ class GrowthSolver:
                 self._step = None
             if accepted:  # trapezoidal charge: the current at both ends of the step
                 self.charge += 0.5 * (self._start_current + self.total_current()) * used
+                self.faraday += 0.5 * (self.rate(self._start_rates) + self.rate()) * used
+                self.keeper.accept(self._expected, used)
                 return used
             self._put_back(saved)
         raise SolverError(
@@ -275,7 +299,9 @@ class GrowthSolver:
         Raises:
             MeshMotionError: the fused shape could not be meshed (where, and what to try).
         """
-        return self.options.merge_gap is not None and merge_deposits(self)
+        if self.options.merge_gap is None:
+            return False
+        return merge_deposits(self) if self.model.domain.dim == 2 else merge_deposits_3d(self)
 
     def remesh(self) -> None:
         """Mesh the present shape afresh and carry the fields over. Collective.
@@ -286,6 +312,9 @@ class GrowthSolver:
         """
         if self.sizes is None:  # a checkpoint from before 3D remeshing
             self.sizes = self._remesh_sizes()
+        if self.model.domain.dim == 3 and self.options.merge_gap is not None:
+            rebuild_growth(self, [])  # from the level set, Faraday's volume restored
+            return
         try:
             domain = remesh_domain(self.model.domain, self.depositing, *self.sizes)
         except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
@@ -327,6 +356,8 @@ class GrowthSolver:
             "remeshes": self.remeshes,
             "merges": len(self.merges),
             "trapped_volume": self.trapped,
+            "faraday_volume": self.faraday,
+            "detached_volume": self.detached,
             "c_min": c_min,
             "c_tip": c_tip,
             "snapshot": dt == 0.0
@@ -360,9 +391,14 @@ class GrowthSolver:
             "sizes": None if self.sizes is None else list(self.sizes),
             "merges": self.merges,
             "trapped": self.trapped,
+            "detached": self.detached,
+            "faraday": self.faraday,
             "seeds": None if self.seeds is None else np.asarray(self.seeds).tolist(),
+            "deferred_dt": self.keeper.last_dt,
         }
         chemistry, arrays = self.chemistry.state()
+        if self.keeper.expected is not None:
+            arrays = arrays | {"expected_rates": [self.keeper.expected]}
         return meta | chemistry, arrays
 
     def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
@@ -375,7 +411,11 @@ class GrowthSolver:
         self.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
         self.merges = [dict(event) for event in meta.get("merges", [])]
         self.trapped = float(meta.get("trapped", 0.0))
+        self.detached = float(meta.get("detached", 0.0))
+        self.faraday = float(meta.get("faraday", -self.charge * Metal().volume_per_charge))
         if meta.get("seeds") is not None:  # the restored mesh may have fewer pieces
-            self.seeds = np.array(meta["seeds"], dtype=float).reshape(-1, 2)
+            self.seeds = np.array(meta["seeds"], dtype=float).reshape(-1, self.model.domain.dim)
+        if "expected_rates" in arrays:
+            self.keeper.accept(arrays["expected_rates"][0], float(meta["deferred_dt"]))
         self.chemistry.restore(meta, arrays, self.t)
         self.currents.refresh()

@@ -51,6 +51,7 @@ GROWTH_KEYS: dict[str, str] = {
     "roughness_rms": "roughness_rms_m",
     "area": "area_m2",
     "trapped_volume": "trapped_volume_m3",
+    "faraday_volume": "faraday_volume_m3",
     "c_min": "c_min_mol_m3",
     "c_tip": "c_tip_mol_m3",
     "t_end": "t_end_s",

@@ -8,6 +8,13 @@ step 10 (galvanostatic: a Broyden Jacobian to carry), a ``[growth]`` run at step
 transient electrochemistry at step 25 (a BDF2 history and the last mesh step). The
 checkpoint's configuration digest is set to the present one: this test is about the
 saved state, not about the configuration's defaults (which later versions may extend).
+
+The growth runs of that version moved the boundary by the first-order step, which swept
+a curvature excess the volume-exact step of issue 17 (:mod:`femli.growth.conserve`) no
+longer deposits: the legacy steps before the checkpoint put 0.05-0.09 % more metal on the
+asperity than a present run does, and the mesh quality after the remesh (a remesh of
+that slightly fuller shape) differs by up to 10 %. So growth runs are compared step for
+step and solve for solve exactly, in their numbers to 2e-3, and not in mesh quality.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ from femli.checkpoint import physics_digest
 from femli.pipeline import run_case
 
 LEGACY = Path(__file__).parent / "legacy_checkpoints"
+#: How far a growth run resumed from a legacy checkpoint may lie from a present run:
+#: the legacy steps' first-order volume excess (measured 9e-4 in the deposited volume).
+LEGACY_MOTION = 2e-3
 
 
 def legacy_folder(name: str, out: Path):
@@ -63,16 +73,15 @@ def test_a_legacy_growth_checkpoint_restarts(tmp_path, name, step):
     assert ("transient" in meta) == (name == "growth_transient")
     full = run_case(config, tmp_path / "full", MPI.COMM_WORLD)
     again = run_case(config, tmp_path / "cut", MPI.COMM_WORLD, restart=True)
-    same_metrics(full, again, rel=1e-8)
-    for key in (
-        "t_s",
-        "steps",
-        "remeshes",
-        "deposited_volume_m3",
-        "charge_C",
-        "c_min_mol_m3",
-        "c_tip_mol_m3",
-    ):
-        assert again["growth"][key] == pytest.approx(full["growth"][key], rel=1e-8), key
-    same_rows(tmp_path / "full" / "growth_series.csv", tmp_path / "cut" / "growth_series.csv", 1e-8)
+    same_metrics(full, again, rel=LEGACY_MOTION)
+    for key in ("t_s", "steps", "remeshes"):
+        assert again["growth"][key] == full["growth"][key], key
+    for key in ("deposited_volume_m3", "charge_C", "c_min_mol_m3", "c_tip_mol_m3"):
+        assert again["growth"][key] == pytest.approx(full["growth"][key], rel=LEGACY_MOTION), key
+    same_rows(
+        tmp_path / "full" / "growth_series.csv",
+        tmp_path / "cut" / "growth_series.csv",
+        LEGACY_MOTION,
+        skip=("min_quality",),
+    )
     check_completed(tmp_path / "cut", config.digest())

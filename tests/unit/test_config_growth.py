@@ -89,22 +89,18 @@ def test_merge_gap_in_um_in_the_file_si_in_the_options():
 
 
 @pytest.mark.parametrize("geometry", [{"kind": "box", "dim": 3}, {"preset": "seed003_scp_li"}])
-def test_merge_gap_in_3d_is_one_clear_error_before_any_mesh(tmp_path, geometry):
+def test_merge_gap_in_3d_is_accepted(tmp_path, geometry):
+    """3D deposits merge through a level-set rebuild (issue 17); a geometry that is not a
+    box is refused when the growth solver is made (tests/verification/test_growth_merge3d)."""
     data = case(merge_gap_um=0.01) | {"geometry": geometry}
     if "preset" in geometry:
         data["electrodes"][0]["kinetics"] = {"nuclei": {"exchange_current": 5.9}}
-    config = parse_case(data)  # the dimension is the geometry's: checked with it
-    with pytest.raises(ConfigError) as info:
-        check_case(config, tmp_path, comm=MPI.COMM_SELF)
-    assert info.value.problems == [
-        "growth.merge_gap_um = 0.01: merging deposits is implemented for 2D geometries only, "
-        "and this geometry is 3D; allowed in 3D: merge_gap_um = 0 or no merge_gap_um"
-    ]
+    check_case(parse_case(data), tmp_path, comm=MPI.COMM_SELF)
     off = data | {"growth": {"t_end": 1.0, "merge_gap_um": 0.0}}
-    check_case(parse_case(off), tmp_path, comm=MPI.COMM_SELF)  # 0: no merging, fine in 3D
+    check_case(parse_case(off), tmp_path, comm=MPI.COMM_SELF)  # 0: no merging
 
 
-def test_merge_gap_with_a_3d_mesh_file_is_refused_from_the_file(tmp_path):
+def test_merge_gap_with_a_3d_mesh_file_is_accepted(tmp_path):
     import gmsh
 
     from femli.geometry import gmsh_session
@@ -121,9 +117,7 @@ def test_merge_gap_with_a_3d_mesh_file_is_refused_from_the_file(tmp_path):
         gmsh.write(str(tmp_path / "box.msh"))
         gmsh.model.remove()
     config = parse_case(case(merge_gap_um=0.02) | {"geometry": {"mesh": "box.msh"}})
-    with pytest.raises(ConfigError) as info:
-        check_case(config, tmp_path, comm=MPI.COMM_SELF)  # read only for merge_gap_um
-    assert len(info.value.problems) == 1 and "this geometry is 3D" in info.value.problems[0]
+    check_case(config, tmp_path, comm=MPI.COMM_SELF)  # 3D merges through a rebuild
 
 
 # -- renamed keys: the old names are still read ----------------------------------------------
@@ -169,13 +163,8 @@ def test_old_and_new_name_together_or_wrong_are_one_clear_problem(tmp_path):
     )
     (message,) = problems(case(max_displacement=-0.1))
     assert message.startswith("growth.max_displacement = -0.1: ")  # the key as written
-    data = case(merge_gap=0.01) | {"geometry": {"kind": "box", "dim": 3}}
-    with pytest.raises(ConfigError) as info:
-        check_case(parse_case(data), tmp_path, comm=MPI.COMM_SELF)
-    assert info.value.problems == [
-        "growth.merge_gap = 0.01: merging deposits is implemented for 2D geometries only, "
-        "and this geometry is 3D; allowed in 3D: merge_gap = 0 or no merge_gap"
-    ]
+    (message,) = problems(case(merge_gap=-0.01))
+    assert message.startswith("growth.merge_gap = -0.01: ")
 
 
 def test_digests_keep_the_old_key_names():
