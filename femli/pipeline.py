@@ -45,6 +45,7 @@ from femli.outputs.folder import adopt_legacy, folder_lock, refuse_foreign, remo
 from femli.outputs.folder import of as manifest_of
 from femli.outputs.metrics import write_stationary_outputs
 from femli.outputs.metrics_format import geometry_metrics, upgrade
+from femli.outputs.pictures import gather_scene
 from femli.outputs.progress import solver_details, solver_summary, stage_status, stage_summary
 from femli.outputs.status import RunStatus, now
 from femli.parallel import on_root
@@ -280,9 +281,12 @@ def _write_outputs(config, solver, output, timings, summary, started, more, befo
     comm = solver.model.domain.comm
     on_root(comm, lambda: _write_config(config, output))
     stages = more.setdefault("stages", {})
+    scene = None
     with measure_stage(stages, "output", comm):  # the fields (pictures follow in metrics)
+        if config.output.fields or config.output.renders:  # one gather for files and pictures
+            scene = gather_scene(solver)
         if config.output.fields:
-            write_fields(solver.model, output)
+            write_fields(solver.model, output, solver.currents, scene)
     timings["fields"] = stages["output"]["seconds"]
     extra = {
         "case": config.name,
@@ -294,7 +298,7 @@ def _write_outputs(config, solver, output, timings, summary, started, more, befo
         **more,
     }
     metrics = write_stationary_outputs(
-        solver, output, timings, extra, config.output.renders, before
+        solver, output, timings, extra, config.output.renders, before, scene
     )
     log.debug(stage_summary(stages))
     log.info("results in %s", output)

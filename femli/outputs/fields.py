@@ -171,9 +171,11 @@ def check_space(model, output: Path) -> None:
     on_root(model.domain.comm, lambda: require_space(output, need, "fields"))
 
 
-def write_fields(model, output: Path, currents=None) -> Path:
+def write_fields(model, output: Path, currents=None, scene: tuple | None = None) -> Path:
     """Write ``solution.vtu`` and ``electrode_<name>.vtp`` into ``output/fields``.
-    Collective (``currents``: the run's :class:`ElectrodeCurrents`, made if not given).
+    Collective (``currents``: the run's :class:`ElectrodeCurrents`, made if not given;
+    ``scene``: the gathered (grid, surfaces) if the caller has them, e.g. from
+    :func:`femli.outputs.pictures.gather_scene`, which the pictures use too).
 
     Raises :class:`~femli.outputs.disk.NoSpaceError` (nothing written) when the
     folder lacks the room; a write that fails leaves no ``fields.tmp``."""
@@ -183,8 +185,9 @@ def write_fields(model, output: Path, currents=None) -> Path:
     final = Path(output) / "fields"
     tmp = Path(output) / "fields.tmp"
     check_space(model, output)
-    grid = volume_grid(model)
-    surfaces = electrode_surfaces(model, currents or ElectrodeCurrents(model))
+    if scene is None:
+        scene = volume_grid(model), electrode_surfaces(model, currents or ElectrodeCurrents(model))
+    grid, surfaces = scene
 
     def write() -> None:
         fresh_dir(tmp)

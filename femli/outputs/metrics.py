@@ -255,8 +255,12 @@ def write_stationary_outputs(
     extra: dict,
     renders: bool = True,
     before_metrics: Callable[[], None] | None = None,
+    scene: tuple | None = None,
 ) -> dict:
     """Write metrics.json, electrode CSVs and plots, renders. Returns the metrics.
+
+    ``scene``: the gathered (grid, surfaces) of :func:`pictures.gather_scene` if the
+    caller has them already (the field files use the same); gathered here otherwise.
 
     ``before_metrics`` runs on rank 0 after every other file, just before metrics.json
     (the completion marker), e.g. to finish ``provenance.json``.
@@ -281,7 +285,8 @@ def write_stationary_outputs(
     metrics["git_commit"] = git_commit()
     metrics["mpi_size"] = comm.size
     metrics.update(extra)
-    scene = pictures.gather_scene(solver) if renders else None
+    if renders and scene is None:
+        scene = pictures.gather_scene(solver)
 
     def files() -> None:
         output.mkdir(parents=True, exist_ok=True)

