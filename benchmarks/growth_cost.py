@@ -1,0 +1,116 @@
+"""What a 3D growth step and a 3D remesh cost against a stationary solve on the same mesh
+(issue 20's growth targets: a step without remesh <= 2 stationary Newton steps, a remesh
+at ~100 k nodes <= 1 stationary solve).
+
+The seed 003 bare Li nucleus array (``refinement`` sets the size), the benchmark's
+tertiary problem at -0.05 V on the nuclei (potentiostatic, as seed 003), ``[growth]`` with
+stationary electrochemistry. On one mesh, wall times (slowest rank):
+
+1. ``stationary``: ``StationarySolver(...).solve()`` from the uniform bulk state (the
+   secondary guess + Newton); its Newton steps and seconds per Newton step;
+2. ``step``: ``GrowthSolver._advance`` from the converged start, ``--steps`` times (mesh
+   motion + the electrochemistry on the moved shape, warm started); the mean;
+3. ``remesh``: ``GrowthSolver.remesh()`` on the grown shape (Gmsh on rank 0, the fields
+   carried over; with ``--merge-gap`` the 3D level-set rebuild).
+
+Run: ``mpiexec -n R python benchmarks/growth_cost.py --refinement 2.8 [--merge-gap 0.0125]``;
+prints one JSON record (rank 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import dolfinx_solver  # noqa: F401  (before dolfinx/petsc4py)
+from mpi4py import MPI
+
+from femli.case.build import make_domain, make_model
+from femli.case.checks import parse_case
+from femli.runs import kind_of
+from femli.solve.stationary import StationaryOptions, StationarySolver
+
+COMM = MPI.COMM_WORLD
+
+
+def case(refinement: float, merge_gap: float | None) -> dict:
+    growth: dict = {"t_end": 1000.0, "max_displacement_um": 0.02, "min_quality": 0.01}
+    if merge_gap is not None:
+        growth["merge_gap_um"] = merge_gap
+    species = [
+        {"name": "Li+", "charge": 1, "diffusivity": 2.5e-10, "concentration": 1000.0},
+        {"name": "anion", "charge": -1, "diffusivity": 2.82e-10, "concentration": 1000.0},
+    ]
+    return {
+        "name": "growth_cost",
+        "geometry": {"preset": "seed003_bare_li", "refinement": refinement},
+        "electrolyte": {"model": "tertiary", "species": species},
+        "electrodes": [
+            {
+                "name": "li",
+                "potential": -0.05,
+                "kinetics": {"nuclei": {"exchange_current": 5.9, "alpha_a": 0.5, "alpha_c": 0.5}},
+            }
+        ],
+        "solver": {"preset": "iterative"},
+        "growth": growth,
+        "output": {"renders": False, "fields": False},
+    }
+
+
+def timed(fn) -> tuple[object, float]:
+    COMM.barrier()
+    start = time.perf_counter()
+    result = fn()
+    COMM.barrier()
+    return result, COMM.allreduce(time.perf_counter() - start, op=MPI.MAX)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--refinement", type=float, default=2.8)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--merge-gap", type=float, default=None, help="um: 3D rebuild")
+    args = parser.parse_args()
+    config = parse_case(case(args.refinement, args.merge_gap))
+    domain, _ = make_domain(config, COMM, Path.cwd())
+    record: dict = {"refinement": args.refinement, "ranks": COMM.size}
+    record["nodes"] = domain.num_vertices_global()
+
+    model = make_model(config, domain)
+    stationary = StationarySolver(model, StationaryOptions(preset="iterative"))
+    _, seconds = timed(stationary.solve)
+    newton = stationary.newton.stats
+    steps = max(newton.newton_iterations, 1)
+    record["stationary"] = {
+        "seconds": round(seconds, 3),
+        "newton_iterations": newton.newton_iterations,
+        "seconds_per_newton_step": round(COMM.allreduce(newton.seconds, op=MPI.MAX) / steps, 3),
+    }
+    del stationary, model
+
+    model = make_model(config, make_domain(config, COMM, Path.cwd())[0])
+    growth = kind_of(config).make_solver(config, model)
+    growth.solve_state()
+    times = []
+    for _ in range(args.steps):
+        dt = 0.5 * growth.options.max_displacement / max(growth.max_speed(), 1e-300)
+        _, seconds = timed(lambda dt=dt: growth._advance(dt))
+        times.append(seconds)
+    record["step"] = {"seconds": [round(t, 3) for t in times], "mean": sum(times) / len(times)}
+    _, seconds = timed(growth.remesh)
+    record["remesh"] = {
+        "seconds": round(seconds, 3),
+        "nodes": growth.model.domain.num_vertices_global(),
+    }
+    per_step = record["stationary"]["seconds_per_newton_step"]
+    record["step_over_newton_step"] = round(record["step"]["mean"] / per_step, 2)
+    record["remesh_over_stationary"] = round(seconds / record["stationary"]["seconds"], 2)
+    if COMM.rank == 0:
+        print(json.dumps(record), flush=True)
+
+
+if __name__ == "__main__":
+    main()
