@@ -44,7 +44,6 @@ from femli.units import to_um
 
 __all__ = [
     "PICTURE_BYTES",
-    "cell_vectors",
     "describe",
     "electrode_metrics",
     "gather_surface",
@@ -221,18 +220,6 @@ def electrode_metrics(solver, electrode) -> tuple[dict, SurfaceValues]:
         "footprint_hotspot_index": stats["max_A_m2"] / (-total / footprint) if total else None,
         "parts": part_statistics(model.domain, surface),
     }, surface
-
-
-def cell_vectors(expr, mesh) -> np.ndarray:
-    """A vector UFL expression at the midpoint of each owned cell, shape (cells, 3)."""
-    tdim = mesh.topology.dim
-    n = mesh.topology.index_map(tdim).size_local
-    ref = np.full((1, tdim), 1.0 / (tdim + 1))
-    values = dolfinx.fem.Expression(expr, ref).eval(mesh, np.arange(n, dtype=np.int32))
-    values = values.reshape(n, -1)
-    out = np.zeros((n, 3))
-    out[:, : values.shape[1]] = values
-    return out
 
 
 def write_surface_csv(surface, path: Path) -> None:
