@@ -245,16 +245,17 @@ class _Projector:
         point; several entities: the nearest point of a curve they share; else as is."""
         found = [self._nearest(points, masks, k) for k in range(len(self.tags))]
         ents = np.stack([e for e, _ in found], axis=1)  # entity per node and group, -1: none
+        near = np.stack([q for _, q in found], axis=1)  # its nearest point
+        by_entities: dict[tuple[int, ...], list[int]] = {}
+        for i, row in enumerate(ents):
+            key = tuple(sorted(set(row[row >= 0].tolist())))
+            if key:
+                by_entities.setdefault(key, []).append(i)
         new = points.copy()
-        count = (ents >= 0).sum(axis=1)
-        for e, q in found:
-            one = (count == 1) & (e >= 0)
-            new[one] = q[one]
-        several = np.flatnonzero(count > 1)
-        for key in {tuple(sorted(set(ents[i][ents[i] >= 0]))) for i in several}:
-            rows = several[[tuple(sorted(set(ents[i][ents[i] >= 0]))) == key for i in several]]
-            if len(key) == 1:
-                new[rows] = self._closest(self.dim, key[0], points[rows])
+        for key, members in by_entities.items():
+            rows = np.asarray(members)
+            if len(key) == 1:  # the point its group's search found
+                new[rows] = near[rows, np.argmax(ents[rows] == key[0], axis=1)]
             elif any(e in self.curved for e in key):
                 new[rows] = self._on_curves(self._common_curves(list(key)), points[rows])
         return new
