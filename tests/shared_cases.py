@@ -17,6 +17,21 @@ from femli.parallel import on_root
 from femli.physics.conditions import Electrode
 from femli.physics.kinetics import ButlerVolmer
 
+#: Two 0.5 um nuclei on a 2 x 2 um anode under 2 um of electrolyte, 3D and coarse
+#: (~1000 nodes): builder parameters of ``nucleus_array`` (um).
+NUCLEI_3D = {
+    "dim": 3,
+    "width": 2.0,
+    "depth": 2.0,
+    "height": 2.0,
+    "diameter": 0.5,
+    "count": 2,
+    "h_nucleus": 0.1,
+    "h_substrate": 0.25,
+    "h_far": 0.5,
+    "seed": 1,
+}
+
 #: Coarse 2D box, binary 1 M electrolyte, galvanostatic Li; limiting current
 #: 2 F D c / L ~ 9.6e3 A/m2. About 0.3 s.
 TINY = {

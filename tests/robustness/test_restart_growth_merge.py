@@ -113,38 +113,16 @@ def test_series_and_metrics_report_the_merges(uninterrupted):
 def merging_3d(interval: int | None) -> dict:
     """Two 0.5 um hemispheres on a 0.6 um lattice in 3D (coarse), 100 A/m2: at step 2
     (2.97 s) they merge with each other and with their mirror images in the x walls
-    (a level-set rebuild) and go on to 4.5 s."""
-    return {
-        "name": "merge3d",
-        "geometry": {
-            "kind": "nucleus_array",
-            "dim": 3,
-            "width": 1.2,
-            "depth": 1.0,
-            "height": 1.0,
-            "diameter": 0.5,
-            "count": 2,
-            "placement": "lattice",
-            "h_nucleus": 0.06,
-            "h_substrate": 0.12,
-            "h_far": 0.3,
-        },
-        "electrolyte": {"model": "secondary"},
-        "electrodes": [
-            {
-                "name": "li",
-                "current_density": -100.0,
-                "kinetics": {"nuclei": {"exchange_current": 30.0, "alpha_a": 1.5, "alpha_c": 0.5}},
-            }
-        ],
-        "growth": {
-            "t_end": 4.5,
-            "max_displacement_um": 0.02,
-            "min_quality": 0.1,
-            "merge_gap_um": 0.05,
-        },
-        "output": {"renders": False, "fields": False, "checkpoint_interval": interval},
-    }
+    (a level-set rebuild) and go on to 4.5 s. The 2D case's electrolyte and kinetics."""
+    case = merging(interval)
+    case["name"] = "merge3d"
+    case["geometry"] |= {"dim": 3, "width": 1.2, "depth": 1.0, "height": 1.0}
+    case["geometry"] |= {"h_nucleus": 0.06, "h_substrate": 0.12, "h_far": 0.3}
+    electrode = case["electrodes"][0]
+    del electrode["potential"]
+    electrode["current_density"] = -100.0
+    case["growth"] |= {"t_end": 4.5, "min_quality": 0.1}
+    return case
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from mpi4py import MPI
+from shared_cases import NUCLEI_3D
 
 from femli.mesh import build_domain
 from femli.physics.conditions import Bulk, Electrode
@@ -17,18 +18,7 @@ from femli.physics.kinetics import ButlerVolmer, Tafel
 from femli.physics.model import CellModel
 from femli.solve.stationary import StationarySolver
 
-GEOMETRY = {
-    "dim": 3,
-    "width": 2.0,
-    "depth": 2.0,
-    "height": 2.0,
-    "diameter": 0.5,
-    "count": 2,
-    "h_nucleus": 0.1,
-    "h_substrate": 0.25,
-    "h_far": 0.5,
-    "seed": 1,
-}
+GEOMETRY = NUCLEI_3D
 
 
 def solve(comm: MPI.Comm) -> tuple[float, float, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mpi4py import MPI
+from shared_cases import NUCLEI_3D
 
 from femli.mesh import build_domain
 from femli.outputs.fields import write_fields
@@ -26,19 +27,7 @@ from femli.physics.kinetics import ButlerVolmer, Tafel
 from femli.physics.model import CellModel
 from femli.solve.stationary import StationarySolver
 
-#: Two 0.5 um nuclei on a 2 x 2 um anode under 2 um of 1 M electrolyte (coarse: ~1000 nodes).
-NUCLEI = {
-    "dim": 3,
-    "width": 2.0,
-    "depth": 2.0,
-    "height": 2.0,
-    "diameter": 0.5,
-    "count": 2,
-    "h_nucleus": 0.1,
-    "h_substrate": 0.25,
-    "h_far": 0.5,
-    "seed": 1,
-}
+NUCLEI = NUCLEI_3D
 
 
 @pytest.fixture(scope="module")
