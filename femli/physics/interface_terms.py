@@ -65,6 +65,11 @@ class InterfaceTerms:
         #: charge density passed through the films (C/m^2), or None without growth
         self.film_charge = dolfinx.fem.Function(space, name="film_charge") if growing else None
         self._pad = dolfinx.fem.Constant(mesh, scalar(0.0))  # keeps the film block's diagonal
+        #: per name: the nodes of an electrode (double layer) or boundary (growing film),
+        #: and per boundary its compiled interface current; made on first use (the mesh
+        #: moves, its topology does not)
+        self._nodes: dict[str, np.ndarray] = {}
+        self._film_rates: dict[str, tuple[dolfinx.fem.Expression, dolfinx.fem.Function]] = {}
 
     @property
     def has_film(self) -> bool:
@@ -228,10 +233,13 @@ class InterfaceTerms:
         return dolfinx.fem.dirichletbc(dolfinx.fem.Constant(space.mesh, scalar(0.0)), others, space)
 
     # -- time-dependent state ----------------------------------------------------------
-    def _electrode_dofs(self, electrode: Electrode) -> np.ndarray:
-        fdim = self.model.domain.dim - 1
-        facets = self.model.domain.facets(*electrode.boundaries)
-        return dolfinx.fem.locate_dofs_topological(self.model.space, fdim, facets)
+    def _boundary_nodes(self, key: str, *boundaries: str) -> np.ndarray:
+        """The nodes of ``boundaries`` (looked up once under ``key``)."""
+        if key not in self._nodes:
+            facets = self.model.domain.facets(*boundaries)
+            fdim = self.model.domain.dim - 1
+            self._nodes[key] = dolfinx.fem.locate_dofs_topological(self.model.space, fdim, facets)
+        return self._nodes[key]
 
     def delta_nodes(self) -> np.ndarray:
         """Nodal ``delta`` (V) on the nodes of electrodes with a double layer (0 elsewhere),
@@ -242,17 +250,9 @@ class InterfaceTerms:
         for e in model.electrodes:
             if e.double_layer is None:
                 continue
-            dofs = self._electrode_dofs(e)
+            dofs = self._boundary_nodes(f"electrode {e.name}", *e.boundaries)
             value = model.potentials[e.name].value.item() - model.phi.x.array[dofs]
             out[dofs] = value - (film.x.array[dofs] if film is not None else 0.0)
-        return out
-
-    def rest_nodes(self) -> np.ndarray:
-        """Nodal ``delta`` at rest: each double-layer electrode's equilibrium potential (V)."""
-        out = np.zeros_like(self.model.phi.x.array)
-        for e in self.model.electrodes:
-            if e.double_layer is not None:
-                out[self._electrode_dofs(e)] = e.equilibrium_potential
         return out
 
     def set_time_terms(self, h: float, coefficients: tuple[float, ...], past: list) -> None:
@@ -282,11 +282,8 @@ class InterfaceTerms:
         current = np.zeros_like(self.film_charge.x.array)
         for e, b, _ in self._places():
             if b in self.films and self.films[b].growth > 0:
-                values = self._interpolate(self.interface(e, b))
-                dofs = dolfinx.fem.locate_dofs_topological(
-                    self.model.space, self.model.domain.dim - 1, self.model.domain.facets(b)
-                )
-                current[dofs] = np.abs(values[dofs])
+                dofs = self._boundary_nodes(f"boundary {b}", b)
+                current[dofs] = np.abs(self._film_rate(e, b)[dofs])
         self.film_charge.x.array[:] += h * current
 
     def state(self) -> dict[str, list[np.ndarray]]:
@@ -321,11 +318,17 @@ class InterfaceTerms:
             out.x.array[:] = values[cKDTree(points).query(coords)[1]]
         return out
 
-    def _interpolate(self, expr) -> np.ndarray:
-        tmp = dolfinx.fem.Function(self.model.space)
-        points = self.model.space.element.interpolation_points
-        tmp.interpolate(dolfinx.fem.Expression(expr, points))
-        return tmp.x.array
+    def _film_rate(self, electrode: Electrode, boundary: str) -> np.ndarray:
+        """The interface current density (A/m^2) on ``boundary`` at the nodes (its
+        expression compiled once)."""
+        if boundary not in self._film_rates:
+            space = self.model.space
+            points = space.element.interpolation_points
+            expr = dolfinx.fem.Expression(self.interface(electrode, boundary), points)
+            self._film_rates[boundary] = expr, dolfinx.fem.Function(space)
+        expr, values = self._film_rates[boundary]
+        values.interpolate(expr)
+        return values.x.array
 
 
 def _sum(terms) -> Any:

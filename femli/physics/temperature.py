@@ -58,7 +58,3 @@ class Arrhenius:
             raise ValueError(f"temperature must be > 0 K, got {temperature}")
         inverse = 1.0 / temperature - 1.0 / self.reference_temperature
         return math.exp(-self.activation_energy / GAS_CONSTANT * inverse)
-
-    def at(self, value: float, temperature: float) -> float:
-        """``value`` (given at T_ref) at ``temperature`` (K)."""
-        return value * self.factor(temperature)
