@@ -124,10 +124,6 @@ class VolumeKeeper:
         """A step of ``dt`` (s) was taken assuming the end rates ``expected``."""
         self.expected, self.last_dt = expected.copy(), dt
 
-    def reset(self) -> None:
-        """A new mesh: nothing owed."""
-        self.expected, self.last_dt = None, 0.0
-
     def _sum(self, values: np.ndarray) -> float:
         owned = self.mover.space.dofmap.index_map.size_local
         return self.mover.domain.comm.allreduce(float(values[:owned].sum()))

@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from femli.outputs import pictures
-from femli.outputs.fields import fields_bytes
 from femli.outputs.files import atomic_write_bytes, save_picture
 from femli.outputs.series import FieldSeries
 from femli.parallel import on_root
 from femli.units import to_um
 
-__all__ = ["COLUMNS", "UNITS", "GrowthRecorder", "frame_bytes", "plot_series", "series_csv"]
+__all__ = ["COLUMNS", "UNITS", "GrowthRecorder", "plot_series", "series_csv"]
 
 COLUMNS = (
     "t",
@@ -105,12 +104,6 @@ def plot_series(records: list[dict], path: Path) -> Path:
     return save_picture(fig, path)
 
 
-def frame_bytes(model) -> int:
-    """About the bytes one frame of the moving-field series adds (all ranks' parts):
-    :func:`femli.outputs.fields.fields_bytes`."""
-    return fields_bytes(model)
-
-
 class GrowthRecorder(FieldSeries):
     """Callback of a growth run: the series of :class:`~femli.outputs.series.FieldSeries`
     (moving electrolyte mesh, electrode surfaces with their normal velocity in um/s,
@@ -129,11 +122,6 @@ class GrowthRecorder(FieldSeries):
     ) -> None:
         super().__init__(output, t_end or 0.0, fields=fields, renders=renders, done=segment)
         self._t_end_known = t_end is not None
-
-    @property
-    def segments(self) -> int:
-        """Number of frames written so far."""
-        return self.done
 
     def velocity(self, growth) -> np.ndarray:
         """The normal growth rate at every local node (m/s, growth positive)."""
