@@ -168,7 +168,7 @@ class Kind:
         details: dict = {"run": self.name, **self.reached(solver)}
         try:
             self.save_series(solver, output)
-            write_fields(solver.model, output)
+            write_fields(solver.model, output, solver.currents)
         except NoSpaceError as err:  # the solve's failure stays the error to report
             details["last_state"] = None
             log.warning("last converged state not saved: %s", err)

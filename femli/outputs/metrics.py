@@ -37,6 +37,7 @@ from femli.mesh import Domain
 from femli.outputs import pictures
 from femli.outputs.files import atomic_write_bytes, atomic_write_json, require_space
 from femli.outputs.metrics_format import METRICS_VERSION, upgrade
+from femli.outputs.quantities import ma_cm2, p1_values
 from femli.outputs.status import git_commit, software_versions
 from femli.parallel import on_root
 from femli.physics.derived import SurfaceValues
@@ -277,13 +278,14 @@ def write_stationary_outputs(
 
     def files() -> None:
         output.mkdir(parents=True, exist_ok=True)
-        pictures = 2 * len(surfaces) + 2 if renders else 0
-        need = PICTURE_BYTES * pictures + sum(64 * s.values.size for s in surfaces.values())
+        count = 2 * len(surfaces) + 2 if renders else 0
+        need = PICTURE_BYTES * count + sum(64 * s.values.size for s in surfaces.values())
         require_space(output, need + 2**16, "pictures, tables and metrics")
         for name, surface in surfaces.items():
             write_surface_csv(surface, output / f"surface_current_{name}.csv")
         if renders:
-            _pictures(scene, surfaces, output)
+            assert scene is not None  # gathered above whenever renders is set
+            pictures.write_pictures(scene, surfaces, output)
         if before_metrics is not None:
             before_metrics()
         atomic_write_json(output / "metrics.json", metrics)  # last: marks completion
@@ -292,18 +294,10 @@ def write_stationary_outputs(
     return metrics
 
 
-def _pictures(scene, surfaces: dict, output: Path) -> None:
-    """Renders and surface-current plots (rank 0; :func:`pictures.write_pictures`)."""
-    pictures.write_pictures(scene, surfaces, output)
-
-
 def _global_min(expr, model) -> float:
-    space = model.space
-    f = dolfinx.fem.Function(space)
-    f.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
-    from mpi4py import MPI
-
-    local = float(f.x.array.min()) if f.x.array.size else np.inf
+    """The smallest nodal value of ``expr`` over all ranks. Collective."""
+    values = p1_values(expr, model.space)
+    local = float(values.min()) if values.size else np.inf
     return model.domain.comm.allreduce(local, op=MPI.MIN)
 
 
@@ -314,8 +308,8 @@ def describe(metrics: dict) -> str:
     for name, e in metrics["electrodes"].items():
         d = e["deposition_current_density"]
         lines.append(
-            f"{name}: mean deposition {d['mean_A_m2'] / 10:.3g} mA/cm2, max "
-            f"{d['max_A_m2'] / 10:.3g} mA/cm2, hotspot index {d['hotspot_index']:.3f}, CV "
+            f"{name}: mean deposition {ma_cm2(d['mean_A_m2']):.3g} mA/cm2, max "
+            f"{ma_cm2(d['max_A_m2']):.3g} mA/cm2, hotspot index {d['hotspot_index']:.3f}, CV "
             f"{d['coefficient_of_variation']:.3f}, E = {e['potential_V'] * 1e3:.2f} mV"
         )
     return "\n".join(lines)
