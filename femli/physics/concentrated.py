@@ -178,8 +178,12 @@ class Concentrated(Supporting):
     def current_density(self, model: CellModel) -> Expr:
         """``-kappa grad phi + (kappa RT/F) [(nu/(z+ nu+)) (1 - t+) chi - 1/z+] grad ln c``
         (A/m^2)."""
+        return self._current(model, *self._fields(model))
+
+    def _current(self, model: CellModel, c: Expr, p: dict[str, Any]) -> Expr:
+        """:meth:`current_density` with the salt concentration ``c`` and properties ``p``
+        of :meth:`_fields` given (one set of property fields per form)."""
         cation, _, nu_p, nu_m = salt_numbers(model.electrolyte)
-        c, p = self._fields(model)
         z = cation.charge
         factor = (nu_p + nu_m) / (z * nu_p) * (1 - p["transference"]) * p[
             "thermodynamic_factor"
@@ -192,8 +196,8 @@ class Concentrated(Supporting):
         """``N+ = -D grad c+ + t+ i/(z+ F)``, ``N- = -D grad c- + (1 - t+) i/(z- F)``
         (mol/(m^2 s))."""
         cation, anion, _, _ = salt_numbers(model.electrolyte)
-        _, p = self._fields(model)
-        i = self.current_density(model)
+        c, p = self._fields(model)
+        i = self._current(model, c, p)
         c_k = self.concentration(model, name)
         if name == cation.name:
             return -p["diffusivity"] * ufl.grad(c_k) + p["transference"] * i / (
