@@ -195,9 +195,14 @@ except KeyboardInterrupt:
 
 @pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="starts its own mpiexec")
 def test_restart_on_another_number_of_ranks(tmp_path):
-    """Interrupted on 2 ranks, finished (and remeshed) on 1. (A remesh on 2 ranks gives a
-    slightly different mesh than on 1, ~1e-7 in the currents: the boundary is gathered
-    in another order; a restart reproduces the run on the ranks that remeshed.)"""
+    """Interrupted on 2 ranks, finished (and remeshed) on 1. The steps before the remesh
+    agree to round-off. After it they agree to the remesh's sensitivity, not to round-off:
+    the boundary Gmsh remeshes was moved by solves on 2 ranks against 1 (sums in another
+    order), and Gmsh's mesh is not a continuous function of its input (CI once saw the
+    hotspot index 2.8e-8 apart after the remesh; here it is usually bitwise the same). A
+    remesh on 2 ranks gives a slightly different mesh than on 1, ~1e-7 in the currents:
+    the boundary is gathered in another order; a restart reproduces the run on the ranks
+    that remeshed."""
     data = growth(2)
     config = parse_case(data)
     full = run_case(config, tmp_path / "full", MPI.COMM_WORLD)
@@ -209,5 +214,11 @@ def test_restart_on_another_number_of_ranks(tmp_path):
     state = json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text())
     assert state["mpi_size"] == 2 and state["step"] == 4
     again = run_case(config, tmp_path / "cut", MPI.COMM_WORLD, restart=True)
-    same_metrics(full, again, rel=1e-8)
-    same_rows(tmp_path / "full" / "growth_series.csv", tmp_path / "cut" / "growth_series.csv", 1e-8)
+    same_metrics(full, again, rel=1e-6)
+    rows = [check_csv(tmp_path / run / "growth_series.csv") for run in ("full", "cut")]
+    assert [r["remeshes"] for r in rows[0]] == [r["remeshes"] for r in rows[1]]
+    for ra, rb in zip(*rows, strict=True):
+        rel = 1e-8 if ra["remeshes"] == "0" else 1e-6
+        for key in ra:
+            assert float(rb[key]) == pytest.approx(float(ra[key]), rel=rel, abs=1e-300), key
+    assert rows[0][-1]["remeshes"] != "0"  # the run did remesh after the restart
