@@ -180,12 +180,13 @@ def _loops(tris: np.ndarray) -> list[np.ndarray]:
 
 
 def _subdivide(a: np.ndarray, b: np.ndarray, size: float) -> np.ndarray:
-    """Points from ``a`` towards ``b`` (``a`` included, ``b`` not) at most ``size`` apart,
-    bitwise the same for (a, b) and (b, a) reversed."""
+    """Points from ``a`` towards ``b`` (``a`` included, bitwise, ``b`` not) at most
+    ``size`` apart, bitwise the same for (a, b) and (b, a) reversed."""
     flip = tuple(b) < tuple(a)
     p, q = (b, a) if flip else (a, b)
     n = max(int(np.ceil(np.linalg.norm(q - p) / size)), 1)
     pts = p + np.outer(np.arange(n + 1) / n, q - p)
+    pts[0], pts[-1] = p, q  # p + (q - p) need not round to q: the ends stay exact
     return pts[::-1][:-1] if flip else pts[:-1]
 
 

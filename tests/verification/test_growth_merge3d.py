@@ -17,7 +17,7 @@ from mpi4py import MPI
 from shared_cases import caps_at
 
 from femli.geometry import GeometryError
-from femli.growth.contour import _even_edges
+from femli.growth.contour import _even_edges, _raise, _subdivide, _top_loop
 from femli.growth.rebuild import CONTACT, seeds_3d
 from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.growth.surface import Plane, close, make_grid
@@ -192,3 +192,33 @@ def test_a_sliver_along_a_box_edge_gives_no_face_loop():
     on_plane = np.array([[True, True]] * 3)  # on the substrate and on the front wall
     loop = _even_edges(np.arange(3), points, on_plane, np.zeros(3, dtype=bool), 0.5)
     assert loop.shape == (0, 3)
+
+
+def test_a_wall_lifted_to_the_top_shares_the_top_face_corners_bitwise():
+    """Box planes from a gathered mesh sit at values like 5.000000000000001 um; a wall's
+    edge run towards the top was computed as p + (q - p), which rounded to 5.0, so the
+    wall and the top face held two corner points 1e-15 apart and Gmsh stopped with "a
+    vertex lies in a segment" (seed 003 bare Li at 17 s)."""
+    top, x_hi, y_hi, cut = (
+        5.000000000000001,
+        5.000000000000002,
+        4.500000000000001,
+        0.589441610669525,
+    )
+    planes = [
+        Plane(("left",), 0, 0.0, 1),
+        Plane(("right",), 0, x_hi, -1),
+        Plane(("front",), 1, 0.0, 1),
+        Plane(("back",), 1, y_hi, -1),
+        Plane(("bulk",), 2, top, -1),
+    ]
+    a, b = np.array([0.0, y_hi, cut]), np.array([0.0, y_hi, top])
+    for p, q in ((a, b), (b, a)):
+        assert (_subdivide(p, q, 0.7787)[0] == p).all()
+    back = np.array([[0.0, y_hi, cut], [0.0, y_hi, 0.0], [x_hi, y_hi, 0.0], [x_hi, y_hi, cut]])
+    lifted = _raise(back, planes[3], cut, top, 0.7787)
+    corners = {tuple(c) for c in _top_loop(planes, top, 0.7787)}
+    high = {tuple(c) for c in lifted if c[2] > cut}
+    assert {(0.0, y_hi, top), (x_hi, y_hi, top)} <= high
+    assert {c for c in high if c[2] == top} <= corners  # the top edge's points, bitwise
+    assert all(c[2] < top for c in high if c[2] != top)
