@@ -220,10 +220,16 @@ def gmsh_session(verbose: bool = False) -> Iterator[None]:
 
 
 def new_model(name: str) -> None:
-    """Start a fresh, deterministic gmsh model named ``name`` (removes other models)."""
+    """Start a fresh, deterministic gmsh model named ``name`` (removes other models),
+    every option at its default but the ones below and the terminal output. (A failed
+    HXT run leaves state that option files do not show: the fallback mesh of the same
+    surface then had no tetrahedra; after ``restoreDefaults`` it meshes.)"""
     if not gmsh.isInitialized():
         raise RuntimeError("gmsh is not initialised: use femli.geometry.gmsh_session()")
+    terminal = gmsh.option.getNumber("General.Terminal")
     gmsh.clear()
+    gmsh.option.restoreDefaults()
+    gmsh.option.setNumber("General.Terminal", terminal)
     gmsh.model.add(name)
     for option, value in {
         "General.NumThreads": 1,

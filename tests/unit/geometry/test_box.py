@@ -125,3 +125,16 @@ def test_registry_errors() -> None:
         build("boxx")
     with pytest.raises(GeometryError, match="did you mean 'height'"):
         build("box", hieght=3.0)
+
+
+def test_a_new_model_starts_from_default_options() -> None:
+    """Options a previous model left behind (a size field's Mesh.MeshSizeMax, or the
+    state of a failed HXT run) do not reach the next model; the terminal setting stays."""
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.option.setNumber("Mesh.MeshSizeMax", 0.5)
+    gmsh.option.setNumber("Mesh.ElementOrder", 2)
+    new_model("fresh")
+    assert gmsh.option.getNumber("Mesh.MeshSizeMax") == 1e22
+    assert gmsh.option.getNumber("Mesh.ElementOrder") == 1
+    assert gmsh.option.getNumber("Mesh.Algorithm3D") == 10  # femli's own settings
+    assert gmsh.option.getNumber("General.Terminal") == 0
