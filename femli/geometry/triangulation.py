@@ -94,7 +94,7 @@ def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) ->
     gmsh.model.mesh.generate(3)
     if not len(gmsh.model.mesh.getElements(3)[1]):
         raise GeometryError("remeshing produced no 3D elements")
-    if volume is not None and reparametrise:
+    if volume is not None:  # kept triangles too: the level set's volume is not exact
         restore_volume(volume, moving_surfaces)
     return groups
 

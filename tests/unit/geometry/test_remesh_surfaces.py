@@ -57,3 +57,19 @@ def test_restore_volume_moves_only_the_named_surface():
     assert volume == pytest.approx(1.02, rel=1e-6)
     assert 1.02 < z.max() < 1.05  # the top bulged (its edges stay on the side faces)
     assert z.min() == 0.0  # the other faces stayed
+
+
+def test_kept_triangles_also_get_the_volume_asked_for():
+    """The fallback that keeps the given triangles (when Gmsh cannot reparametrise) moves
+    the interior nodes of the moving surfaces to the volume asked for, as the remeshed
+    surfaces do: growth conservation holds through a fallback rebuild too."""
+    nodes, tris = cube()
+    nodes = np.vstack([nodes, [0.5, 0.5, 1.0]])  # a node inside the top face
+    a, b, c, d = FACES["top"]
+    tris["top"] = np.array([[a, b, 8], [b, c, 8], [c, d, 8], [d, a, 8]])
+    with gmsh_session():
+        build_from_surfaces(
+            nodes, tris, ["top"], "inside", 0.2, 0.5, volume=1.01, reparametrise=False
+        )
+        volume, _, _ = mesh_volume()
+    assert volume == pytest.approx(1.01, rel=1e-9)
