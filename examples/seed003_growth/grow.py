@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import logging
 import sys
 import time
@@ -54,6 +55,7 @@ from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
 from femli.growth.solver import GrowthSolver
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
+from femli.outputs.folder import folder_lock, tracking
 from femli.outputs.metrics import gather_surface
 from femli.outputs.metrics_format import growth_metrics, merge_event_metrics
 from femli.outputs.progress import TimeProgress
@@ -197,8 +199,9 @@ class Monitor:
         facets, names = gathered
         folder = self.output / "profiles"
         folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
         np.savez_compressed(
-            folder / f"t{t:08.3f}.npz",
+            buffer,
             t=t,
             facets=facets,
             facet_part=names,
@@ -206,6 +209,7 @@ class Monitor:
             node_current=np.concatenate([s.values for s in nodes]),
             node_part=np.concatenate([s.part for s in nodes]).astype(str),
         )
+        atomic_write_bytes(folder / f"t{t:08.3f}.npz", buffer.getvalue())
 
     def write_gaps(self) -> None:
         if self.comm.rank == 0:
@@ -275,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
         if comm.rank == 0:
             print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
+    args.output.mkdir(parents=True, exist_ok=True)
+    # femli's folder rules: one run per folder at a time, every file recorded as femli's
+    with folder_lock(args.output, comm, config.name), tracking(args.output, comm.rank == 0):
+        return grow(args, config, comm)
+
+
+def grow(args: argparse.Namespace, config, comm: MPI.Comm) -> int:
+    """The run and its outputs (exit code as :func:`main`)."""
     output = args.output
     step = config.growth.max_displacement_um  # um
     gap_stop = args.gap_stop if args.gap_stop is not None else 2.5 * step
