@@ -34,15 +34,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+Patches = Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]]
+
+#: A reparametrised mesh whose worst tetrahedron (gamma) is below this tries the next
+#: partition of the surface (:func:`build_from_surfaces`).
+POOR = 0.1
+
+
 def build_from_surfaces(
     nodes: np.ndarray,
-    triangles: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]],
+    triangles: Patches,
     moving: Sequence[str],
     cell_name: str,
     h_moving: float,
     h_far: float,
     volume: float | None = None,
     reparametrise: bool = True,
+    alternatives: Sequence[Patches] = (),
 ) -> dict[str, int]:
     """Mesh the volume bounded by named triangle groups. Returns facet group tags.
 
@@ -54,17 +62,41 @@ def build_from_surfaces(
         moving: names of the groups the size field refines (``h_moving``, um).
         volume: enclosed volume to restore (um^3); None keeps what the new mesh gives.
         reparametrise: remesh the surfaces too (else keep the given triangles).
+        alternatives: other partitions of the same triangles into patches, tried in
+            turn when reparametrising one fails (Gmsh's remeshed patches can cross
+            each other where two meet at a sharp neck) or gives a cell below ``POOR``;
+            the best is kept. When all fail, the given triangles are kept.
 
     Needs an initialised gmsh session; replaces the current model.
     """
+    sizes = (h_moving, h_far)
     if reparametrise:
-        try:
-            return _build(nodes, triangles, moving, cell_name, (h_moving, h_far), volume, True)
-        except Exception as err:  # gmsh raises bare Exceptions: fall back to the kept surfaces
-            log.warning(
-                "surface reparametrisation failed (%s): keeping the boundary triangles", err
-            )
-    return _build(nodes, triangles, moving, cell_name, (h_moving, h_far), volume, False)
+        candidates = [triangles, *alternatives]
+        scores: dict[int, float] = {}
+        current = None  # the candidate the gmsh model holds
+        for k, patches in enumerate(candidates):
+            try:
+                groups = _build(nodes, patches, moving, cell_name, sizes, volume, True)
+            except Exception as err:  # gmsh raises bare Exceptions
+                log.info("surface reparametrisation failed (%s)", err)
+                current = None
+                continue
+            current, scores[k] = k, _worst_quality()
+            if scores[k] >= POOR:
+                return groups
+        if scores:
+            best = max(scores, key=lambda k: scores[k])
+            if best == current:
+                return groups
+            return _build(nodes, candidates[best], moving, cell_name, sizes, volume, True)
+        log.warning("surface reparametrisation failed: keeping the boundary triangles")
+    return _build(nodes, triangles, moving, cell_name, sizes, volume, False)
+
+
+def _worst_quality() -> float:
+    """The worst tetrahedron's gamma (inscribed / circumscribed radius ratio, 1 regular)."""
+    _, tags, _ = gmsh.model.mesh.getElements(3)
+    return float(gmsh.model.mesh.getElementQualities(tags[0], "gamma").min())
 
 
 def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) -> dict[str, int]:
@@ -99,9 +131,7 @@ def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) ->
     return groups
 
 
-def _discrete_surfaces(
-    nodes: np.ndarray, triangles: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]]
-) -> dict[int, str]:
+def _discrete_surfaces(nodes: np.ndarray, triangles: Patches) -> dict[int, str]:
     """One discrete surface per group (or patch); returns element tag -> group name."""
     patches = list(triangles.items()) if isinstance(triangles, Mapping) else list(triangles)
     used = np.unique(np.concatenate([t.ravel() for _, t in patches]))

@@ -64,12 +64,15 @@ class Sheet:
 @dataclass(slots=True)
 class Patches:
     """The new boundary: ``points`` (n, 3) um, ``patches`` (name, (m, 3) triangles),
-    the volumes (um^3) of the dropped electrolyte ``pockets`` and metal ``islands``."""
+    the volumes (um^3) of the dropped electrolyte ``pockets`` and metal ``islands``;
+    ``unsplit``: the same triangles in patches not split by deposit seed (another
+    partition for Gmsh to try: merged deposits cut at their neck can fail)."""
 
     points: np.ndarray
     patches: list[tuple[str, np.ndarray]]
     pockets: list[float]
     islands: list[float]
+    unsplit: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
 
 def electrolyte_patches(
@@ -103,7 +106,9 @@ def electrolyte_patches(
     joined_tris = np.concatenate([t + o for (_, t, _), o in zip(parts, offsets, strict=True)])
     joined, joined_tris = _merge_points(joined, joined_tris)
     labels = np.concatenate([n for _, _, n in parts])
-    return Patches(joined, _patches(joined, joined_tris, labels, sheet), pockets, islands)
+    patches = _patches(joined, joined_tris, labels, sheet)
+    unsplit = _patches(joined, joined_tris, labels, sheet, by_seed=False)
+    return Patches(joined, patches, pockets, islands, unsplit)
 
 
 def _closed_surface(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: float):
@@ -346,11 +351,13 @@ def _face_names(face: tuple[np.ndarray, np.ndarray], plane: Plane, sheet: Sheet)
     return sheet.plane_names[mine][k]
 
 
-def _patches(points, tris, names, sheet: Sheet) -> list[tuple[str, np.ndarray]]:
-    """(name, triangles) pieces: each name split by nearest seed (sheet names) and into
-    connected parts."""
+def _patches(
+    points, tris, names, sheet: Sheet, by_seed: bool = True
+) -> list[tuple[str, np.ndarray]]:
+    """(name, triangles) pieces: each name split by nearest seed (sheet names; unless
+    ``by_seed`` is False) and into connected parts."""
     key = np.zeros(len(tris), dtype=np.int64)
-    if len(sheet.seeds):
+    if by_seed and len(sheet.seeds):
         _, nearest = cKDTree(sheet.seeds).query(points[tris].mean(axis=1))
         key = np.where(np.isin(names, np.unique(sheet.names)), nearest, -1)
         key = _absorb_crumbs(tris, names, key)

@@ -199,7 +199,15 @@ def rebuild_3d(
         found = electrolyte_patches(grid, phi, planes, cut, sheet, sizes[1])
         done = Rebuild(found.pockets, found.islands, max(filled, 0.0))
         target = volume - done.trapped + sum(found.islands)
-        build_from_surfaces(found.points, found.patches, moving, cell_name, *sizes, volume=target)
+        build_from_surfaces(
+            found.points,
+            found.patches,
+            moving,
+            cell_name,
+            *sizes,
+            volume=target,
+            alternatives=[found.unsplit] if len(found.unsplit) != len(found.patches) else [],
+        )
         return done
 
     with gmsh_session():

@@ -73,3 +73,38 @@ def test_kept_triangles_also_get_the_volume_asked_for():
         )
         volume, _, _ = mesh_volume()
     assert volume == pytest.approx(1.01, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "calls"),
+    [
+        # (first partition, second): a failure or the worst cell's quality
+        ((RuntimeError, 0.3), [("a", True), ("b", True)]),  # first fails: the second
+        ((0.3, 0.5), [("a", True)]),  # good enough: no second try
+        ((0.01, 0.3), [("a", True), ("b", True)]),  # poor: the second is better
+        ((0.05, 0.02), [("a", True), ("b", True), ("a", True)]),  # the best rebuilt
+        ((RuntimeError, RuntimeError), [("a", True), ("b", True), ("a", False)]),
+    ],
+)
+def test_other_partitions_are_tried_before_the_triangles_are_kept(monkeypatch, outcomes, calls):
+    """build_from_surfaces tries each partition of the surface (Gmsh's reparametrisation
+    of merged deposits split at their neck can fail or give slivers) and keeps the best;
+    only when all fail does it keep the given triangles."""
+    import femli.geometry.triangulation as triangulation
+
+    made: list[tuple[str, bool]] = []
+    quality: list[float] = []
+
+    def build(nodes, patches, moving, cell_name, sizes, volume, reparametrise):
+        made.append((patches, reparametrise))
+        if reparametrise and len(made) <= len(outcomes):
+            outcome = outcomes[len(made) - 1]
+            if outcome is RuntimeError:
+                raise RuntimeError("HXT 3D mesh failed")
+            quality.append(outcome)
+        return {}
+
+    monkeypatch.setattr(triangulation, "_build", build)
+    monkeypatch.setattr(triangulation, "_worst_quality", lambda: quality[-1])
+    triangulation.build_from_surfaces(np.zeros((0, 3)), "a", [], "x", 0.1, 0.5, alternatives=["b"])
+    assert made == calls
