@@ -18,9 +18,11 @@ envelope of the triangles on a grid). From it:
   (2D) or area (3D) of the whole anode surface / footprint;
 * ``hotspot_index``: femli's max/mean deposition rate over the depositing surface;
   ``hotspot_index_footprint``: max local deposition current / (|I_total| / footprint);
-* Faraday: the deposited volume (mesh volume lost by the electrolyte) against
-  M/(z F rho) x charge, with femli's charge (left Riemann sum of the current over the
-  steps, ``charge`` column) and with the trapezoidal rule.
+* Faraday: the deposited volume (mesh volume lost by the electrolyte, less what merges
+  trapped) against M/(z F rho) x charge, with femli's charge (left Riemann sum of the
+  current over the steps, ``charge`` column) and with the trapezoidal rule;
+* ``merges``, ``trapped_volume``: merge events so far and the electrolyte they closed
+  off (runs with ``[growth] merge_gap_um``).
 
 A folder of ``femli run`` has no ``profiles/`` (only grow.py writes them): its states
 are the rows of ``growth_series.csv`` (0 s, the snapshots of ``[growth] snapshots``, the
@@ -140,6 +142,7 @@ def state(
             deposition.max() / (abs(current) / (footprint * 1e-6 ** (dim - 1)))
         ),
         "current_footprint_mA_cm2": abs(current) / (footprint * 1e-6 ** (dim - 1)) / 10.0,
+        **_merged(series, k, dim),
     }
     if h0 is not None:
         dh = h - h0
@@ -256,6 +259,19 @@ def _series_state(series: dict, k: int, footprint: float, dim: int) -> dict:
         "area_ratio": float(series["area_ratio"][k]),
         "hotspot_index": float(series["hotspot_index"][k]),
         "current_footprint_mA_cm2": per_footprint / 10.0,
+        **_merged(series, k, dim),
+    }
+
+
+def _merged(series: dict, k: int, dim: int) -> dict:
+    """Merge events up to row ``k`` and the electrolyte they trapped (um^2, 2D; um^3, 3D);
+    empty for series written before merging existed."""
+    if "merges" not in series:
+        return {}
+    scale = 1e18 if dim == 3 else 1e12
+    return {
+        "merges": int(series["merges"][k]),
+        "trapped_volume": float(series["trapped_volume_m3"][k]) * scale,
     }
 
 
@@ -278,6 +294,8 @@ ROWS = (
     ("mean_thickness_um", "mean deposit thickness (um)", "{:.3f}"),
     ("thickness_cv", "deposit thickness CV over the footprint", "{:.2f}"),
     ("thickness_max_over_mean", "deposit thickness max / mean", "{:.2f}"),
+    ("merges", "merge events so far", "{:d}"),
+    ("trapped_volume", "electrolyte trapped by merges (um^2 per um, 2D; um^3, 3D)", "{:.2e}"),
     ("deposited_volume", "deposited volume (um^2 per um, 2D; um^3, 3D)", "{:.4f}"),
     ("faraday_volume_trapezoid", "M/(F rho) x charge, trapezoidal (same units)", "{:.4f}"),
     ("volume_over_faraday_trapezoid", "volume / Faraday (trapezoidal charge)", "{:.4f}"),
