@@ -54,6 +54,9 @@ CONTACT = 0.8
 REACH = 4.0
 #: Level-set grid spacing as a share of the deposit element size.
 GRID = 0.75
+#: Grid spacings tried in turn when a rebuild's surface cannot be meshed (a plane face
+#: pinched by merged deposits; another grid samples the pinch differently).
+GRIDS = (GRID, 0.6)
 #: Facing: normals within ~53 degrees of opposite, the gap along them (a fillet of radius
 #: gap/2 the closing leaves has chords below CONTACT x gap only within 106 degrees: cos > -0.3).
 FACING = 0.6
@@ -174,11 +177,19 @@ def rebuild_3d(
     cell_name = next(iter(domain.cell_names), "electrolyte")
 
     def build() -> Rebuild:
+        for grid in GRIDS[:-1]:
+            try:
+                return build_on(grid)
+            except GeometryError as err:
+                log.info("rebuild on a grid of %g x the deposit size failed (%s)", grid, err)
+        return build_on(GRIDS[-1])
+
+    def build_on(grid_share: float) -> Rebuild:
         assert gathered is not None  # rank 0
         points, surfaces = gathered
         planes, sheet_names = planes_of(points, surfaces, moving)
         tris = np.concatenate([points[surfaces[n]] for n in sheet_names])
-        h = GRID * sizes[0]
+        h = grid_share * sizes[0]
         top = next((p.value for p in planes if p.axis == 2 and p.side < 0), None)
         if top is None:
             raise ValueError("the 3D level-set rebuild needs a flat bulk boundary on top")

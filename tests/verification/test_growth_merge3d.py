@@ -222,3 +222,30 @@ def test_a_wall_lifted_to_the_top_shares_the_top_face_corners_bitwise():
     assert {(0.0, y_hi, top), (x_hi, y_hi, top)} <= high
     assert {c for c in high if c[2] == top} <= corners  # the top edge's points, bitwise
     assert all(c[2] < top for c in high if c[2] != top)
+
+
+def test_a_rebuild_whose_surface_cannot_be_meshed_is_tried_on_a_finer_grid(monkeypatch):
+    """A plane face pinched by merged deposits could not be meshed (seed 003 SCP@Li at
+    15 s): the rebuild is tried again on a finer level-set grid before it gives up."""
+    import femli.growth.rebuild as rebuild
+
+    growth = pair(1.0, MERGE_GAP)
+    spacings: list[float] = []
+    real_grid, real_patches = rebuild.make_grid, rebuild.electrolyte_patches
+
+    def make_grid(planes, sheet_z, h, top):
+        spacings.append(h)
+        return real_grid(planes, sheet_z, h, top)
+
+    def patches(*args):
+        if len(spacings) == 1:
+            raise GeometryError("a plane face of the rebuilt surface could not be meshed")
+        return real_patches(*args)
+
+    monkeypatch.setattr(rebuild, "make_grid", make_grid)
+    monkeypatch.setattr(rebuild, "electrolyte_patches", patches)
+    volume = growth.model.domain.measure(boundary=False)
+    growth.remesh()
+    assert len(spacings) == 2
+    assert spacings[1] / spacings[0] == pytest.approx(rebuild.GRIDS[1] / rebuild.GRIDS[0])
+    assert growth.model.domain.measure(boundary=False) == pytest.approx(volume, rel=1e-9)
