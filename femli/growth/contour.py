@@ -27,6 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from femli.geometry.core import GeometryError
 from femli.geometry.faces import mesh_face
 from femli.growth.surface import Grid, Plane, contour
 
@@ -96,6 +97,7 @@ def electrolyte_patches(
             loops = [loop for loop in even if len(loop) >= 3]  # not slivers along an edge
             if p.axis < 2:
                 loops = [_raise(loop, p, cut, top.value, size) for loop in loops]
+            _refuse_pinched(loops, p)
             face = mesh_face(loops, p.axis, size)
             parts.append((*face, _face_names(face, p, sheet)))
     face = mesh_face([_top_loop(planes, top.value, size)], 2, size)
@@ -198,6 +200,18 @@ def _subdivide(a: np.ndarray, b: np.ndarray, size: float) -> np.ndarray:
     pts = p + np.outer(np.arange(n + 1) / n, q - p)
     pts[0], pts[-1] = p, q  # p + (q - p) need not round to q: the ends stay exact
     return pts[::-1][:-1] if flip else pts[:-1]
+
+
+def _refuse_pinched(loops: list[np.ndarray], plane: Plane) -> None:
+    """Raise :class:`GeometryError` if two loops of a plane face (or one loop twice)
+    pass through the same point: merged deposits whose feet touch exactly on the plane
+    (their footprints share a vertex: seed 003 SCP@Li at 15 s). Gmsh cannot mesh such a
+    face (it failed, and once ran for minutes); the caller retries on another grid."""
+    points = np.concatenate(loops) if loops else np.zeros((0, 3))
+    unique, count = np.unique(points, axis=0, return_counts=True)
+    if (count > 1).any():
+        where = ", ".join(f"{x:.4g}" for x in unique[count > 1][0])
+        raise GeometryError(f"the face on {plane.names[0] or 'the cut'} is pinched at ({where}) um")
 
 
 def _raise(loop: np.ndarray, wall: Plane, cut: float, top: float, size: float) -> np.ndarray:

@@ -85,3 +85,22 @@ def test_a_capping_that_leaves_a_hole_is_retried_with_shifted_planes(monkeypatch
     assert contour_module._open_edges(np.asarray(out.regular_faces)) == 0
     assert contour_module._open_edges(np.asarray(holed.regular_faces)) == 3
     assert max(contour_module.SHIFTS) < contour_module.SNAP  # points snap back
+
+
+def test_a_face_whose_holes_touch_is_refused_before_gmsh_sees_it():
+    """Two deposit footprints touching at one point of the substrate: Gmsh cannot mesh
+    that face (it failed, and once ran for minutes); the rebuild is told why instead."""
+    import pytest
+
+    from femli.geometry import GeometryError
+    from femli.growth.contour import _refuse_pinched
+    from femli.growth.surface import Plane
+
+    def square(x0: float) -> np.ndarray:
+        return np.array([[x0, 0, 0], [x0 + 1, 0, 0], [x0 + 1, 1, 0], [x0, 1, 0]], float)
+
+    outer = np.array([[-1, -1, 0], [4, -1, 0], [4, 2, 0], [-1, 2, 0]], float)
+    substrate = Plane(("substrate",), 2, 0.0, 1)
+    _refuse_pinched([outer, square(0.0), square(1.5)], substrate)  # apart: fine
+    with pytest.raises(GeometryError, match=r"substrate is pinched at \(1, 0, 0\)"):
+        _refuse_pinched([outer, square(0.0), square(1.0)], substrate)
