@@ -23,7 +23,14 @@ from collections.abc import Mapping, Sequence
 import gmsh
 import numpy as np
 
-from femli.geometry.core import GeometryError, add_groups, graded_field, new_model, set_background
+from femli.geometry.core import (
+    GeometryError,
+    add_groups,
+    graded_field,
+    measure_quality,
+    new_model,
+    set_background,
+)
 
 __all__ = [
     "build_from_surfaces",
@@ -81,7 +88,7 @@ def build_from_surfaces(
                 log.info("surface reparametrisation failed (%s)", err)
                 current = None
                 continue
-            current, scores[k] = k, _worst_quality()
+            current, scores[k] = k, measure_quality(3).min_gamma
             if scores[k] >= POOR:
                 return groups
         if scores:
@@ -91,12 +98,6 @@ def build_from_surfaces(
             return _build(nodes, candidates[best], moving, cell_name, sizes, volume, True)
         log.warning("surface reparametrisation failed: keeping the boundary triangles")
     return _build(nodes, triangles, moving, cell_name, sizes, volume, False)
-
-
-def _worst_quality() -> float:
-    """The worst tetrahedron's gamma (inscribed / circumscribed radius ratio, 1 regular)."""
-    _, tags, _ = gmsh.model.mesh.getElements(3)
-    return float(gmsh.model.mesh.getElementQualities(tags[0], "gamma").min())
 
 
 def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) -> dict[str, int]:

@@ -67,7 +67,8 @@ class Patches:
     """The new boundary: ``points`` (n, 3) um, ``patches`` (name, (m, 3) triangles),
     the volumes (um^3) of the dropped electrolyte ``pockets`` and metal ``islands``;
     ``unsplit``: the same triangles in patches not split by deposit seed (another
-    partition for Gmsh to try: merged deposits cut at their neck can fail)."""
+    partition for Gmsh to try: merged deposits cut at their neck can fail), empty when
+    it has as many patches (no merged deposit to cut)."""
 
     points: np.ndarray
     patches: list[tuple[str, np.ndarray]]
@@ -109,7 +110,11 @@ def electrolyte_patches(
     joined, joined_tris = _merge_points(joined, joined_tris)
     labels = np.concatenate([n for _, _, n in parts])
     patches = _patches(joined, joined_tris, labels, sheet)
-    unsplit = _patches(joined, joined_tris, labels, sheet, by_seed=False)
+    unsplit = (
+        _patches(joined, joined_tris, labels, sheet, by_seed=False) if len(sheet.seeds) else []
+    )
+    if len(unsplit) == len(patches):  # no deposit spans two seeds: the same partition
+        unsplit = []
     return Patches(joined, patches, pockets, islands, unsplit)
 
 
@@ -167,7 +172,7 @@ def electrolyte_volume(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: fl
 
 def _loops(tris: np.ndarray) -> list[np.ndarray]:
     """Vertex loops bounding a set of triangles (edges used by one triangle)."""
-    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    edges = _edges(tris)
     unique, count = np.unique(edges, axis=0, return_counts=True)
     free: dict[int, list[int]] = {}
     for a, b in unique[count == 1]:
@@ -303,9 +308,15 @@ def _clip(surface: pv.PolyData, planes: list[Plane], shift: float) -> pv.PolyDat
     return out
 
 
+def _edges(tris: np.ndarray) -> np.ndarray:
+    """Every triangle's three edges as sorted vertex pairs: edge k of triangle j is row
+    ``k * len(tris) + j``."""
+    return np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+
+
 def _open_edges(tris: np.ndarray) -> int:
     """Edges used by one triangle only (0 for a closed surface)."""
-    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    edges = _edges(tris)
     _, count = np.unique(edges, axis=0, return_counts=True)
     return int((count == 1).sum())
 
@@ -425,7 +436,7 @@ def _absorb_crumbs(tris: np.ndarray, names: np.ndarray, key: np.ndarray) -> np.n
 
 def _neighbours(tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of triangles sharing an edge (each pair once)."""
-    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    edges = _edges(tris)
     owner = np.tile(np.arange(len(tris)), 3)
     _, edge_id = np.unique(edges, axis=0, return_inverse=True)
     order = np.argsort(edge_id.ravel(), kind="stable")
@@ -456,5 +467,5 @@ def _disks(points: np.ndarray, tris: np.ndarray, depth: int = 0) -> list[np.ndar
 
 def _euler(tris: np.ndarray) -> int:
     """V - E + F of a triangle set."""
-    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    edges = _edges(tris)
     return len(np.unique(tris)) - len(np.unique(edges, axis=0)) + len(tris)

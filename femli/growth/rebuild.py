@@ -177,49 +177,45 @@ def rebuild_3d(
     cell_name = next(iter(domain.cell_names), "electrolyte")
 
     def build() -> Rebuild:
-        for grid in GRIDS[:-1]:
-            try:
-                return build_on(grid)
-            except GeometryError as err:
-                log.info("rebuild on a grid of %g x the deposit size failed (%s)", grid, err)
-        return build_on(GRIDS[-1])
-
-    def build_on(grid_share: float) -> Rebuild:
         assert gathered is not None  # rank 0
         points, surfaces = gathered
         planes, sheet_names = planes_of(points, surfaces, moving)
         tris = np.concatenate([points[surfaces[n]] for n in sheet_names])
-        h = grid_share * sizes[0]
         top = next((p.value for p in planes if p.axis == 2 and p.side < 0), None)
         if top is None:
             raise ValueError("the 3D level-set rebuild needs a flat bulk boundary on top")
-        grid, cut = make_grid(
-            planes, (float(tris[:, :, 2].min()), float(tris[:, :, 2].max())), h, top
-        )
-        band = 0.5 * gap + 3 * h
-        phi = level_set(grid, planes, tris, band)
-        filled = 0.0
-        if gap > 0:
-            near = None if contacts is None else (contacts, REACH * gap)
-            closed = close(grid, phi, gap, band, near)
-            if (closed < phi).any():  # the electrolyte the closing turned into metal
-                filled = electrolyte_volume(grid, phi, planes, cut)
-                filled -= electrolyte_volume(grid, closed, planes, cut)
-            phi = closed
         sheet = _sheet(points, surfaces, sheet_names, planes, seeds)
-        found = electrolyte_patches(grid, phi, planes, cut, sheet, sizes[1])
-        done = Rebuild(found.pockets, found.islands, max(filled, 0.0))
-        target = volume - done.trapped + sum(found.islands)
-        build_from_surfaces(
-            found.points,
-            found.patches,
-            moving,
-            cell_name,
-            *sizes,
-            volume=target,
-            alternatives=[found.unsplit] if len(found.unsplit) != len(found.patches) else [],
-        )
-        return done
+
+        def attempt(h: float) -> Rebuild:
+            """The rebuild from a level set on a grid of spacing about ``h`` (um)."""
+            grid, cut = make_grid(
+                planes, (float(tris[:, :, 2].min()), float(tris[:, :, 2].max())), h, top
+            )
+            band = 0.5 * gap + 3 * h
+            phi = level_set(grid, planes, tris, band)
+            filled = 0.0
+            if gap > 0:
+                near = None if contacts is None else (contacts, REACH * gap)
+                closed = close(grid, phi, gap, band, near)
+                if (closed < phi).any():  # the electrolyte the closing turned into metal
+                    filled = electrolyte_volume(grid, phi, planes, cut)
+                    filled -= electrolyte_volume(grid, closed, planes, cut)
+                phi = closed
+            found = electrolyte_patches(grid, phi, planes, cut, sheet, sizes[1])
+            done = Rebuild(found.pockets, found.islands, max(filled, 0.0))
+            target = volume - done.trapped + sum(found.islands)
+            alternatives = [found.unsplit] if found.unsplit else []
+            build_from_surfaces(
+                found.points, found.patches, moving, cell_name, *sizes, target, True, alternatives
+            )
+            return done
+
+        for share in GRIDS[:-1]:
+            try:
+                return attempt(share * sizes[0])
+            except GeometryError as err:
+                log.info("rebuild on a grid of %g x the deposit size failed (%s)", share, err)
+        return attempt(GRIDS[-1] * sizes[0])
 
     with gmsh_session():
         info = on_root(domain.comm, build)

@@ -1,5 +1,7 @@
 """3D remeshing from named boundary triangles keeps the names and the enclosed volume."""
 
+from types import SimpleNamespace
+
 import gmsh
 import numpy as np
 import pytest
@@ -105,6 +107,8 @@ def test_other_partitions_are_tried_before_the_triangles_are_kept(monkeypatch, o
         return {}
 
     monkeypatch.setattr(triangulation, "_build", build)
-    monkeypatch.setattr(triangulation, "_worst_quality", lambda: quality[-1])
+    monkeypatch.setattr(
+        triangulation, "measure_quality", lambda dim: SimpleNamespace(min_gamma=quality[-1])
+    )
     triangulation.build_from_surfaces(np.zeros((0, 3)), "a", [], "x", 0.1, 0.5, alternatives=["b"])
     assert made == calls
