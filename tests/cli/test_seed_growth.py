@@ -27,6 +27,14 @@ def _module(name: str):
     return module
 
 
+def bv_velocity_um_s() -> float:
+    """Growth rate (um/s) of the nuclei: Butler-Volmer at eta = -20 mV, i0 = 30 A/m2,
+    alpha 1.5 / 0.5 (the ohmic drop is negligible), Faraday's law for Li."""
+    f = FARADAY / (GAS_CONSTANT * T_DEFAULT)
+    i = 30.0 * (math.exp(0.5 * f * 0.02) - math.exp(-1.5 * f * 0.02))  # A/m2, deposition
+    return i * LI_MOLAR_MASS / (FARADAY * LI_DENSITY) * 1e6
+
+
 def reduced(case: str, out: Path) -> Path:
     """The case file shortened to T_END with 20 nm steps and no renders (rank 0 writes)."""
     path = out / f"{case}.toml"
@@ -49,10 +57,7 @@ def test_seed003_growth_faraday_rate_and_footprint_uniformity(mpi_tmp_path):
         # files are complete on return (grow.main ends with a barrier); rank 0 reads them
         comm = MPI.COMM_WORLD
         results[case] = comm.bcast(analyse.analyse(out) if comm.rank == 0 else None, root=0)
-    # BV at eta = -20 mV with i0 = 30 A/m2, alpha 1.5 / 0.5 (ohmic drop negligible)
-    f = FARADAY / (GAS_CONSTANT * T_DEFAULT)
-    i = 30.0 * (math.exp(0.5 * f * 0.02) - math.exp(-1.5 * f * 0.02))  # A/m2, deposition
-    velocity_um_s = i * LI_MOLAR_MASS / (FARADAY * LI_DENSITY) * 1e6
+    velocity_um_s = bv_velocity_um_s()
     for r in results.values():
         assert r["completed"]
         final = r["final"]

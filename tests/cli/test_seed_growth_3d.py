@@ -5,26 +5,15 @@ runs and their numbers: examples/seed003_growth/README.md."""
 
 from __future__ import annotations
 
-import importlib.util
-import math
 import tomllib
 from pathlib import Path
 
 import pytest
 import tomli_w
+from test_seed_growth import FOLDER, _module, bv_velocity_um_s
 
-from femli.units import FARADAY, GAS_CONSTANT, LI_DENSITY, LI_MOLAR_MASS, T_DEFAULT
-
-FOLDER = Path(__file__).resolve().parents[2] / "examples" / "seed003_growth"
 T_END = 25.0  # s
 WINDOW = {"width": 1.5, "depth": 1.5, "height": 2.0, "refinement": 0.5}  # um
-
-
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"seed003_growth_{name}", FOLDER / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def reduced(case: str, count: int, out: Path) -> Path:
@@ -45,10 +34,7 @@ def test_seed003_3d_nuclei_merge_and_grow_to_the_end(tmp_path):
         out = tmp_path / case
         assert grow.main([str(reduced(case, count, tmp_path)), "-o", str(out), "-q"]) == 0
         results[case] = analyse.analyse(out)
-    # Butler-Volmer at eta = -20 mV, i0 = 30 A/m2, alpha 1.5 / 0.5: the tops grow at v
-    f = FARADAY / (GAS_CONSTANT * T_DEFAULT)
-    i = 30.0 * (math.exp(0.5 * f * 0.02) - math.exp(-1.5 * f * 0.02))  # A/m2
-    velocity_um_s = i * LI_MOLAR_MASS / (FARADAY * LI_DENSITY) * 1e6
+    velocity_um_s = bv_velocity_um_s()  # the tops grow at the kinetic rate
     for r in results.values():
         final = r["final"]
         assert r["completed"] and final["t_s"] == pytest.approx(T_END)

@@ -5,9 +5,13 @@ patch crumbs along the line between two seeds' regions."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import pyvista as pv
 
-from femli.growth.contour import CRUMB, _absorb_crumbs
-from femli.growth.surface import Grid, contour
+import femli.growth.contour as contour_module
+from femli.geometry import GeometryError
+from femli.growth.contour import CRUMB, _absorb_crumbs, _refuse_pinched
+from femli.growth.surface import Grid, Plane, contour
 
 
 def sphere_grazing_nodes(h: float = 0.05) -> tuple[Grid, np.ndarray]:
@@ -66,10 +70,6 @@ def test_pieces_of_other_names_and_large_pieces_keep_their_key():
 def test_a_capping_that_leaves_a_hole_is_retried_with_shifted_planes(monkeypatch):
     """VTK's capping sometimes leaves a cap out at the planes themselves; the planes are
     tried again slightly inside until the surface is closed."""
-    import pyvista as pv
-
-    import femli.growth.contour as contour_module
-
     closed = pv.Cube().triangulate()
     holed = closed.extract_cells(range(1, closed.n_cells)).extract_surface(algorithm=None)
     tried = []
@@ -90,11 +90,6 @@ def test_a_capping_that_leaves_a_hole_is_retried_with_shifted_planes(monkeypatch
 def test_a_face_whose_holes_touch_is_refused_before_gmsh_sees_it():
     """Two deposit footprints touching at one point of the substrate: Gmsh cannot mesh
     that face (it failed, and once ran for minutes); the rebuild is told why instead."""
-    import pytest
-
-    from femli.geometry import GeometryError
-    from femli.growth.contour import _refuse_pinched
-    from femli.growth.surface import Plane
 
     def square(x0: float) -> np.ndarray:
         return np.array([[x0, 0, 0], [x0 + 1, 0, 0], [x0 + 1, 1, 0], [x0, 1, 0]], float)
