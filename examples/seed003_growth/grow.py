@@ -222,23 +222,17 @@ class Monitor:
 
 
 def direct_motion_solver(growth) -> None:
-    """Solve the mesh-motion (harmonic extension) problem with LU (MUMPS) from now on,
-    also after every remesh. The built-in CG + GAMG stopped the SCP@Li case at t = 61 s
-    with PETSc error 91, "indefinite preconditioner" (see README.md, femli problems)."""
-
-    def configure(mover) -> None:
-        ksp = mover.problem.solver
-        ksp.setType("preonly")
-        ksp.getPC().setType("lu")
-        ksp.getPC().setFactorSolverType("mumps")
-
+    """Solve the mesh-motion (harmonic extension) problem with LU (MUMPS) from the start,
+    also after every remesh. CG + GAMG once stopped the SCP@Li case at t = 61 s with
+    PETSc error 91, "indefinite preconditioner" (femli now falls back to LU by itself
+    when CG fails)."""
     attach = growth._attach
 
     def attach_and_configure(model) -> None:
         attach(model)
-        configure(growth.mover)
+        growth.mover.direct = True
 
-    configure(growth.mover)
+    growth.mover.direct = True
     growth._attach = attach_and_configure
 
 

@@ -6,10 +6,21 @@ substrate) lets nodes slide tangentially (zero normal component); any other (the
 bulk/top boundary, curved passive surfaces) is fixed. The interior displacement solves
 ``div(k grad u) = 0`` with ``k = V_mean / V_cell`` (small cells are stiffer and keep
 their shape). Coordinates are in metres.
+
+The extension is a smoothing of the interior nodes, not physics: the moving boundaries get
+their displacement exactly whatever operator extends it. Its operator is therefore built
+on one shape and kept for :data:`REFRESH_STEPS` moves (or until the mesh quality has
+fallen by :data:`REFRESH_QUALITY`, or a move with it would squeeze a cell too far), one
+scalar problem per displacement component (the vector Laplacian has no coupling between
+components; the components differ only in which boundary nodes are held): a move is then
+one LU solve (or a few multigrid cycles) per component, with no assembly. The operator is
+also rebuilt on the shape a checkpoint saves (:meth:`MeshMover.rebuild_next`), so that a
+restarted run moves its mesh exactly as the uninterrupted one.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import dolfinx
@@ -20,14 +31,32 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from femli.mesh import Domain
-from femli.solve.problems import LinearProblem
 
-__all__ = ["DIRECT_LIMIT", "MAX_SLIDE", "MeshMotionError", "MeshMover", "cell_measures"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DIRECT_LIMIT",
+    "MAX_SLIDE",
+    "REFRESH_QUALITY",
+    "REFRESH_STEPS",
+    "MeshMotionError",
+    "MeshMover",
+    "cell_measures",
+]
 
 #: Largest stretch of a corner node's displacement along a sliding wall (volume-keeping).
 MAX_SLIDE = 10.0
-#: Mesh-motion problems with fewer unknowns than this are solved with LU (MUMPS).
-DIRECT_LIMIT = 300_000
+#: Meshes with fewer nodes than this solve the extension with LU (MUMPS), larger ones with
+#: CG and GAMG (one scalar problem per displacement component).
+DIRECT_LIMIT = 50_000
+#: Moves made with one extension operator before it is rebuilt on the present shape.
+REFRESH_STEPS = 10
+#: ... or once the mesh's min cell quality has fallen below this fraction of what it was
+#: when the operator was built (its stiffness then no longer protects the cells squeezed
+#: since).
+REFRESH_QUALITY = 0.9
+#: Relative tolerance of the CG extension solves (the interior nodes' placement only).
+MOTION_RTOL = 1e-6
 
 
 class MeshMotionError(RuntimeError):
@@ -52,15 +81,112 @@ def cell_measures(mesh: dolfinx.mesh.Mesh) -> tuple[np.ndarray, np.ndarray]:
     return volume, quality
 
 
-class MeshMover:
-    """Moves a domain's mesh given the displacement of its depositing boundaries."""
+class _Extension:
+    """The extension operator on one shape: the stiffness matrix ``K`` and, per
+    displacement component, ``K`` with that component's held rows and columns replaced by
+    the identity, with its solver (LU factorisation or multigrid). :meth:`update` puts in
+    the present shape (the matrices, their pattern and the LU's analysis are kept).
 
-    def __init__(self, domain: Domain, depositing: Sequence[str], fixed: Sequence[str]) -> None:
+    Args:
+        space: the scalar P1 space.
+        held: per component, the local dofs whose value is given (sorted, unique).
+        direct: LU (MUMPS) instead of CG with GAMG.
+    """
+
+    def __init__(self, space: dolfinx.fem.FunctionSpace, held: list[np.ndarray], direct: bool):
+        mesh = space.mesh
+        u, v = ufl.TrialFunction(space), ufl.TestFunction(space)
+        cells = mesh.topology.index_map(mesh.topology.dim).size_global
+        mean = dolfinx.fem.Constant(mesh, _measure(mesh) / cells)
+        stiffness = mean / ufl.CellVolume(mesh)
+        self.form = dolfinx.fem.form(stiffness * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
+        self.K = dolfinx.fem.petsc.create_matrix(self.form)
+        owned = space.dofmap.index_map.size_local
+        self.held = held
+        self.rows = [dofs[dofs < owned] for dofs in held]  # each held dof on its owner
+        self.matrices: list[PETSc.Mat] = []  # made at the first update (from K)
+        self.solvers = [_solver(mesh.comm, direct) for _ in held]
+        self.rhs = self.K.createVecLeft()
+
+    def update(self) -> None:
+        """Assemble the operators on the present shape and set up their solvers."""
+        self.K.zeroEntries()
+        # into the kept matrix (DOLFINx's stubs list only the form-first signature)
+        dolfinx.fem.petsc.assemble_matrix(self.K, self.form)  # type: ignore[arg-type]
+        self.K.assemble()
+        if not self.matrices:
+            self.matrices = [self.K.duplicate(copy=False) for _ in self.held]
+        for A, rows, ksp in zip(self.matrices, self.rows, self.solvers, strict=True):
+            self.K.copy(A, structure=PETSc.Mat.Structure.SAME)  # type: ignore[arg-type]
+            A.zeroRowsColumnsLocal(rows, diag=1.0)
+            ksp.setOperators(A)
+            ksp.setUp()
+
+    def solve(self, component: int, given: dolfinx.fem.Function, out: dolfinx.fem.Function) -> int:
+        """``out`` = the extension of ``given``'s values on the held dofs of ``component``
+        (``given`` zero elsewhere); returns the KSP's converged reason. Collective."""
+        self.K.mult(given.x.petsc_vec, self.rhs)
+        self.rhs.scale(-1.0)
+        rows = self.rows[component]
+        self.rhs.array[rows] = given.x.array[rows]
+        ksp = self.solvers[component]
+        ksp.solve(self.rhs, out.x.petsc_vec)
+        out.x.scatter_forward()
+        dofs = self.held[component]
+        out.x.array[dofs] = given.x.array[dofs]  # exactly (CG meets them to its tolerance)
+        reason: int = ksp.getConvergedReason()  # type: ignore[assignment]  # an int here
+        return reason
+
+    def destroy(self) -> None:
+        """Free the PETSc objects."""
+        for obj in (*self.solvers, *self.matrices, self.K, self.rhs):
+            obj.destroy()
+
+
+def _measure(mesh: dolfinx.mesh.Mesh) -> float:
+    """Volume (area in 2D) of the mesh. Collective."""
+    one = dolfinx.fem.form(dolfinx.fem.Constant(mesh, 1.0) * ufl.dx(domain=mesh))
+    return mesh.comm.allreduce(dolfinx.fem.assemble_scalar(one), op=MPI.SUM)
+
+
+def _solver(comm: MPI.Comm, direct: bool) -> PETSc.KSP:
+    ksp = PETSc.KSP().create(comm)  # type: ignore[arg-type]  # an mpi4py communicator
+    pc = ksp.getPC()
+    if direct:
+        ksp.setType("preonly")
+        pc.setType("lu")
+        pc.setFactorSolverType("mumps")
+    else:
+        ksp.setType("cg")
+        ksp.setTolerances(rtol=MOTION_RTOL, max_it=1000)
+        ksp.setInitialGuessNonzero(True)  # the component's last displacement
+        pc.setType("gamg")
+    return ksp
+
+
+class MeshMover:
+    """Moves a domain's mesh given the displacement of its depositing boundaries.
+
+    Args:
+        domain: the mesh and its named regions.
+        depositing: boundaries whose displacement is given (:meth:`prescribe`).
+        fixed: boundaries that do not move (others slide if planar and axis-aligned).
+        direct: LU for the extension (default: below :data:`DIRECT_LIMIT` nodes).
+    """
+
+    def __init__(
+        self,
+        domain: Domain,
+        depositing: Sequence[str],
+        fixed: Sequence[str],
+        direct: bool | None = None,
+    ) -> None:
         self.domain = domain
         mesh = domain.mesh
         self.gdim = mesh.geometry.dim
         self.fdim = domain.dim - 1
         self.space = dolfinx.fem.functionspace(mesh, ("Lagrange", 1, (self.gdim,)))
+        self.scalar = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
         self.depositing = tuple(depositing)
         self.prescribed = dolfinx.fem.Function(self.space)
         self.displacement = dolfinx.fem.Function(self.space, name="displacement")
@@ -68,7 +194,18 @@ class MeshMover:
         axes = {n: self._slip_axis(n) for n in others if n not in fixed}
         self.slip = {n: k for n, k in axes.items() if k is not None}
         self._geometry_map = self._map_geometry()
-        self.problem = self._extension_problem()
+        self._blocks = self._scalar_blocks()
+        self._held, self._moving = self._held_dofs(fixed)
+        nodes = self.scalar.dofmap.index_map.size_global
+        self.direct = nodes < DIRECT_LIMIT if direct is None else direct
+        self._given = dolfinx.fem.Function(self.scalar)
+        self._parts = [dolfinx.fem.Function(self.scalar) for _ in range(self.gdim)]
+        self._operator: _Extension | None = None
+        #: moves made with the present extension operator
+        self.age = 0
+        #: extension operators built so far (assemblies and factorisations)
+        self.operators_built = 0
+        self._quality = self._built_quality = 1.0  # min cell quality now / at the build
 
     def _slip_axis(self, name: str) -> int | None:
         """The axis a planar, axis-aligned boundary is normal to (None otherwise)."""
@@ -94,54 +231,36 @@ class MeshMover:
         nodes, first = np.unique(geo, return_index=True)
         return nodes, dofs[first]
 
-    def _extension_problem(self) -> LinearProblem:
-        mesh = self.domain.mesh
-        u, v = ufl.TrialFunction(self.space), ufl.TestFunction(self.space)
-        mean = dolfinx.fem.Constant(
-            mesh, self.domain.measure(boundary=False) / self.domain.num_cells_global()
+    def _scalar_blocks(self) -> np.ndarray:
+        """The vector space's block (node) of each scalar dof: both follow the cells."""
+        blocks = np.empty(
+            self.scalar.dofmap.index_map.size_local + self.scalar.dofmap.index_map.num_ghosts,
+            dtype=np.int64,
         )
-        stiffness = mean / ufl.CellVolume(mesh)
-        a = stiffness * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx
-        zero = dolfinx.fem.Constant(mesh, np.zeros(self.gdim))
-        L = ufl.inner(zero, v) * ufl.dx
-        dofs = self.space.dofmap.index_map.size_global * self.gdim
-        options: dict[str, str | float | bool]
-        if dofs < DIRECT_LIMIT:  # LU: robust when remeshed or squeezed cells upset AMG
-            options = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
-        else:
-            options = {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10}
-        options["ksp_error_if_not_converged"] = True
-        return LinearProblem(
-            a,
-            L,
-            bcs=self._conditions(),
-            u=self.displacement,
-            petsc_options=options,
-            petsc_options_prefix=f"femli_motion_{id(self)}_",
-        )
+        blocks[self.scalar.dofmap.list.ravel()] = self.space.dofmap.list.ravel()
+        return blocks
 
-    def _conditions(self) -> list:
-        bcs = []
-        fixed_names = [
+    def _held_dofs(self, fixed: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per component, the scalar dofs whose displacement is given (fixed boundaries,
+        sliding walls normal to the component, the depositing boundaries); and the
+        depositing ones (their values win at corners)."""
+
+        def dofs(*names: str) -> np.ndarray:
+            if not names:
+                return np.zeros(0, dtype=np.int32)
+            facets = self.domain.facets(*names)
+            return dolfinx.fem.locate_dofs_topological(self.scalar, self.fdim, facets)
+
+        held_names = [
             n for n in self.domain.facet_names if n not in self.depositing and n not in self.slip
         ]
-        zero = np.zeros(self.gdim, dtype=dolfinx.default_scalar_type)
-        if fixed_names:
-            dofs = dolfinx.fem.locate_dofs_topological(
-                self.space, self.fdim, self.domain.facets(*fixed_names)
-            )
-            bcs.append(dolfinx.fem.dirichletbc(zero, dofs, self.space))
-        for name, axis in self.slip.items():
-            sub = self.space.sub(axis)
-            dofs = dolfinx.fem.locate_dofs_topological(sub, self.fdim, self.domain.facets(name))
-            bcs.append(
-                dolfinx.fem.dirichletbc(np.zeros((), dolfinx.default_scalar_type), dofs, sub)
-            )
-        dofs = dolfinx.fem.locate_dofs_topological(
-            self.space, self.fdim, self.domain.facets(*self.depositing)
-        )
-        bcs.append(dolfinx.fem.dirichletbc(self.prescribed, dofs))  # last: wins at corners
-        return bcs
+        moving = dofs(*self.depositing)
+        common = np.union1d(dofs(*held_names), moving)
+        held = []
+        for axis in range(self.gdim):
+            walls = [n for n, k in self.slip.items() if k == axis]
+            held.append(np.union1d(common, dofs(*walls)).astype(np.int32))
+        return held, moving
 
     def prescribe(self, nodal: np.ndarray) -> None:
         """Set the depositing nodes' displacement (array (ndofs, gdim), m), keeping
@@ -166,34 +285,80 @@ class MeshMover:
         self.prescribed.x.scatter_forward()
 
     def move(self, min_volume_ratio: float = 0.05) -> float:
-        """Solve the extension and move the mesh; returns the new global min quality.
+        """Extend the prescribed displacement and move the mesh; returns the new global
+        min quality. A move made with an operator built on an earlier shape that would
+        squeeze a cell too far is redone with one built on the present shape. Collective.
 
         Raises:
             MeshMotionError: if a cell would invert or shrink below ``min_volume_ratio``
-                of its volume (the mesh is left unchanged).
+                of its volume (the mesh is left unchanged), or the extension solve failed.
         """
-        try:
-            self.problem.solve()
-        except PETSc.Error as err:
-            code = err.ierr  # type: ignore[attr-defined]  # petsc4py stubs: set in __init__
-            raise MeshMotionError(f"mesh-motion solve failed (PETSc error {code})") from err
-        self.displacement.x.scatter_forward()
-        x = self.domain.mesh.geometry.x
-        before, _ = cell_measures(self.domain.mesh)
-        old = x.copy()
-        nodes, dofs = self._geometry_map
-        step = self.displacement.x.array.reshape(-1, self.gdim)[dofs]
-        x[nodes, : self.gdim] += step
-        after, quality = cell_measures(self.domain.mesh)
-        ratio = np.min(after / before, initial=np.inf)
-        ratio = self.domain.comm.allreduce(ratio, op=MPI.MIN)
+        worn = self._quality < REFRESH_QUALITY * self._built_quality
+        if self._operator is None or self.age >= REFRESH_STEPS or worn:
+            self._build()
+        ratio, quality = self._try_move(min_volume_ratio)
+        if ratio < min_volume_ratio and self.age > 0:
+            self._build()
+            ratio, quality = self._try_move(min_volume_ratio)
         if ratio < min_volume_ratio:
-            x[:] = old
             raise MeshMotionError(
                 f"mesh update would shrink a cell to {ratio:.3g} of its volume "
                 f"(limit {min_volume_ratio}); step cut or remesh needed"
             )
-        return self.domain.comm.allreduce(float(quality.min(initial=1.0)), op=MPI.MIN)
+        self.age += 1
+        self._quality = quality
+        return quality
+
+    def rebuild_next(self) -> None:
+        """Build the extension operator afresh at the next move (on the shape then)."""
+        self.age = REFRESH_STEPS
+
+    def _build(self, direct_now: bool = False) -> None:
+        """The extension operator on the present shape (with LU from now on if
+        ``direct_now``). Collective."""
+        if self._operator is None or direct_now:
+            if self._operator is not None:
+                self._operator.destroy()
+            self.direct = self.direct or direct_now
+            self._operator = _Extension(self.scalar, self._held, self.direct)
+        self._operator.update()
+        self.operators_built += 1
+        self.age = 0
+        self._built_quality = self._quality = self.quality()
+
+    def _extend(self) -> None:
+        """The displacement of every node from the prescribed one. Collective."""
+        assert self._operator is not None
+        given = self.prescribed.x.array.reshape(-1, self.gdim)
+        for axis, part in enumerate(self._parts):
+            self._given.x.array[:] = 0.0
+            self._given.x.array[self._moving] = given[self._blocks[self._moving], axis]
+            reason = self._operator.solve(axis, self._given, part)
+            if reason <= 0 and not self.direct:  # GAMG failed (squeezed cells): LU from now
+                log.info("mesh-motion CG failed (reason %d); LU from now on", reason)
+                self._build(direct_now=True)
+                reason = self._operator.solve(axis, self._given, part)
+            if reason <= 0:
+                raise MeshMotionError(f"mesh-motion solve failed (KSP reason {reason})")
+        out = self.displacement.x.array.reshape(-1, self.gdim)
+        for axis, part in enumerate(self._parts):
+            out[self._blocks, axis] = part.x.array
+
+    def _try_move(self, min_volume_ratio: float) -> tuple[float, float]:
+        """Move the nodes; (smallest volume ratio, min quality) over all ranks. A move
+        below ``min_volume_ratio`` is undone."""
+        self._extend()
+        x = self.domain.mesh.geometry.x
+        before, _ = cell_measures(self.domain.mesh)
+        old = x.copy()
+        nodes, dofs = self._geometry_map
+        x[nodes, : self.gdim] += self.displacement.x.array.reshape(-1, self.gdim)[dofs]
+        after, quality = cell_measures(self.domain.mesh)
+        comm = self.domain.comm
+        ratio = comm.allreduce(float(np.min(after / before, initial=np.inf)), op=MPI.MIN)
+        if ratio < min_volume_ratio:
+            x[:] = old
+        return ratio, comm.allreduce(float(quality.min(initial=1.0)), op=MPI.MIN)
 
     def quality(self) -> float:
         """Global minimum cell quality (1 = equilateral)."""

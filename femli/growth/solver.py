@@ -380,7 +380,11 @@ class GrowthSolver:
         records, remesh count, initial volume and area (SI), remesh sizes (um), merge
         events, trapped electrolyte (m^3; m^2 in 2D) and initial deposit centres (um),
         with the electrochemistry's (``StationaryChemistry.state`` or
-        ``TransientChemistry.state``); ``arrays`` its local arrays (unknowns, ...)."""
+        ``TransientChemistry.state``); ``arrays`` its local arrays (unknowns, ...).
+
+        The state is a restart point: the mesh mover builds its extension operator on this
+        shape at the next step, as a run restarted from it does."""
+        self.mover.rebuild_next()
         meta = {
             "t": self.t,
             "charge": self.charge,
