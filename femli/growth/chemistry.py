@@ -67,8 +67,9 @@ class Chemistry(Protocol):
     newton: Newton
     currents: ElectrodeCurrents
 
-    def start(self) -> None:
-        """Solve on the present shape (raises SolverError)."""
+    def start(self, warm: bool = False) -> None:
+        """Solve on the present shape (raises SolverError); ``warm``: the present state
+        is a nearby solution (carried over from the mesh before)."""
         ...
 
     def next_step(self) -> float:
@@ -136,17 +137,22 @@ class StationaryChemistry:
         self.solver = StationarySolver(model, options)
         self.newton, self.currents = self.solver.newton, self.solver.currents
 
-    def start(self) -> None:
-        """Solve on the present shape (raises SolverError)."""
-        self.solver.solve()
+    def start(self, warm: bool = False) -> None:
+        """Solve on the present shape (raises SolverError); ``warm``: from the present
+        state (carried over from the mesh before), the initial guess only if that fails."""
+        if warm:
+            self.solver.solve_warm()
+        else:
+            self.solver.solve()
 
     def next_step(self) -> float:
         """No limit from the electrochemistry (s)."""
         return math.inf
 
     def advance(self, dt: float, displacement: np.ndarray) -> tuple[bool, float]:
-        """Solve on the moved shape: (True, inf) or SolverError."""
-        self.solver.solve()
+        """Solve on the moved shape from the state on the shape before (a warm start:
+        the secondary guess only if that fails): (True, inf) or SolverError."""
+        self.solver.solve_warm()
         return True, math.inf
 
     def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
@@ -191,8 +197,9 @@ class TransientChemistry:
             self.solver.next_step = max(first_step, options.steps.dt_min)
         self.newton, self.currents = self.solver.newton, self.solver.currents
 
-    def start(self) -> None:
-        """Potential with the concentrations frozen; the history restarts here."""
+    def start(self, warm: bool = False) -> None:
+        """Potential with the concentrations frozen; the history restarts here (always from
+        the present state: ``warm`` changes nothing)."""
         self.solver.start()
         self.velocity.reset()
 

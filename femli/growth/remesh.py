@@ -207,12 +207,24 @@ def boundary_surfaces(domain: Domain) -> tuple[np.ndarray, dict[str, np.ndarray]
     return points, {names[v]: triangles[values == v] for v in np.unique(values)}
 
 
-def transfer(source: dolfinx.fem.Function, target: dolfinx.fem.Function) -> None:
-    """Interpolate ``source`` (old mesh) into ``target`` (new mesh). Collective."""
-    mesh = target.function_space.mesh
-    cells = np.arange(mesh.topology.index_map(mesh.topology.dim).size_local, dtype=np.int32)
-    data = dolfinx.fem.create_interpolation_data(
-        target.function_space, source.function_space, cells, padding=1e-8
+def transfer(
+    source: dolfinx.fem.Function, target: dolfinx.fem.Function, cache: dict | None = None
+) -> None:
+    """Interpolate ``source`` (old mesh) into ``target`` (new mesh). Collective.
+
+    ``cache`` keeps the interpolation data (where the target's points lie in the old
+    mesh: the dear part) for the next field of the same spaces."""
+    space = target.function_space
+    cells = np.arange(
+        space.mesh.topology.index_map(space.mesh.topology.dim).size_local, dtype=np.int32
     )
+    key = tuple((id(v.mesh), str(v.ufl_element())) for v in (space, source.function_space))
+    data = None if cache is None else cache.get(key)
+    if data is None:
+        data = dolfinx.fem.create_interpolation_data(
+            space, source.function_space, cells, padding=1e-8
+        )
+        if cache is not None:
+            cache[key] = data
     target.interpolate_nonmatching(source, cells, data)
     target.x.scatter_forward()

@@ -201,15 +201,16 @@ class GrowthSolver:
             return dt
         raise touching_error(self, "the mesh cannot follow the growth")
 
-    def solve_state(self) -> None:
+    def solve_state(self, warm: bool = False) -> None:
         """Electrochemistry on the present shape (raises SolverError on failure).
 
         Within a step of :meth:`_advance` (``_step`` set, s): the step's solve, steady or
         the transient BDF step, its verdict (accepted, next step) in ``_verdict``.
-        Otherwise (start, new mesh): steady, or the potential with the concentrations kept.
+        Otherwise (start, new mesh): steady, or the potential with the concentrations kept;
+        ``warm``: from the state carried over to a new mesh.
         """
         if self._step is None:
-            self.chemistry.start()
+            self.chemistry.start(warm)
         else:
             displacement = self.mover.displacement.x.array
             self._verdict = self.chemistry.advance(self._step, displacement)
@@ -334,15 +335,16 @@ class GrowthSolver:
         old = self.model
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
         film = old.film  # film fields carry their boundary values (InterfaceTerms.extended)
+        cache: dict = {}
         for source, target in zip(old.unknowns, model.unknowns, strict=True):
-            transfer(old.interface.extended(source) if source is film else source, target)
+            transfer(old.interface.extended(source) if source is film else source, target, cache)
         charge = old.interface.film_charge, model.interface.film_charge
         if charge[0] is not None and charge[1] is not None:  # a growing film's passed charge
-            transfer(old.interface.extended(charge[0]), charge[1])
+            transfer(old.interface.extended(charge[0]), charge[1], cache)
         for e in old.electrodes:
             model.set_potential(e, old.potentials[e.name].value.item())
         self._attach(model)
-        self.solve_state()
+        self.solve_state(warm=True)
 
     def _record(self, dt: float, callback) -> dict:
         c_min, c_tip = surface_concentration(self.model, self.depositing)

@@ -275,6 +275,23 @@ class StationarySolver:
                 raise SolverError(self._failure_message())
         self._check_currents()
 
+    def solve_warm(self) -> None:
+        """Solve from the present state, a nearby solution (the previous shape's in a
+        growth step): Newton at the full driving force, no initial guess. If that fails,
+        :meth:`solve` from the state it started from (initial guess, continuation).
+
+        Raises:
+            SolverError: after :meth:`solve`'s recoveries fail, or the applied current is
+                not reached.
+        """
+        kept = self.model.snapshot()
+        if self.solve_at(1.0):
+            self._check_currents()
+            return
+        log.info("warm-started solve failed; solving from the initial guess")
+        self.model.restore(kept)
+        self.solve()
+
     def _check_currents(self) -> None:
         """Each galvanostatic electrode carries its applied current (a result condition,
         checked on the final state). Collective."""

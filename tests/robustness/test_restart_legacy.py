@@ -14,7 +14,8 @@ a curvature excess the volume-exact step of issue 17 (:mod:`femli.growth.conserv
 longer deposits: the legacy steps before the checkpoint put 0.05-0.09 % more metal on the
 asperity than a present run does, and the mesh quality after the remesh (a remesh of
 that slightly fuller shape) differs by up to 10 %. So growth runs are compared step for
-step and solve for solve exactly, in their numbers to 2e-3, and not in mesh quality.
+step exactly, in their numbers to 2e-3, in Newton steps to 2 (a solve warm-started from
+a shape 1e-3 away may need one more), and not in mesh quality.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ LEGACY = Path(__file__).parent / "legacy_checkpoints"
 #: How far a growth run resumed from a legacy checkpoint may lie from a present run:
 #: the legacy steps' first-order volume excess (measured 9e-4 in the deposited volume).
 LEGACY_MOTION = 2e-3
+#: Newton steps a resumed legacy growth run may take more or less than a present one: a
+#: growth step's solve starts from the state on the shape before, and on a shape 1e-3 away
+#: it may need a step more (measured: 33 against 32 after the remesh).
+LEGACY_NEWTON = 2
 
 
 def legacy_folder(name: str, out: Path):
@@ -73,7 +78,7 @@ def test_a_legacy_growth_checkpoint_restarts(tmp_path, name, step):
     assert ("transient" in meta) == (name == "growth_transient")
     full = run_case(config, tmp_path / "full", MPI.COMM_WORLD)
     again = run_case(config, tmp_path / "cut", MPI.COMM_WORLD, restart=True)
-    same_metrics(full, again, rel=LEGACY_MOTION)
+    same_metrics(full, again, rel=LEGACY_MOTION, newton_slack=LEGACY_NEWTON)
     for key in ("t_s", "steps", "remeshes"):
         assert again["growth"][key] == full["growth"][key], key
     for key in ("deposited_volume_m3", "charge_C", "c_min_mol_m3", "c_tip_mol_m3"):

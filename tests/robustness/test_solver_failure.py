@@ -77,12 +77,12 @@ def flaky(after: float, failures: int):
     original = GrowthSolver.solve_state
     count = [0]
 
-    def solve_state(self):
+    def solve_state(self, warm: bool = False):
         stepping = sys._getframe(1).f_code.co_name == "_advance"
         if stepping and self.t > after and count[0] < failures:
             count[0] += 1
             raise SolverError("Newton diverged (test)")
-        original(self)
+        original(self, warm)
 
     return solve_state
 

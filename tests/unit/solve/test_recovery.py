@@ -120,3 +120,43 @@ def test_a_time_step_that_fails_is_cut_until_it_holds():
     assert cuts >= 2 and used <= 2.5 and march.t == used
     c = model.unknowns[0].x.array
     assert MPI.COMM_WORLD.allreduce(float(c.min()), op=MPI.MIN) >= 0.0
+
+
+@pytest.mark.mpi
+def test_warm_solve_skips_the_initial_guess_and_falls_back_to_it(monkeypatch):
+    """A growth step's solve starts from the last shape's state: no secondary guess, the
+    same state as a cold solve; if Newton fails from there, the cold solve is made."""
+    guesses = []
+    original = StationarySolver._secondary_guess
+
+    def counted(self):
+        guesses.append(1)
+        original(self)
+
+    monkeypatch.setattr(StationarySolver, "_secondary_guess", counted)
+    model, _ = box_model()
+    solver = StationarySolver(model, StationaryOptions(preset="direct"))
+    solver.solve()
+    assert guesses == [1]
+    model.domain.mesh.geometry.x[:, 1] *= 1.01  # a nearby shape (as a growth step makes)
+    solver.currents.refresh()
+    solver.solve_warm()
+    assert guesses == [1]
+    warm = [u.x.array.copy() for u in model.unknowns]
+    model.set_initial_state()
+    solver.solve()
+    assert guesses == [1, 1]
+    for u, w in zip(model.unknowns, warm, strict=True):
+        scale = np.abs(u.x.array).max()
+        assert np.abs(u.x.array - w).max() <= 1e-8 * scale
+
+    calls = []
+    solve_at = StationarySolver.solve_at
+
+    def failing_once(self, load):
+        calls.append(load)
+        return solve_at(self, load) if len(calls) > 1 else False
+
+    monkeypatch.setattr(StationarySolver, "solve_at", failing_once)
+    solver.solve_warm()  # Newton "fails" from the warm state: the cold solve
+    assert guesses == [1, 1, 1]
