@@ -26,6 +26,7 @@ from femli.outputs.files import atomic_write_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import endtoend  # a module of this folder
+import growth_table  # a module of this folder
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -176,6 +177,8 @@ def targets_table(result: dict) -> str:
         "mesh_stage_2_ranks_faster": "femli run, mesh stage on 2 ranks vs 1",
         "solve_memory_over_floor": "peak memory, tertiary solve / Poisson floor",
         "mesh_memory_over_solve": "peak memory, mesh stage (rank 0) / solve (per rank)",
+        "growth_step_over_newton_step": "growth step / stationary Newton step",
+        "growth_remesh_over_stationary": "remesh / stationary solve",
     }
     for key, label in names.items():
         if key in result:
@@ -231,7 +234,9 @@ def plot(runs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def update_readme(path: Path, runs: list[dict], result: dict, meta: dict, ends: list) -> None:
+def update_readme(
+    path: Path, runs: list[dict], result: dict, meta: dict, ends: list, growth: list
+) -> None:
     text = path.read_text() if path.exists() else "<!-- results -->\n<!-- /results -->\n"
     start, end = "<!-- results -->", "<!-- /results -->"
     block = (
@@ -241,6 +246,10 @@ def update_readme(path: Path, runs: list[dict], result: dict, meta: dict, ends: 
         " floor of the row above on the same mesh and ranks; rest = pictures, tables,"
         " metrics and start-up):\n\n"
         + endtoend.table(ends, runs)
+        + "\nGrowth (`growth_cost.py`: the same nuclei at -0.05 V, quasi-stationary; a growth"
+        " step = mesh motion + the solve on the moved shape; a remesh = Gmsh + transfer +"
+        " the solve on the new mesh):\n\n"
+        + growth_table.table(growth)
         + "\nTargets (issues 7 and 20):\n\n"
         + targets_table(result)
         + f"{end}"
@@ -284,6 +293,15 @@ def main() -> None:
                 e2e = {"refinement": refinement, "ranks": ranks, "error": "timeout"}
             print(f"[bench] {json.dumps(e2e)}", flush=True)
             ends.append(e2e)
+    growth_refinement = growth_table.QUICK_REFINEMENT if args.quick else growth_table.REFINEMENT
+    growth = []
+    for ranks in map(int, args.ranks.split(",")):
+        try:
+            record = growth_table.run(growth_refinement, ranks, args.timeout)
+        except subprocess.TimeoutExpired:
+            record = {"refinement": growth_refinement, "ranks": ranks, "error": "timeout"}
+        print(f"[bench] {json.dumps(record)}", flush=True)
+        growth.append(record)
     meta = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}",
@@ -291,13 +309,13 @@ def main() -> None:
         "python": platform.python_version(),
         "quick": args.quick,
     }
-    result = {**evaluate(runs), **endtoend.evaluate(ends, runs)}
+    result = {**evaluate(runs), **endtoend.evaluate(ends, runs), **growth_table.evaluate(growth)}
     output = Path(args.output)
-    record = {"meta": meta, "targets": result, "runs": runs, "end_to_end": ends}
+    record = {"meta": meta, "targets": result, "runs": runs, "end_to_end": ends, "growth": growth}
     atomic_write_bytes(output, (json.dumps(record, indent=1) + "\n").encode())
     plot(runs, output.with_name("time_vs_dofs.png"))
     if not args.quick:
-        update_readme(HERE / "README.md", runs, result, meta, ends)
+        update_readme(HERE / "README.md", runs, result, meta, ends, growth)
     print(targets_table(result))
 
 
