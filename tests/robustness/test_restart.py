@@ -120,7 +120,10 @@ def test_growth_restart_gives_the_uninterrupted_result(mpi_tmp_path, interval, s
     (Only the second runs under mpiexec too: on several ranks the restart's remesh sees
     the boundary gathered in another order, as the checkpoint mesh is partitioned anew,
     and meshes it slightly differently: ~1e-7 in the currents, ~2e-5 in the step sizes;
-    femli.growth.remesh gathers the boundary unsorted.)
+    femli.growth.remesh gathers the boundary unsorted. On the new partition the sums run
+    in another order too, and a warm-started solve whose last Newton step is at round-off
+    level may take it or not: Newton steps in all may differ by one (measured 33 against
+    34 on 2 ranks) while every result agrees to 1e-8.)
     """
     config = parse_case(growth(interval, fields=True))
     full = run_case(config, mpi_tmp_path / "full", MPI.COMM_WORLD)
@@ -129,7 +132,7 @@ def test_growth_restart_gives_the_uninterrupted_result(mpi_tmp_path, interval, s
     assert state["step"] == resumed and state["remeshes"] == (resumed > 5)
     again = run_case(config, cut, MPI.COMM_WORLD, restart=True)
     MPI.COMM_WORLD.barrier()
-    same_metrics(full, again, rel=1e-8)
+    same_metrics(full, again, rel=1e-8, newton_slack=0 if MPI.COMM_WORLD.size == 1 else 2)
     for key in ("t_s", "steps", "remeshes", "deposited_volume_m3", "charge_C", "max_height_m"):
         assert again["growth"][key] == pytest.approx(full["growth"][key], rel=1e-8), key
     same_rows(mpi_tmp_path / "full" / "growth_series.csv", cut / "growth_series.csv", 1e-8)

@@ -51,9 +51,35 @@ def test_a_small_full_step_with_the_residual_reduced_converges():
     test, snes = new_test()
     snes.step([1e-3, 0.0, 0.0, 1e-9])  # 1e-6 c_ref, 4e-8 RT/F
     assert test(snes, 1, (0.0, 0.0, 1.0e3)) == 0  # residual above 1e-10 of the first
-    snes.step([1e-6, 0.0, 0.0, 1e-12])  # contraction 1e-3: error estimate ~1e-12
+    snes.step([1e-6, 0.0, 0.0, 1e-12])  # contraction 1e-3: quadratic, error ~1e-15
     assert test(snes, 2, (0.0, 0.0, 1.0e3)) == 4  # the step estimate alone
-    assert test.error == pytest.approx(1e-12, rel=1e-2)
+    assert test.error == pytest.approx(1e-15, rel=1e-2)  # INEXACT_FLOOR x the step
+
+
+def test_the_error_estimate_is_quadratic_once_steps_shrink_a_hundredfold():
+    """The tertiary benchmark's Newton steps (scaled) 3.2e-2, 2.6e-5, 7.9e-12: the
+    second iterate's error (the third step) is 8e-12; the linear-rate bound said 2e-8
+    and cost a Newton step."""
+    test, snes = new_test()
+    snes.step([32.0, 0.0, 0.0, 0.0])  # 3.2e-2 c_ref
+    assert test(snes, 1, (0.0, 0.0, 1.0)) == 0
+    snes.step([2.6e-2, 0.0, 0.0, 0.0])  # 2.6e-5: theta 8.1e-4
+    assert test(snes, 2, (0.0, 0.0, 1.0)) == 4
+    assert test.error == pytest.approx(2.6e-11, rel=1e-2)  # max(theta^2, 1e-6) x 2.6e-5
+    # theta above QUADRATIC_THETA: the linear-rate bound theta / (1 - theta) x the step
+    test, snes = new_test()
+    snes.step([1.0, 0.0, 0.0, 0.0])  # 1e-3
+    assert test(snes, 1, (0.0, 0.0, 1.0)) == 0
+    snes.step([2e-2, 0.0, 0.0, 0.0])  # 2e-5: theta 0.02
+    assert test(snes, 2, (0.0, 0.0, 1.0)) == 0
+    assert test.error == pytest.approx(0.02 / 0.98 * 2e-5, rel=1e-9)
+    # a damped step in between: no contraction estimate at all
+    test, snes = new_test()
+    snes.step([32.0, 0.0, 0.0, 0.0], lam=0.5)
+    assert test(snes, 1, (0.0, 0.0, 1.0)) == 0
+    snes.step([2.6e-2, 0.0, 0.0, 0.0])
+    assert test(snes, 2, (0.0, 0.0, 1.0)) == 0
+    assert test.error == pytest.approx(2.6e-5, rel=1e-9)
 
 
 def test_the_residual_exit_needs_a_full_small_step():
