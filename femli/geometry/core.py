@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Protocol
 import gmsh
 import numpy as np
 
-from femli import interrupt
+from femli.interrupt import rearm
 from femli.messages import shorten
 from femli.units import um
 
@@ -212,7 +212,7 @@ def gmsh_session(verbose: bool = False) -> Iterator[None]:
     started = not gmsh.isInitialized()
     if started:
         gmsh.initialize(interruptible=False)
-        interrupt.rearm()  # Gmsh put back the default signal actions
+        rearm()  # Gmsh put back the default signal actions
     gmsh.option.setNumber("General.Terminal", 1 if verbose else 0)
     try:
         yield
