@@ -88,17 +88,19 @@ class _Extension:
     the present shape (the matrices, their pattern and the LU's analysis are kept).
 
     Args:
+        domain: the mesh (its mean cell volume scales the stiffness).
         space: the scalar P1 space.
         held: per component, the local dofs whose value is given (sorted, unique).
         direct: LU (MUMPS) instead of CG with GAMG.
     """
 
-    def __init__(self, space: dolfinx.fem.FunctionSpace, held: list[np.ndarray], direct: bool):
+    def __init__(
+        self, domain: Domain, space: dolfinx.fem.FunctionSpace, held: list[np.ndarray], direct: bool
+    ):
         mesh = space.mesh
         u, v = ufl.TrialFunction(space), ufl.TestFunction(space)
-        cells = mesh.topology.index_map(mesh.topology.dim).size_global
-        mean = dolfinx.fem.Constant(mesh, _measure(mesh) / cells)
-        stiffness = mean / ufl.CellVolume(mesh)
+        mean = domain.measure(boundary=False) / domain.num_cells_global()
+        stiffness = dolfinx.fem.Constant(mesh, mean) / ufl.CellVolume(mesh)
         self.form = dolfinx.fem.form(stiffness * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
         self.K = dolfinx.fem.petsc.create_matrix(self.form)
         owned = space.dofmap.index_map.size_local
@@ -107,6 +109,13 @@ class _Extension:
         self.matrices: list[PETSc.Mat] = []  # made at the first update (from K)
         self.solvers = [_solver(mesh.comm, direct) for _ in held]
         self.rhs = self.K.createVecLeft()
+
+    def use_direct(self) -> None:
+        """LU (MUMPS) from now on; set up at the next :meth:`update`."""
+        comm = self.K.getComm().tompi4py()
+        for ksp in self.solvers:
+            ksp.destroy()
+        self.solvers = [_solver(comm, True) for _ in self.held]
 
     def update(self) -> None:
         """Assemble the operators on the present shape and set up their solvers."""
@@ -141,12 +150,6 @@ class _Extension:
         """Free the PETSc objects."""
         for obj in (*self.solvers, *self.matrices, self.K, self.rhs):
             obj.destroy()
-
-
-def _measure(mesh: dolfinx.mesh.Mesh) -> float:
-    """Volume (area in 2D) of the mesh. Collective."""
-    one = dolfinx.fem.form(dolfinx.fem.Constant(mesh, 1.0) * ufl.dx(domain=mesh))
-    return mesh.comm.allreduce(dolfinx.fem.assemble_scalar(one), op=MPI.SUM)
 
 
 def _solver(comm: MPI.Comm, direct: bool) -> PETSc.KSP:
@@ -313,17 +316,15 @@ class MeshMover:
         """Build the extension operator afresh at the next move (on the shape then)."""
         self.age = REFRESH_STEPS
 
-    def _build(self, direct_now: bool = False) -> None:
-        """The extension operator on the present shape (with LU from now on if
-        ``direct_now``). Collective."""
-        if self._operator is None or direct_now:
-            if self._operator is not None:
-                self._operator.destroy()
-            self.direct = self.direct or direct_now
-            self._operator = _Extension(self.scalar, self._held, self.direct)
+    def _build(self) -> None:
+        """The extension operator on the present shape. Collective."""
+        if self._operator is None:
+            self._operator = _Extension(self.domain, self.scalar, self._held, self.direct)
         self._operator.update()
         self.operators_built += 1
         self.age = 0
+        # measured on the mesh (not the last move's: a failed step puts the shape back),
+        # so that a run restarted on this shape decides its rebuilds alike
         self._built_quality = self._quality = self.quality()
 
     def _extend(self) -> None:
@@ -336,7 +337,9 @@ class MeshMover:
             reason = self._operator.solve(axis, self._given, part)
             if reason <= 0 and not self.direct:  # GAMG failed (squeezed cells): LU from now
                 log.info("mesh-motion CG failed (reason %d); LU from now on", reason)
-                self._build(direct_now=True)
+                self.direct = True
+                self._operator.use_direct()
+                self._build()
                 reason = self._operator.solve(axis, self._given, part)
             if reason <= 0:
                 raise MeshMotionError(f"mesh-motion solve failed (KSP reason {reason})")

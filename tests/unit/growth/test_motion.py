@@ -104,7 +104,8 @@ def test_operator_is_kept_and_rebuilt():
     # a kept operator (built on the first shape) is what the third move used: not the
     # extension on the present shape, but close to it
     mover.prescribe(step)
-    kept = (mover._extend(), mover.displacement.x.array.copy())[1]
+    mover._extend()
+    kept = mover.displacement.x.array.copy()
     fresh = reference(mover)
     difference = np.abs(kept - fresh).max() / np.abs(fresh).max()
     assert 1e-12 < difference < 1e-2
@@ -112,11 +113,27 @@ def test_operator_is_kept_and_rebuilt():
     mover.move()
     assert mover.operators_built == 2 and mover.age == 1
     np.testing.assert_allclose(mover.displacement.x.array, fresh, atol=1e-10 * np.abs(fresh).max())
-    while mover.operators_built == 2:
+    for _ in range(motion.REFRESH_STEPS - 1):  # small moves: the quality holds
         mover.prescribe(0.01 * step)
         mover.move()
-    assert mover.age == 1  # after REFRESH_STEPS moves at most
-    assert mover.operators_built == 3
+    assert mover.operators_built == 2 and mover.age == motion.REFRESH_STEPS
+    mover.prescribe(0.01 * step)
+    mover.move()
+    assert mover.operators_built == 3 and mover.age == 1
+
+
+def test_operator_is_rebuilt_when_the_quality_falls(monkeypatch):
+    monkeypatch.setattr(motion, "REFRESH_QUALITY", 1.0)  # any loss of quality
+    mover = MeshMover(box_domain(), ["bottom"], ["top"], direct=True)
+    mover.prescribe(0.1 * bump(mover))  # squeezes the bottom cells: quality falls
+    mover.move()
+    mover.prescribe(0.1 * bump(mover))
+    mover.move()
+    assert mover.operators_built == 2 and mover.age == 1
+    monkeypatch.setattr(motion, "REFRESH_QUALITY", 0.0)  # never for quality
+    mover.prescribe(0.1 * bump(mover))
+    mover.move()
+    assert mover.operators_built == 2 and mover.age == 2
 
 
 def test_squeezing_move_is_redone_with_a_fresh_operator(monkeypatch):
