@@ -4,8 +4,9 @@
 
 - ``solution.vtu``: the electrolyte mesh with point data ``c_<species> (mol/m3)`` (each
   species), ``phi (V)``, ``flux_<reacting ion> (mol/m2/s)`` and ``current_density
-  (mA/cm2)`` (vectors: the lumped L2 projection of the cell-wise constant P1 gradients
-  onto the nodes) and the exact cell-wise vectors as cell data of the same names;
+  (mA/cm2)`` (vectors: each node the volume-weighted mean of the cell values around it)
+  and the cell-wise vectors (at each cell's midpoint: its mean) as cell data of the
+  same names;
 - ``electrode_<name>.vtp``: each electrode's surface (:mod:`femli.outputs.surface`).
 
 Coordinates are in micrometres (field data ``length_unit = "um"``); everything else is
@@ -53,35 +54,45 @@ __all__ = [
 ]
 
 
-def lumped_vectors(expr, space) -> np.ndarray:
-    """A vector UFL expression projected onto the P1 nodes with a lumped mass matrix
-    (the cell-volume-weighted mean of the cells around each node): (local dofs, 3)."""
-    mesh = space.mesh
-    v = ufl.TestFunction(space)
-    gdim = mesh.geometry.dim
-    forms = [v * ufl.dx(domain=mesh)] + [expr[k] * v * ufl.dx(domain=mesh) for k in range(gdim)]
-    columns = []
-    for form in forms:
-        vec = dolfinx.fem.assemble_vector(dolfinx.fem.form(form))
-        vec.scatter_reverse(dolfinx.la.InsertMode.add)
-        vec.scatter_forward()
-        columns.append(vec.array.real.copy())
-    out = np.zeros((columns[0].size, 3))
-    for k in range(gdim):
-        out[:, k] = columns[k + 1] / columns[0]
-    return out
-
-
-def cell_vectors(expr, mesh) -> np.ndarray:
-    """A vector UFL expression at the midpoint of each owned cell, shape (cells, 3)."""
-    tdim = mesh.topology.dim
+def cell_vectors(exprs: list, mesh) -> tuple[list[np.ndarray], np.ndarray]:
+    """Vector UFL expressions at the midpoint of each owned cell, each of shape
+    (cells, 3), and the cells' measures (m^3; m^2 in 2D), from one
+    :class:`dolfinx.fem.Expression` evaluated once for all of them."""
+    tdim, gdim = mesh.topology.dim, mesh.geometry.dim
     n = mesh.topology.index_map(tdim).size_local
+    parts = [e[k] for e in exprs for k in range(gdim)] + [ufl.CellVolume(mesh)]
     ref = np.full((1, tdim), 1.0 / (tdim + 1))
-    values = dolfinx.fem.Expression(expr, ref).eval(mesh, np.arange(n, dtype=np.int32))
-    values = values.reshape(n, -1)
-    out = np.zeros((n, 3))
-    out[:, : values.shape[1]] = values
-    return out
+    compiled = dolfinx.fem.Expression(ufl.as_vector(parts), ref)
+    values = compiled.eval(mesh, np.arange(n, dtype=np.int32)).reshape(n, -1).real
+    out = []
+    for j in range(len(exprs)):
+        v = np.zeros((n, 3))
+        v[:, :gdim] = values[:, j * gdim : (j + 1) * gdim]
+        out.append(v)
+    volumes = values[:, -1].copy()
+    del values  # (cells x 7 in 3D): gone before the caller's next arrays
+    return out, volumes
+
+
+def lumped_vectors(cell_values: list[np.ndarray], volumes: np.ndarray, space) -> list[np.ndarray]:
+    """Cell-wise vectors (one row per owned cell, e.g. from :func:`cell_vectors`)
+    averaged onto the P1 nodes, each cell weighted by its measure ``volumes`` (the lumped
+    L2 projection of a cell-wise constant field): (local dofs, 3) each, ghosts filled
+    from their owners. Collective."""
+    width = 3 * len(cell_values) + 1  # the weight sum last
+    dofs = space.dofmap.list[: volumes.size]
+    sums = dolfinx.la.vector(space.dofmap.index_map, bs=width)
+    size = sums.array.size // width
+    table = sums.array.reshape(size, width)
+    columns = [volumes] + [v[:, k] for v in cell_values for k in range(3)]
+    for j, column in enumerate(columns):  # one column at a time: no (cells x width) copy
+        weighted = column * volumes if j else column
+        for corner in dofs.T:  # each cell's nodes, one corner at a time
+            table[:, j - 1] += np.bincount(corner, weights=weighted, minlength=size)
+    sums.scatter_reverse(dolfinx.la.InsertMode.add)
+    sums.scatter_forward()
+    weight = table[:, -1]
+    return [table[:, 3 * j : 3 * j + 3] / weight[:, None] for j in range(len(cell_values))]
 
 
 def gather_grid(space, point: dict[str, np.ndarray], cell: dict[str, np.ndarray]):
@@ -92,37 +103,91 @@ def gather_grid(space, point: dict[str, np.ndarray], cell: dict[str, np.ndarray]
     tdim = mesh.topology.dim
     imap = space.dofmap.index_map
     n_owned, n_cells = imap.size_local, mesh.topology.index_map(tdim).size_local
-    cells, types, _ = dolfinx.plot.vtk_mesh(space, np.arange(n_cells, dtype=np.int32))  # type: ignore[arg-type]
-    width = int(cells[0]) + 1 if cells.size else 1
-    table = cells.reshape(-1, width).copy()
-    table[:, 1:] = imap.local_to_global(table[:, 1:].ravel()).reshape(-1, width - 1)
+    per_cell, table, types = _connectivity(space, n_cells)
     start = imap.local_range[0]
     coords = space.tabulate_dof_coordinates()[:n_owned]
     owned = {k: np.asarray(v)[:n_owned] for k, v in point.items()}
     cdata = {k: np.asarray(v)[:n_cells] for k, v in cell.items()}
-    parts = mesh.comm.gather((start, coords, owned, table, types, cdata), root=0)
+    parts = mesh.comm.gather((start, coords, owned, (per_cell, table), types, cdata), root=0)
     if mesh.comm.rank != 0:
         return None
     return _assemble(parts, imap.size_global)
+
+
+#: VTK cell types of the P1 simplices by topological dimension (their vertex order is
+#: DOLFINx's).
+VTK_SIMPLEX = {1: 3, 2: 5, 3: 10}  # VTK_LINE, VTK_TRIANGLE, VTK_TETRA
+
+
+def _connectivity(space, n_cells: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """(points per cell, the owned cells' points as global indices (flat), VTK cell
+    types): a P1 simplex space's dofmap as it is (32-bit while the indices fit), any
+    other space through :func:`dolfinx.plot.vtk_mesh`."""
+    tdim = space.mesh.topology.dim
+    imap = space.dofmap.index_map
+    dofs = space.dofmap.list[:n_cells]
+    if dofs.shape[1] == tdim + 1 and space.mesh.topology.cell_type.name in (
+        "interval",
+        "triangle",
+        "tetrahedron",
+    ):
+        table = dofs.ravel() if space.mesh.comm.size == 1 else imap.local_to_global(dofs.ravel())
+        if imap.size_global <= np.iinfo(np.int32).max:
+            table = table.astype(np.int32, copy=False)
+        return tdim + 1, table, np.full(1, VTK_SIMPLEX[tdim], dtype=np.uint8)
+    cells, types, _ = dolfinx.plot.vtk_mesh(space, np.arange(n_cells, dtype=np.int32))  # type: ignore[arg-type]
+    width = int(cells[0]) + 1 if cells.size else 1
+    return width - 1, imap.local_to_global(cells.reshape(-1, width)[:, 1:].ravel()), types
 
 
 def _assemble(parts: list, size: int):
     """The grid of :func:`gather_grid` from every rank's part (rank 0)."""
     import pyvista
 
-    x = np.zeros((size, 3))
-    point = {k: np.zeros((size, *v.shape[1:])) for k, v in parts[0][2].items()}
-    for start, coords, owned, *_ in parts:
-        x[start : start + len(coords)] = coords
-        for k, v in owned.items():
-            point[k][start : start + len(v)] = v
-    cells = np.concatenate([p[3] for p in parts]).ravel()
-    types = np.concatenate([p[4] for p in parts])
-    grid = pyvista.UnstructuredGrid(cells, types, to_um(x))
+    if len(parts) == 1:  # serial: the arrays as they are, no copies
+        _, x, point, (per_cell, connectivity), types, cell = parts[0]
+    else:
+        x = np.zeros((size, 3))
+        point = {k: np.zeros((size, *v.shape[1:])) for k, v in parts[0][2].items()}
+        for start, coords, owned, *_ in parts:
+            x[start : start + len(coords)] = coords
+            for k, v in owned.items():
+                point[k][start : start + len(v)] = v
+        per_cell = parts[0][3][0]
+        connectivity = np.concatenate([p[3][1] for p in parts])
+        types = np.concatenate([p[4] for p in parts])
+        cell = {k: np.concatenate([p[5][k] for p in parts]) for k in parts[0][5]}
+    grid = pyvista.wrap(_vtk_grid(to_um(x), connectivity, per_cell, types))
     for k, v in point.items():
         grid.point_data[k] = v
-    for k in parts[0][5]:
-        grid.cell_data[k] = np.concatenate([p[5][k] for p in parts])
+    for k, v in cell.items():
+        grid.cell_data[k] = v
+    return grid
+
+
+def _vtk_grid(points: np.ndarray, connectivity: np.ndarray, per_cell: int, types: np.ndarray):
+    """A ``vtkUnstructuredGrid`` of cells of ``per_cell`` points each, built from the flat
+    ``connectivity`` (global point indices) without VTK's padded legacy cell list."""
+    import vtk
+    from vtk.util.numpy_support import numpy_to_vtk
+
+    grid = vtk.vtkUnstructuredGrid()
+    vtk_points = vtk.vtkPoints()
+    vtk_points.SetData(numpy_to_vtk(np.ascontiguousarray(points), deep=True))
+    grid.SetPoints(vtk_points)
+    n = connectivity.size // per_cell if per_cell else 0
+    kind = vtk.VTK_TYPE_INT32 if connectivity.dtype == np.int32 else vtk.VTK_TYPE_INT64
+    offsets = np.arange(0, per_cell * n + 1, max(per_cell, 1), dtype=connectivity.dtype)
+    cells = vtk.vtkCellArray()  # 32-bit storage for 32-bit indices: half the memory
+    ids = np.ascontiguousarray(connectivity)
+    cells.SetData(
+        numpy_to_vtk(offsets, deep=True, array_type=kind),
+        numpy_to_vtk(ids, deep=True, array_type=kind),
+    )
+    if types.size == 1 or np.all(types == types[0]):
+        grid.SetCells(int(types[0]), cells)
+    else:
+        grid.SetCells(numpy_to_vtk(types.astype(np.uint8), deep=True), cells)
     return grid
 
 
@@ -137,13 +202,12 @@ def volume_grid(model, t: float | None = None):
         for s in model.electrolyte.species
     }
     point[PHI] = model.phi.x.array.real.copy()
-    vectors = {flux_name(reacting): (model.flux(), 1.0), CURRENT: (model.current_density(), 0.1)}
-    for name, (expr, scale) in vectors.items():
-        point[name] = scale * lumped_vectors(expr, space)
-    cell = {
-        name: scale * cell_vectors(e, model.domain.mesh) for name, (e, scale) in vectors.items()
-    }
-    grid = gather_grid(space, point, cell)
+    names, scales = [flux_name(reacting), CURRENT], [1.0, 0.1]  # current: A/m2 -> mA/cm2
+    values, volumes = cell_vectors([model.flux(), model.current_density()], model.domain.mesh)
+    for scale, v in zip(scales, values, strict=True):
+        v *= scale
+    point.update(zip(names, lumped_vectors(values, volumes, space), strict=True))
+    grid = gather_grid(space, point, dict(zip(names, values, strict=True)))
     if grid is not None:
         notes = {"axisymmetric": AXISYMMETRIC} if model.domain.axisymmetric else {}
         describe(grid, t, model=str(model.model), reacting_ion=reacting, **notes)
@@ -152,8 +216,8 @@ def volume_grid(model, t: float | None = None):
 
 def fields_bytes(model) -> int:
     """About how many bytes :func:`write_fields` writes for ``model`` (all ranks' parts,
-    before compression): points, cells, scalars and vectors (point and cell data), base64
-    text; the electrode surfaces are small beside them."""
+    before compression): points, cells (64-bit ids), scalars and vectors (point and cell
+    data), raw binary; the electrode surfaces are small beside them."""
     mesh = model.domain.mesh
     tdim = mesh.topology.dim
     nodes = model.space.dofmap.index_map.size_global
@@ -161,7 +225,7 @@ def fields_bytes(model) -> int:
     scalars = len(model.electrolyte.species) + 1
     per_node = 8 * (3 + scalars + 6)
     per_cell = 8 * (tdim + 2) + 1 + 8 * 6
-    return int(4 / 3 * (nodes * per_node + cells * per_cell)) + 2**16
+    return nodes * per_node + cells * per_cell + 2**16
 
 
 def check_space(model, output: Path) -> None:

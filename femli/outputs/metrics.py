@@ -108,46 +108,55 @@ def surface_statistics(values: np.ndarray, weights: np.ndarray) -> dict[str, flo
 _ROUND = 1e-12  # m: coordinates closer than this are the same vertex
 
 
-def _keys(points: np.ndarray) -> list[tuple]:
-    return [tuple(p) for p in np.round(points / _ROUND).astype(np.int64)]
+def _keys(points: np.ndarray) -> np.ndarray:
+    """Coordinates (m) as integer rows: points closer than :data:`_ROUND` agree."""
+    points = np.asarray(points, dtype=float)
+    rows = points.reshape(-1, points.shape[-1])
+    if rows.shape[1] < 3:  # 2D coordinates: z = 0, as the mesh geometry stores them
+        rows = np.hstack([rows, np.zeros((len(rows), 3 - rows.shape[1]))])
+    return np.round(rows / _ROUND).astype(np.int64)
 
 
-def vertex_components(domain: Domain, name: str) -> dict[tuple, int]:
-    """Rounded vertex coordinate -> connected-component id on boundary ``name``. Collective."""
+def vertex_components(domain: Domain, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices of boundary ``name`` (all ranks) as rounded coordinate keys (sorted
+    rows, each vertex once: :func:`_keys`) and the connected component of each, numbered
+    0, 1, ... in the order of each component's first key. Collective."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     mesh = domain.mesh
     fdim = domain.dim - 1
     facets = domain.facets(name)
     nodes = dolfinx.mesh.entities_to_geometry(mesh, fdim, facets)
     local = mesh.geometry.x[nodes] if facets.size else np.zeros((0, fdim + 1, 3))
     everything = np.concatenate(domain.comm.allgather(local)) if domain.comm.size > 1 else local
-    parent: dict = {}
+    keys, corners = np.unique(_keys(everything), axis=0, return_inverse=True)
+    corners = corners.reshape(-1, fdim + 1)
+    rows, cols = np.repeat(corners[:, 0], fdim), corners[:, 1:].ravel()
+    graph = coo_matrix((np.ones(rows.size), (rows, cols)), shape=(len(keys), len(keys)))
+    _, labels = connected_components(graph, directed=False)
+    _, first = np.unique(labels, return_index=True)
+    renumber = np.empty(first.size, dtype=np.int64)
+    renumber[np.argsort(first)] = np.arange(first.size)
+    return keys, renumber[labels]
 
-    def find(k):
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
 
-    for facet in everything:
-        keys = _keys(facet)
-        for k in keys:
-            parent.setdefault(k, k)
-        for k in keys[1:]:
-            parent[find(k)] = find(keys[0])
-    roots = {find(k) for k in parent}
-    ids = {r: i for i, r in enumerate(sorted(roots))}
-    return {k: ids[find(k)] for k in parent}
+def _labels(points: np.ndarray, keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The component label of each point (m) from :func:`vertex_components`' ``keys``
+    and ``labels``; -1 for a point that is no vertex there."""
+    both, where = np.unique(np.vstack([keys, _keys(points)]), axis=0, return_inverse=True)
+    table = np.full(len(both), -1, dtype=np.int64)
+    table[where[: len(keys)]] = labels
+    return table[where[len(keys) :]]
 
 
 def part_statistics(domain: Domain, surface) -> dict:
     """Statistics of each part and of each feature of each part (deposition positive)."""
     out = {}
-    keys = _keys(surface.coords)
     for name in sorted(set(surface.part)):
         mask = surface.part == name
         values, weights = -surface.values[mask], surface.weights[mask]
-        comps = vertex_components(domain, name)
-        label = np.array([comps.get(k, -1) for k, m in zip(keys, mask, strict=True) if m])
+        label = _labels(surface.coords[mask], *vertex_components(domain, name))
         features = []
         for c in np.unique(label[label >= 0]):
             sel = label == c

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dolfinx
 import numpy as np
-from scipy.spatial import cKDTree
 
 from femli.outputs.quantities import (
     AXISYMMETRIC,
@@ -78,19 +77,7 @@ def _local_values(model, currents, electrode, velocity) -> dict[str, np.ndarray]
         DEPOSITION: ma_cm2(-surface.values),
         OVERPOTENTIAL: surface.overpotential,
     }
-    fdim = model.domain.dim - 1
-    candidates = dolfinx.fem.locate_dofs_topological(
-        space, fdim, model.domain.facets(*electrode.boundaries)
-    )
-    candidates = candidates[candidates < space.dofmap.index_map.size_local]
-    coords = space.tabulate_dof_coordinates()[candidates]
-    dofs = np.zeros(0, dtype=np.int32)
-    if len(surface.coords):
-        extent = float(np.ptp(coords, axis=0).max()) or 1.0
-        dist, nearest = cKDTree(coords).query(surface.coords)
-        if np.any(dist > 1e-9 * extent):
-            raise RuntimeError("electrode nodes do not match the mesh's P1 nodes")
-        dofs = candidates[nearest]
+    dofs = currents.owned_dofs(electrode)  # the order of ``surface``'s arrays
     out = {}
     for name, values in arrays.items():
         f = dolfinx.fem.Function(space)
@@ -130,11 +117,10 @@ def _part(model, currents, electrode, velocity) -> tuple:
     topology.create_connectivity(fdim, tdim)
     f2v, f2c = topology.connectivity(fdim, 0), topology.connectivity(fdim, tdim)
     v2d = _vertex_to_dof(space)
-    local = np.array([v2d[f2v.links(f)] for f in facets], dtype=np.int64).reshape(
-        len(facets), fdim + 1
-    )
+    corners = f2v.array.reshape(-1, fdim + 1)  # every facet has fdim + 1 vertices
+    local = v2d[corners[facets]].reshape(len(facets), fdim + 1)
     x = space.tabulate_dof_coordinates()
-    cells = np.array([f2c.links(f)[0] for f in facets], dtype=np.int32)
+    cells = f2c.array[f2c.offsets[facets]]  # a boundary facet's one cell
     centres = x[space.dofmap.list[cells]].mean(axis=1) if len(cells) else np.zeros((0, 3))
     used = np.unique(local)
     imap = space.dofmap.index_map

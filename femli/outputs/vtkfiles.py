@@ -2,8 +2,12 @@
 
 Datasets are gathered on rank 0 and written there as one XML file each: ``.vtu``
 (unstructured grid: the electrolyte) or ``.vtp`` (poly data: an electrode surface),
-binary (base64, LZ4-compressed) so the file is text and written atomically like every
-other result (:func:`femli.outputs.files.atomic_write_bytes`). A time series is a
+its arrays as raw LZ4-compressed appended data (no base64: a third smaller and about
+5x faster to write than inline base64), written by VTK straight into a temporary name
+and renamed when complete (:func:`femli.outputs.files.staged`), so a reader never sees
+half a file. Cell connectivity is stored as 32-bit integers while the point count fits
+(half the bytes of VTK's 64-bit ids); block headers are 64-bit, so arrays above 4 GB
+are fine. A time series is a
 ParaView collection ``.pvd`` listing the frame files with their times (s); ParaView
 plays it as an animation and ``pyvista.get_reader(path).time_values`` lists the times.
 
@@ -13,16 +17,17 @@ coordinates: um), ``time_s`` and any notes given (:func:`describe`).
 
 from __future__ import annotations
 
+import errno
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from femli.outputs.files import atomic_write_bytes
+from femli.outputs.disk import full_error
+from femli.outputs.files import atomic_write_bytes, staged
 
 __all__ = [
     "LENGTH_UNIT",
-    "dataset_bytes",
     "describe",
     "pvd_text",
     "read_pvd",
@@ -45,8 +50,12 @@ def describe(dataset: Any, t: float | None = None, **notes: str) -> Any:
     return dataset
 
 
-def dataset_bytes(dataset: Any) -> bytes:
-    """``dataset`` (a PyVista UnstructuredGrid or PolyData) as VTK XML, binary inline."""
+#: The largest point index VTK may store as 32-bit ids.
+INT32_IDS = 2**31 - 1
+
+
+def _writer(dataset: Any) -> Any:
+    """A VTK XML writer of ``dataset``'s kind: appended raw data, LZ4, 64-bit headers."""
     import vtk
 
     writer: Any
@@ -55,23 +64,37 @@ def dataset_bytes(dataset: Any) -> bytes:
     else:
         writer = vtk.vtkXMLUnstructuredGridWriter()
     writer.SetInputData(dataset)
-    writer.SetDataModeToBinary()  # base64 text: the string holds no raw bytes
+    writer.SetDataModeToAppended()
+    writer.EncodeAppendedDataOff()  # raw bytes after the XML: no base64 (a third larger)
     # LZ4: about 6x faster than VTK's default zlib (1.2 M cells: 0.27 against 1.64 s) for
     # files 1.8x larger; VTK >= 8.2 (ParaView 5.6, PyVista) reads it
     writer.SetCompressorTypeToLZ4()
-    writer.SetWriteToOutputString(True)
-    if not writer.Write():
-        raise RuntimeError(f"VTK could not serialise a {type(dataset).__name__}")
-    return writer.GetOutputString().encode("ascii")
+    writer.SetHeaderTypeToUInt64()
+    if dataset.GetNumberOfPoints() <= INT32_IDS:
+        writer.SetIdTypeToInt32()
+    return writer
 
 
 def write_dataset(dataset: Any, path: str | Path) -> Path:
-    """Write ``dataset`` atomically to ``path`` (``.vtu`` grid or ``.vtp`` poly data)."""
+    """Write ``dataset`` (a PyVista UnstructuredGrid or PolyData) to ``path`` (``.vtu``
+    grid or ``.vtp`` poly data) through a temporary name: complete or absent. A full
+    disk raises :class:`~femli.outputs.disk.NoSpaceError`."""
+    import vtk
+
     path = Path(path)
     expected = ".vtp" if type(dataset).__name__ == "PolyData" else ".vtu"
     if path.suffix != expected:
         raise ValueError(f"{path.name}: a {type(dataset).__name__} is written as {expected}")
-    return atomic_write_bytes(path, dataset_bytes(dataset))
+    writer = _writer(dataset)
+    with staged(path, suffix=".tmp") as tmp:
+        writer.SetFileName(str(tmp))
+        if not writer.Write():
+            code = writer.GetErrorCode()  # VTK's own code, or the errno of a failed write
+            if code in (vtk.vtkErrorCode.OutOfDiskSpaceError, errno.ENOSPC, errno.EDQUOT):
+                raise full_error(path)
+            reason = vtk.vtkErrorCode.GetStringFromErrorCode(code)
+            raise RuntimeError(f"VTK could not write {path.name}: {reason}")
+    return path
 
 
 def pvd_text(entries: Sequence[tuple[float, str]]) -> str:

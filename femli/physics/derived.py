@@ -171,8 +171,19 @@ class ElectrodeCurrents:
         local = float(c[dofs].min()) if dofs.size else np.inf
         return self.domain.comm.allreduce(local, op=MPI.MIN)
 
+    def owned_dofs(self, electrode: Electrode) -> np.ndarray:
+        """This rank's owned P1 dofs on the electrode, in the order of :meth:`nodal`'s
+        arrays."""
+        space = self.model.space
+        dofs = dolfinx.fem.locate_dofs_topological(
+            space, self.domain.dim - 1, self.domain.facets(*electrode.boundaries)
+        )
+        return dofs[dofs < space.dofmap.index_map.size_local]
+
     def nodal(self, electrode: Electrode) -> SurfaceValues:
-        """Normal current density and overpotential at this rank's owned electrode nodes."""
+        """Normal current density and overpotential at this rank's owned electrode nodes
+        (:meth:`owned_dofs`); the expressions are evaluated on the cells touching the
+        electrode only."""
         space = self.model.space
         fdim = self.domain.dim - 1
         out = dolfinx.fem.Function(space)
@@ -181,11 +192,8 @@ class ElectrodeCurrents:
             dofs = dolfinx.fem.locate_dofs_topological(space, fdim, self.domain.facets(boundary))
             out.x.array[dofs] = self._boundary_values(electrode, boundary, dofs)
             parts[dofs] = boundary
-        all_dofs = dolfinx.fem.locate_dofs_topological(
-            space, fdim, self.domain.facets(*electrode.boundaries)
-        )
-        owned = all_dofs[all_dofs < space.dofmap.index_map.size_local]
-        eta = self._interpolate(self.model.overpotential(electrode))
+        owned = self.owned_dofs(electrode)
+        eta = self._interpolate(self.model.overpotential(electrode), *electrode.boundaries)
         return SurfaceValues(
             out.x.array[owned].copy(),
             self._weights.x.array[owned].copy(),
@@ -194,15 +202,23 @@ class ElectrodeCurrents:
             eta[owned],
         )
 
-    def _interpolate(self, expr) -> np.ndarray:
+    def _interpolate(self, expr, *boundaries: str) -> np.ndarray:
+        """``expr`` at the P1 nodes of the cells touching ``boundaries`` (every local dof;
+        zero away from them)."""
+        tdim = self.domain.dim
+        topology = self.domain.mesh.topology
+        topology.create_connectivity(tdim - 1, tdim)
+        facets = self.domain.facets(*boundaries)
+        cells = dolfinx.mesh.compute_incident_entities(topology, facets, tdim - 1, tdim)
         tmp = dolfinx.fem.Function(self.model.space)
-        tmp.interpolate(dolfinx.fem.Expression(expr, self.model.space.element.interpolation_points))
+        points = self.model.space.element.interpolation_points
+        tmp.interpolate(dolfinx.fem.Expression(expr, points), cells0=cells.astype(np.int32))
         return tmp.x.array
 
     def _boundary_values(self, electrode: Electrode, boundary: str, dofs) -> np.ndarray:
         if not self.model.transport.has_kinetics:
             return self._consistent_flux(electrode)[dofs]
-        return self._interpolate(self.model.deposition_current(electrode, boundary))[dofs]
+        return self._interpolate(self.model.deposition_current(electrode, boundary), boundary)[dofs]
 
     def _consistent_flux(self, electrode: Electrode) -> np.ndarray:
         """Nodal i_loc from the residual ``-int i . grad(v)`` over lumped boundary weights."""

@@ -273,15 +273,19 @@ def small_disk(tmp_path):
 
 @serial
 def test_a_real_full_disk(small_disk, tmp_path, monkeypatch):
+    import pyvista
+
     from femli.outputs import files
     from femli.outputs.folder import tracking
     from femli.outputs.pictures import plot_surface_current
+    from femli.outputs.vtkfiles import write_dataset
 
     out = small_disk / "out"
     code, text = femli("run", case_file(tmp_path, fields=True), "-o", out)
     assert_no_space(code, text, out)  # refused before the solve: no room for the fields
     with tracking(out) as manifest:
         manifest.claim(out / "picture.png")  # recorded while there is room
+        manifest.claim(out / "solution.vtu")
         filler = small_disk / "filler"
         with open(filler, "wb") as fh, pytest.raises(OSError):
             while True:
@@ -292,6 +296,10 @@ def test_a_real_full_disk(small_disk, tmp_path, monkeypatch):
         x = np.linspace(0.0, 1.0, 50)
         with pytest.raises(files.NoSpaceError, match=re.escape("writing picture.png failed")):
             plot_surface_current(x[:, None], x, out / "picture.png", dim=2)
+        grid = pyvista.ImageData(dimensions=(40, 40, 40)).cast_to_unstructured_grid()
+        grid.point_data["noise"] = np.random.default_rng(0).random(grid.n_points)
+        with pytest.raises(files.NoSpaceError, match=re.escape("writing solution.vtu failed")):
+            write_dataset(grid, out / "solution.vtu")  # VTK's own writer, not Python's
     assert sorted(p.name for p in out.iterdir()) == before  # no temporary files left
     filler.unlink()
     monkeypatch.setattr(files, "RESERVE", 0)
