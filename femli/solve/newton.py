@@ -112,6 +112,11 @@ class Newton:
         # between solves, and a failed linear solve is retried without it)
         self._lag = int(opts.pop("snes_lag_preconditioner", 1))
         self._lag_now = self._lag  # 1 while a failed linear solve is retried
+        #: Let a solve's first Newton step keep the preconditioner of the previous solve
+        #: (the lag then counts across solves): for a sequence of nearby solves, e.g.
+        #: the growth steps of a moving mesh. A failed linear solve retries fresh.
+        self.carry_preconditioner = False
+        self._age: int | None = None  # Jacobians since the preconditioner was built
         self._blocks_reused = False  # the field split's blocks keep their preconditioners
         self.prefix = f"femli_{next(_counter)}_"
         # the field split works on a nested (block) matrix: its blocks are the split's
@@ -214,7 +219,11 @@ class Newton:
         once the split has been set up, i.e. after the first step of a solve.
         """
         snes = self.problem.solver
-        reuse = self._lag_now > 1 and snes.getIterationNumber() % self._lag_now != 0
+        first = snes.getIterationNumber() == 0
+        carried = self.carry_preconditioner and self._age is not None
+        reuse = self._lag_now > 1 and self._age is not None and self._age < self._lag_now
+        reuse = reuse and (carried or not first)
+        self._age = self._age + 1 if reuse and self._age is not None else 1
         snes.getKSP().getPC().setReusePreconditioner(reuse)
         if not nest or reuse == self._blocks_reused:
             return
@@ -290,6 +299,7 @@ class Newton:
         """After a failed linear solve: rebuild the preconditioner at every step, then
         fall back to a direct solver (iterative preset, small enough problems)."""
         reason = DIVERGED_LINEAR_SOLVE
+        self._age = None  # whatever preconditioner failed is not carried on
         if self._lag > 1:
             self.restore(state)
             self.stats.rebuild_retries += 1
