@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 from mpi4py import MPI
 
-__all__ = ["RankError", "RankZeroFilter", "on_root", "setup_logging", "together"]
+__all__ = ["RankError", "RankZeroFilter", "gather", "on_root", "setup_logging", "together"]
 
 
 class RankError(RuntimeError):
@@ -42,6 +42,15 @@ def _portable(err: BaseException, rank: int) -> BaseException:
     except Exception:
         intact = False
     return err if intact else RankError(f"rank {rank}: {type(err).__name__}: {err}")
+
+
+def gather[T](comm: MPI.Comm, part: T) -> list[T] | None:
+    """Every rank's ``part`` as a list on rank 0 (None elsewhere). Collective. On one
+    rank the part itself, not a copy: mpi4py's ``gather`` pickles even then (a mesh's
+    arrays: seconds and their size again in memory)."""
+    if comm.size == 1:
+        return [part]
+    return comm.gather(part, root=0)
 
 
 def on_root[T](comm: MPI.Comm, job: Callable[[], T], share: bool = True) -> T | None:

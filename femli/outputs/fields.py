@@ -40,7 +40,7 @@ from femli.outputs.quantities import (
 )
 from femli.outputs.surface import electrode_surfaces
 from femli.outputs.vtkfiles import describe, write_dataset
-from femli.parallel import on_root
+from femli.parallel import gather, on_root
 from femli.units import to_um
 
 __all__ = [
@@ -108,8 +108,8 @@ def gather_grid(space, point: dict[str, np.ndarray], cell: dict[str, np.ndarray]
     coords = space.tabulate_dof_coordinates()[:n_owned]
     owned = {k: np.asarray(v)[:n_owned] for k, v in point.items()}
     cdata = {k: np.asarray(v)[:n_cells] for k, v in cell.items()}
-    parts = mesh.comm.gather((start, coords, owned, (per_cell, table), types, cdata), root=0)
-    if mesh.comm.rank != 0:
+    parts = gather(mesh.comm, (start, coords, owned, (per_cell, table), types, cdata))
+    if parts is None:  # not rank 0
         return None
     return _assemble(parts, imap.size_global)
 

@@ -38,6 +38,7 @@ from femli.units import to_um
 __all__ = [
     "SIZE",
     "add_axes",
+    "arrow_directions",
     "bar",
     "dimension",
     "electrode_scene",
@@ -279,7 +280,7 @@ def draw_section(
         shown, scalars=scalar, cmap="viridis", clim=scale.limits, scalar_bar_args=bar(label, scale)
     )
     label_ticks(p, label, scale)
-    p.add_mesh(_arrows(grid, vectors, origin[1]), color="white")
+    p.add_mesh(_arrows(shown, vectors, origin[1], grid.bounds), color="white")
     for surface in surfaces.values():
         behind = surface.clip(normal=(0, 1, 0), origin=origin, invert=False)
         p.add_mesh(behind if behind.n_points else surface, color="lightgrey")
@@ -310,18 +311,19 @@ def _hottest(surfaces: dict, grid) -> np.ndarray:
     return where
 
 
-def _arrows(grid, vectors: str, y: float, count: int = 16):
-    """Arrows along ``vectors`` on a ``count`` x ``count`` lattice in the plane y = ``y``:
-    the direction of their in-plane (x, z) part, each 0.8 lattice spacings long (the
-    magnitude is the colour's)."""
+def arrow_directions(source, vectors: str, y: float, bounds, count: int = 16):
+    """The points of a ``count`` x ``count`` lattice in the plane y = ``y`` over
+    ``bounds`` (um) as PolyData with point data ``arrows``: the unit direction of the
+    in-plane (x, z) part of ``vectors`` there, zero outside ``source``. ``source``: the
+    grid, or (much faster: no locator over every cell of the volume) its slice at
+    y = ``y``, on which the linear field's values are the same."""
     import pyvista
 
-    b = grid.bounds
-    gx = np.linspace(b[0], b[1], count + 2)[1:-1]
-    gz = np.linspace(b[4], b[5], count + 2)[1:-1]
+    gx = np.linspace(bounds[0], bounds[1], count + 2)[1:-1]
+    gz = np.linspace(bounds[4], bounds[5], count + 2)[1:-1]
     px, pz = np.meshgrid(gx, gz)
     points = np.column_stack([px.ravel(), np.full(px.size, y), pz.ravel()])
-    probe = pyvista.PolyData(points).sample(grid)
+    probe = pyvista.PolyData(points).sample(source)
     inside = np.asarray(probe.point_data["vtkValidPointMask"], dtype=bool)
     v = np.asarray(probe.point_data[vectors]).copy()
     v[:, 1] = 0.0
@@ -329,7 +331,14 @@ def _arrows(grid, vectors: str, y: float, count: int = 16):
     size = np.linalg.norm(v, axis=1)
     v = np.divide(v, size[:, None], out=np.zeros_like(v), where=size[:, None] > 0)
     probe.point_data["arrows"] = v
-    spacing = min(gx[1] - gx[0], gz[1] - gz[0]) if count > 1 else grid.length
+    return probe
+
+
+def _arrows(shown, vectors: str, y: float, bounds, count: int = 16):
+    """Arrows along ``vectors`` (:func:`arrow_directions` on the slice ``shown``), each
+    0.8 lattice spacings long (the magnitude is the colour's)."""
+    probe = arrow_directions(shown, vectors, y, bounds, count)
+    spacing = min(bounds[1] - bounds[0], bounds[5] - bounds[4]) / (count + 1)
     return probe.glyph(orient="arrows", scale="arrows", factor=0.8 * spacing)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "SIGN_CONVENTION",
     "VELOCITY",
     "concentration_name",
+    "covering_cells",
     "flux_name",
     "ma_cm2",
     "p1_values",
@@ -61,7 +62,24 @@ def ma_cm2(a_m2: Any) -> Any:
 
 
 def p1_values(expr, space) -> np.ndarray:
-    """A scalar UFL expression interpolated into the P1 ``space``: every local dof."""
+    """A scalar UFL expression interpolated into the P1 ``space``: every local dof. A
+    function of ``space`` is copied; anything else is evaluated on :func:`covering_cells`
+    only (each node once or a few times instead of in each of its ~20 tetrahedra)."""
+    if isinstance(expr, dolfinx.fem.Function) and expr.function_space == space:
+        return expr.x.array.real.copy()
     f = dolfinx.fem.Function(space)
-    f.interpolate(dolfinx.fem.Expression(expr, space.element.interpolation_points))
+    compiled = dolfinx.fem.Expression(expr, space.element.interpolation_points)
+    f.interpolate(compiled, cells0=covering_cells(space))
     return f.x.array.real.copy()
+
+
+def covering_cells(space) -> np.ndarray:
+    """Local cells (owned and ghost) among which every local dof of ``space`` has a cell:
+    for each dof, the last cell listing it in the dofmap. A continuous expression has
+    one value per node, so interpolating on these cells sets every dof as all cells do."""
+    dofs = space.dofmap.list
+    owner = np.empty(
+        space.dofmap.index_map.size_local + space.dofmap.index_map.num_ghosts, dtype=np.int32
+    )
+    owner[dofs.ravel()] = np.repeat(np.arange(len(dofs), dtype=np.int32), dofs.shape[1])
+    return np.unique(owner)

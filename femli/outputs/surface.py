@@ -33,6 +33,7 @@ from femli.outputs.quantities import (
     p1_values,
 )
 from femli.outputs.vtkfiles import describe
+from femli.parallel import gather
 from femli.units import to_um
 
 __all__ = [
@@ -137,8 +138,8 @@ def electrode_surfaces(model, currents, velocity: np.ndarray | None = None, t=No
     comm = model.domain.comm
     out = {}
     for electrode in model.electrodes:
-        parts = comm.gather(_part(model, currents, electrode, velocity), root=0)
-        if comm.rank == 0:
+        parts = gather(comm, _part(model, currents, electrode, velocity))
+        if parts is not None:  # rank 0
             surface = _assemble(parts, model.domain.dim)
             names = ",".join(electrode.boundaries)
             notes = {"axisymmetric": AXISYMMETRIC} if model.domain.axisymmetric else {}

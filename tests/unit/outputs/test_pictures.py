@@ -175,3 +175,26 @@ def test_a_3d_section_cuts_through_the_hottest_node_with_arrows_and_its_real_ran
         assert arrows.bounds[3] == pytest.approx(hottest[1], abs=0.05)
     finally:
         p.close()
+
+
+def test_section_arrows_sampled_on_the_slice_are_those_of_the_volume():
+    """The 3D section's arrows are probed on the cut plane's slice (no locator over the
+    whole volume): the nodal field interpolated linearly in each tetrahedron gives the
+    same directions there, and the same lattice points fall inside the mesh."""
+    import pyvista
+
+    from femli.outputs.pictures import arrow_directions
+
+    box = pyvista.ImageData(dimensions=(7, 6, 8), spacing=(0.5, 0.4, 0.3))
+    grid = box.cast_to_unstructured_grid().triangulate()  # tetrahedra, as femli's meshes
+    x, y, z = grid.points.T
+    grid.point_data["v"] = np.column_stack([1.0 + x - 2.0 * z, 3.0 * y, 0.5 + x * z])
+    plane_y = 0.9
+    shown = grid.slice(normal="y", origin=(0.0, plane_y, 0.0))
+    bounds = (-0.5, 3.5, 0.0, 2.0, -0.4, 2.5)  # wider than the mesh: points outside too
+    volume = arrow_directions(grid, "v", plane_y, bounds)
+    section = arrow_directions(shown, "v", plane_y, bounds)
+    inside = np.asarray(volume.point_data["vtkValidPointMask"], dtype=bool)
+    assert 0 < inside.sum() < inside.size
+    assert np.array_equal(inside, np.asarray(section.point_data["vtkValidPointMask"], dtype=bool))
+    assert section.point_data["arrows"] == pytest.approx(volume.point_data["arrows"], abs=1e-9)
