@@ -43,6 +43,8 @@ from petsc4py import PETSc
 from ufl.algorithms import expand_derivatives
 from ufl.algorithms.analysis import extract_coefficients, extract_constants
 
+from femli.solve.matrices import shared_patterns
+
 __all__ = [
     "LinearProblem",
     "NestJacobian",
@@ -134,6 +136,12 @@ class NonlinearProblem(_Collective, dolfinx.fem.petsc.NonlinearProblem):
     Creation is collective; it also destroys the problems freed before (:func:`release`)."""
 
     _petsc_names = ("_snes", "_A", "_b", "_x", "_P_mat")
+
+    def __init__(self, *args, **kwargs) -> None:
+        """DOLFINx's arguments; a nested Jacobian's blocks of one sparsity pattern are
+        made once (:func:`femli.solve.matrices.shared_patterns`). Collective."""
+        with shared_patterns(kwargs.get("kind") == "nest"):
+            super().__init__(*args, **kwargs)
 
 
 class LinearProblem(_Collective, dolfinx.fem.petsc.LinearProblem):
