@@ -48,8 +48,9 @@ def test_shared_pattern_blocks_assemble_to_dolfinx_matrices():
             assert np.array_equal(ia, ib) and np.array_equal(ja, jb), (i, j)
             assert np.array_equal(va, vb), (i, j)
             assert a.norm() > 0.0
-    assert newton.problem.A.getNestSubMatrix(1, 1).getInfo()["nz_allocated"] == (
-        theirs.getNestSubMatrix(1, 1).getInfo()["nz_allocated"]
+    assert (
+        newton.problem.A.getNestSubMatrix(1, 1).getInfo()["nz_allocated"]
+        == (theirs.getNestSubMatrix(1, 1).getInfo()["nz_allocated"])
     )  # the problem's own nested matrix is made this way
     ours.destroy()
     theirs.destroy()
