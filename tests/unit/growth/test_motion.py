@@ -168,3 +168,36 @@ def test_failed_multigrid_falls_back_to_lu(monkeypatch):
     assert mover.direct
     scale = np.abs(expected).max()
     assert np.abs(mover.displacement.x.array - expected).max() <= 1e-10 * scale
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("dim", [2, 3])
+def test_cell_measures_of_the_unit_box_simplices(dim):
+    """Closed forms on DOLFINx's unit box of n^dim squares (cubes) cut into right
+    triangles (6 tetrahedra around the main diagonal): every cell has |volume| h^dim/dim!
+    (they fill the box) and the quality of its shape, sqrt(3)/2 for the right isosceles
+    triangle (squared edges 4 h^2) and 12 (h^3/2)^(2/3) / (10 h^2) for the tetrahedron
+    (3 legs, 2 face diagonals, 1 body diagonal: 10 h^2); reflecting the mesh flips the
+    volumes' sign."""
+    import dolfinx
+    from mpi4py import MPI
+
+    from femli.growth.motion import cell_measures
+
+    n = 4
+    h = 1.0 / n
+    if dim == 2:
+        mesh = dolfinx.mesh.create_unit_square(MPI.COMM_WORLD, n, n)
+        volume, expected = h**2 / 2, np.sqrt(3.0) / 2
+    else:
+        mesh = dolfinx.mesh.create_unit_cube(MPI.COMM_WORLD, n, n, n)
+        volume, expected = h**3 / 6, 12.0 * (h**3 / 2) ** (2.0 / 3.0) / (10 * h**2)
+    signed, quality = cell_measures(mesh)
+    owned = mesh.topology.index_map(dim).size_local
+    assert np.abs(signed) == pytest.approx(np.full(len(signed), volume), rel=1e-12)
+    assert quality == pytest.approx(np.full(len(quality), expected), rel=1e-12)
+    total = MPI.COMM_WORLD.allreduce(np.abs(signed[:owned]).sum())
+    assert total == pytest.approx(1.0, rel=1e-12)
+    mesh.geometry.x[:, 0] *= -1.0  # a mirror image: every orientation reverses
+    flipped, _ = cell_measures(mesh)
+    assert flipped == pytest.approx(-signed, rel=1e-12)
