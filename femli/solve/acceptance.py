@@ -170,12 +170,17 @@ class StepTest:
         self._crawling = 0
         #: the error estimate (scaled) of the last iterate tested
         self.error = np.inf
+        #: The iteration at which this test converged with the balances found closed
+        #: (``closed()`` called on that very iterate), else None: the final admissibility
+        #: check need not assemble them again.
+        self.closed_at: int | None = None
 
     def reset(self) -> None:
         """Forget the previous solve (its last iterate and steps)."""
         self._first_norm, self._last_step, self._last_full = 0.0, np.inf, False
         self._crawling = 0
         self.error = np.inf
+        self.closed_at = None
 
     def scaled_max(self, vec: PETSc.Vec) -> float:
         """Largest entry of ``vec`` over all ranks, each field in its own scale. Collective."""
@@ -209,6 +214,8 @@ class StepTest:
             self._keep(x)
             return CONVERGED_FNORM_ABS if fnorm == 0.0 else 0
         reason = self._judge(snes, x, fnorm)
+        if reason > 0 and self.closed is not None and reason != CONVERGED_FNORM_ABS:
+            self.closed_at = it  # _judge returns a convergence only once closed() agreed
         self._keep(x)
         if reason == 0 and it >= self.max_it:
             return DIVERGED_MAX_IT
@@ -335,14 +342,18 @@ class StateCheck:
         c = model.electrolyte.reacting_species.concentration
         return REST_FLOOR * model.residual_scale * d * c * area / length
 
-    def __call__(self) -> str | None:
-        """None if the state is admissible, else what is wrong (one phrase). Collective."""
+    def __call__(self, balances: bool = True) -> str | None:
+        """None if the state is admissible, else what is wrong (one phrase); without
+        ``balances`` when the caller has just found them closed on this very state (the
+        convergence test: :attr:`StepTest.closed_at`). Collective."""
         comm = self.model.domain.comm
         finite = all(np.isfinite(u.x.array).all() for u in self.unknowns)
         if not comm.allreduce(finite, op=MPI.LAND):
             return "the solution holds non-finite values"
         problem = self._negative_concentration()
-        return problem if problem is not None else self._open_balance()
+        if problem is not None or not balances:
+            return problem
+        return self._open_balance()
 
     def concentration_minima(self) -> dict[str, float]:
         """Smallest nodal concentration of each species (mol/m^3) over all ranks."""

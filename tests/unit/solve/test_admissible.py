@@ -93,3 +93,36 @@ def dolfin_form(form):
     import dolfinx
 
     return dolfinx.fem.form(form)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("preset", ["direct", "iterative"])
+def test_the_balances_are_assembled_once_at_the_converged_state(domain, preset):
+    """The convergence test finds the balances closed on the accepted iterate; the final
+    admissibility check then checks values only (not the same balances again). A check
+    on a state the test did not judge assembles them."""
+    law = ButlerVolmer(30.0, 0.5, 0.5, concentration_dependent=True)
+    electrode = Electrode("li", {"electrode": law}, potential=-0.1)
+    model = CellModel(domain, binary(1000.0, 5e-10, 5e-10), [electrode], [Bulk(("bulk",))])
+    model.set_potential(electrode, -0.1)
+    newton = Newton(model, preset)
+    assert newton.check is not None and newton.test is not None
+    calls = {"defects": 0, "closed": 0}
+    defects, closed = newton.check.defects, newton.check.closed
+
+    def counted_defects():
+        calls["defects"] += 1
+        return defects()
+
+    def counted_closed():
+        calls["closed"] += 1
+        return closed()
+
+    newton.check.defects = counted_defects  # type: ignore[method-assign]
+    newton.test.closed = counted_closed
+    assert newton.solve(), newton.failure
+    assert calls["closed"] >= 1 and newton.test.closed_at is not None
+    assert calls["defects"] == calls["closed"]  # none more for the final check
+    model.phi.x.array[interior(model)] += 1e-4  # a state no test has seen
+    assert "balance does not close" in (newton.check() or "")
+    assert calls["defects"] == calls["closed"] + 1
