@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import dolfinx
 import dolfinx.fem.petsc
 import numpy as np
@@ -14,6 +16,7 @@ from femli.physics.conditions import Bulk, Electrode
 from femli.physics.electrolyte import binary
 from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
+from femli.solve import matrices
 from femli.solve.matrices import create_nest, pattern_key
 from femli.solve.newton import Newton
 
@@ -21,7 +24,7 @@ GEOMETRY = {"dim": 3, "width": 2.0, "depth": 2.0, "height": 2.0, "diameter": 0.5
 
 
 @pytest.mark.mpi
-def test_shared_pattern_blocks_assemble_to_dolfinx_matrices():
+def test_shared_pattern_blocks_assemble_to_dolfinx_matrices(monkeypatch):
     """The tertiary salt-balance Jacobian: three volume blocks (one pattern, made once)
     and the electrode-only coupling block (its own); assembled, every block has DOLFINx's
     rows, columns and values."""
@@ -30,7 +33,16 @@ def test_shared_pattern_blocks_assemble_to_dolfinx_matrices():
     electrode = Electrode("li", {"nuclei": kinetics, "substrate": kinetics}, potential=-0.1)
     model = CellModel(domain, binary(1000.0, 2.5e-10, 2.82e-10), [electrode], [Bulk(("bulk",))])
     model.set_potential(electrode, -0.1)
+    made = []  # the patterns made here; DOLFINx's own blocks do not pass through this
+
+    def counted(form):
+        made.append(form)
+        return dolfinx.cpp.fem.create_sparsity_pattern(form)
+
+    cpp = SimpleNamespace(fem=SimpleNamespace(create_sparsity_pattern=counted), la=dolfinx.cpp.la)
+    monkeypatch.setattr(matrices, "_cpp", cpp)
     newton = Newton(model, "iterative")
+    assert len(made) == 1  # the problem's nested matrix: one pattern for three blocks
     forms = newton.problem.J
     keys = [[pattern_key(a) for a in row] for row in forms]
     assert keys[0][1] is None  # the salt row couples to phi on the electrodes only
