@@ -184,7 +184,7 @@ def _vtk_grid(points: np.ndarray, connectivity: np.ndarray, per_cell: int, types
         numpy_to_vtk(offsets, deep=True, array_type=kind),
         numpy_to_vtk(ids, deep=True, array_type=kind),
     )
-    if types.size == 1 or np.all(types == types[0]):
+    if np.all(types == types[0]):
         grid.SetCells(int(types[0]), cells)
     else:
         grid.SetCells(numpy_to_vtk(types.astype(np.uint8), deep=True), cells)

@@ -62,11 +62,9 @@ def ma_cm2(a_m2: Any) -> Any:
 
 
 def p1_values(expr, space) -> np.ndarray:
-    """A scalar UFL expression interpolated into the P1 ``space``: every local dof. A
-    function of ``space`` is copied; anything else is evaluated on :func:`covering_cells`
-    only (each node once or a few times instead of in each of its ~20 tetrahedra)."""
-    if isinstance(expr, dolfinx.fem.Function) and expr.function_space == space:
-        return expr.x.array.real.copy()
+    """A scalar UFL expression interpolated into the P1 ``space``: every local dof,
+    evaluated on :func:`covering_cells` only (each node once or a few times instead of in
+    each of its ~23 tetrahedra)."""
     f = dolfinx.fem.Function(space)
     compiled = dolfinx.fem.Expression(expr, space.element.interpolation_points)
     f.interpolate(compiled, cells0=covering_cells(space))

@@ -213,16 +213,14 @@ class StepTest:
             self._first_norm = fnorm
             self._keep(x)
             return CONVERGED_FNORM_ABS if fnorm == 0.0 else 0
-        reason = self._judge(snes, x, fnorm)
-        if reason > 0 and self.closed is not None and reason != CONVERGED_FNORM_ABS:
-            self.closed_at = it  # _judge returns a convergence only once closed() agreed
+        reason = self._judge(snes, x, fnorm, it)
         self._keep(x)
         if reason == 0 and it >= self.max_it:
             return DIVERGED_MAX_IT
         return reason
 
-    def _judge(self, snes: PETSc.SNES, x: PETSc.Vec, fnorm: float) -> int:
-        """The verdict on the iterate ``x`` after a step (0: go on). Collective."""
+    def _judge(self, snes: PETSc.SNES, x: PETSc.Vec, fnorm: float, it: int) -> int:
+        """The verdict on the iterate ``x`` after step ``it`` (0: go on). Collective."""
         direction = self.scaled_max(snes.getSolutionUpdate())
         previous = self._previous
         assert previous is not None  # kept at iteration 0
@@ -247,8 +245,10 @@ class StepTest:
             reason = CONVERGED_SNORM_RELATIVE
         elif full and direction <= self.guard and fnorm <= self.rtol * self._first_norm:
             reason = CONVERGED_FNORM_RELATIVE
-        if reason and self.closed is not None and not self.closed():
-            return 0  # a small step, but the balances are still open: go on
+        if reason and self.closed is not None:
+            if not self.closed():
+                return 0  # a small step, but the balances are still open: go on
+            self.closed_at = it
         return reason
 
 

@@ -219,11 +219,11 @@ class Newton:
         once the split has been set up, i.e. after the first step of a solve.
         """
         snes = self.problem.solver
-        first = snes.getIterationNumber() == 0
-        carried = self.carry_preconditioner and self._age is not None
-        reuse = self._lag_now > 1 and self._age is not None and self._age < self._lag_now
-        reuse = reuse and (carried or not first)
-        self._age = self._age + 1 if reuse and self._age is not None else 1
+        age = self._age
+        if snes.getIterationNumber() == 0 and not self.carry_preconditioner:
+            age = None  # a new solve builds its own
+        reuse = age is not None and age < self._lag_now  # ages start at 1: lag 1 rebuilds
+        self._age = age + 1 if age is not None and reuse else 1
         snes.getKSP().getPC().setReusePreconditioner(reuse)
         if not nest or reuse == self._blocks_reused:
             return
