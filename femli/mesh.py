@@ -23,6 +23,7 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from femli.coarse import Coarse
 from femli.measures import WeightedMeasure
 from femli.units import MESH_UNIT
 
@@ -64,6 +65,7 @@ class Domain:
             weight 2 pi r, so every integral (areas, volumes, currents) is the 3D total and
             the symmetry axis r = 0 is a natural (zero-flux) boundary.
         cell_tags: cell markers (may be ``None`` for a single-region mesh).
+        coarse: for a split mesh, the mesh it was split from (initial guesses).
         facet_tags: boundary facet markers.
         cell_names: region name -> cell tag value.
         facet_names: boundary name -> facet tag value.
@@ -77,6 +79,8 @@ class Domain:
     _measure_forms: dict = field(default_factory=dict, repr=False)
     #: a 2D mesh of the r-z half plane (x = r >= 0): measures carry 2 pi r
     axisymmetric: bool = False
+    #: the mesh this one was split from (:mod:`femli.coarse`), for initial guesses
+    coarse: Coarse | None = field(default=None, repr=False)
 
     @property
     def comm(self) -> MPI.Comm:
@@ -148,6 +152,8 @@ class Domain:
             )
         self.axisymmetric = True
         self._measure_forms.clear()
+        if self.coarse is not None:
+            self.coarse.domain.make_axisymmetric()
         return self
 
     def facets(self, *names: str) -> np.ndarray:
@@ -208,6 +214,8 @@ class Domain:
             if name not in self.facet_names:
                 self.facet_names[name] = free
                 free += 1
+        if self.coarse is not None:
+            self.coarse.domain.facet_names = dict(self.facet_names)
         return self
 
     def keep_names(self, old: Domain) -> Domain:
@@ -252,10 +260,14 @@ def from_gmsh_model(
 
         groups = {name: (g.dim, g.tag) for name, g in data.physical_groups.items()}
         _, facets = _split_groups(groups, dim)
-        mesh, cell_tags, facet_tags = split(
+        mesh, cell_tags, facet_tags, parents = split(
             data.mesh, data.cell_tags, data.facet_tags, facets, split_levels
         )
+        coarse = _from_meshdata(data, dim, length_unit)
         data = data._replace(mesh=mesh, cell_tags=cell_tags, facet_tags=facet_tags)
+        domain = _from_meshdata(data, dim, length_unit)
+        domain.coarse = Coarse(coarse, parents, domain.mesh.geometry.x.copy())
+        return domain
     return _from_meshdata(data, dim, length_unit)
 
 

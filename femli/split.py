@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import dolfinx
 import numpy as np
@@ -42,11 +43,13 @@ def split(
     facet_tags: dolfinx.mesh.MeshTags | None,
     facet_groups: Mapping[str, int],
     levels: int,
-) -> tuple[dolfinx.mesh.Mesh, dolfinx.mesh.MeshTags | None, dolfinx.mesh.MeshTags | None]:
+) -> tuple[dolfinx.mesh.Mesh, dolfinx.mesh.MeshTags | None, dolfinx.mesh.MeshTags | None, Any]:
     """Split every cell ``levels`` times (in parallel), transfer the tags, and snap the
     boundary nodes of the named facet groups (physical tag per name) onto the open Gmsh
-    model's entities after each split. Collective; lengths in um."""
+    model's entities after each split. Returns the fine mesh, its tags and, per owned
+    fine cell, its local cell of the given mesh. Collective; lengths in um."""
     tdim = mesh.topology.dim
+    parents = None
     for level in range(levels):
         clock = time.perf_counter()
         mesh.topology.create_entities(1)
@@ -57,6 +60,7 @@ def split(
         # the time)
         fine, parent_cell, parent_facet = dolfinx.mesh.refine(mesh, partitioner=None, option=option)
         parent_cell, parent_facet = _in_cell_order(fine, parent_cell, parent_facet)
+        parents = parent_cell if parents is None else parents[parent_cell]
         fine.topology.create_connectivity(tdim - 1, tdim)
         fine.topology.create_connectivity(tdim, tdim - 1)
         times = [time.perf_counter() - clock]
@@ -76,7 +80,7 @@ def split(
             moved,
             times[2],
         )
-    return mesh, cell_tags, facet_tags
+    return mesh, cell_tags, facet_tags, parents
 
 
 # The tags are carried over here rather than with dolfinx.mesh.transfer_meshtag: in

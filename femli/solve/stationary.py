@@ -376,7 +376,9 @@ class StationarySolver:
         return load >= 1.0
 
     def _secondary_guess(self) -> None:
-        """Potential (and galvanostatic electrode potentials) from the Ohmic model."""
+        """Potential (and galvanostatic electrode potentials) from the Ohmic model, solved
+        on the coarse mesh a split mesh was made from (:mod:`femli.coarse`) and prolonged,
+        or on the mesh itself."""
         el = self.model.electrolyte
         ohmic = Electrolyte(
             el.species,
@@ -386,8 +388,11 @@ class StationarySolver:
             conductivity=el.bulk_conductivity(),
             regions=el.regions,
         )
-        guess_model = CellModel(self.model.domain, ohmic, self.model.electrodes, self.model.bulk)
-        preset = presets.resolve(self.options.preset, guess_model.num_dofs(), self.model.domain.dim)
+        fine = self.model.domain
+        coarse = fine.coarse if fine.coarse is not None and fine.coarse.matches(fine) else None
+        domain = fine if coarse is None else coarse.domain
+        guess_model = CellModel(domain, ohmic, self.model.electrodes, self.model.bulk)
+        preset = presets.resolve(self.options.preset, guess_model.num_dofs(), domain.dim)
         options = StationaryOptions(
             preset,
             initial_guess="uniform",
@@ -401,8 +406,13 @@ class StationarySolver:
         except SolverError:
             log.info("secondary initial guess failed; starting from the uniform state")
             return
-        self.model.phi.x.array[:] = guess_model.phi.x.array
+        pairs = [(guess_model.phi, self.model.phi)]
         if self.model.film is not None and guess_model.film is not None:
-            self.model.film.x.array[:] = guess_model.film.x.array
+            pairs.append((guess_model.film, self.model.film))
+        for source, target in pairs:
+            if coarse is None:
+                target.x.array[:] = source.x.array
+            else:
+                coarse.prolong(source, target)
         for e in self.model.electrodes:
             self.model.set_potential(e, guess_model.potentials[e.name].value.item())
