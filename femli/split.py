@@ -1,11 +1,11 @@
 """Fine meshes made in parallel: a coarse Gmsh mesh, distributed, then every cell split
-``levels`` times by DOLFINx on all ranks, with the new boundary nodes put back on the
+``levels`` times on all ranks (:mod:`femli.refine`), with the new boundary nodes put back on the
 exact (CAD) surfaces. Lengths in um (the mesh is split before it is scaled to metres).
 
 Why: at a million nodes the mesh stage (Gmsh's volume mesh and DOLFINx's reading of it,
 both on rank 0) took longer than the solve, and a second rank could not help. A mesh
 built at twice the element size has 8x fewer tetrahedra (4x fewer triangles); one uniform
-split (:func:`dolfinx.mesh.refine`) restores the size field's element sizes everywhere,
+split restores the size field's element sizes everywhere,
 and runs on every rank. The split puts a new node at the midpoint of each edge, which on
 a curved boundary lies on the chord, inside the surface by ``L^2 / (8 R)``; every
 boundary node is therefore moved to the nearest point of the Gmsh entity it belongs to
@@ -26,8 +26,9 @@ from typing import Any
 
 import dolfinx
 import numpy as np
-from mpi4py import MPI
 from scipy.spatial import cKDTree
+
+from femli.refine import refine
 
 __all__ = ["snap", "split"]
 
@@ -52,17 +53,11 @@ def split(
     parents = None
     for level in range(levels):
         clock = time.perf_counter()
-        mesh.topology.create_entities(1)
-        mesh.topology.create_connectivity(tdim, tdim - 1)
-        option = dolfinx.mesh.RefinementOption.parent_cell_and_facet
-        # partitioner None: children stay on their parents' rank and, as in the meshes
-        # model_to_mesh makes, no ghost cells (refine's default adds a ghost layer: ~1.8x
-        # the time)
-        fine, parent_cell, parent_facet = dolfinx.mesh.refine(mesh, partitioner=None, option=option)
-        parent_cell, parent_facet = _in_cell_order(fine, parent_cell, parent_facet)
-        parents = parent_cell if parents is None else parents[parent_cell]
+        mesh.topology.create_connectivity(tdim, tdim - 1)  # (the tags' parent facets)
+        fine, parent_cell, parent_facet = refine(mesh)
         fine.topology.create_connectivity(tdim - 1, tdim)
         fine.topology.create_connectivity(tdim, tdim - 1)
+        parents = parent_cell if parents is None else parents[parent_cell]
         times = [time.perf_counter() - clock]
         if facet_tags is not None:
             facet_tags = _facet_tags(facet_tags, mesh, fine, parent_cell, parent_facet)
@@ -81,24 +76,6 @@ def split(
             times[2],
         )
     return mesh, cell_tags, facet_tags, parents
-
-
-# The tags are carried over here rather than with dolfinx.mesh.transfer_meshtag: in
-# DOLFINx 0.11 refine's parent arrays follow the cells in the order refine made them,
-# not the mesh's (reordered) cells, and on two ranks the facet transfer left tags on
-# which entities_to_geometry failed at random. The parents of owned cells are on the
-# same rank (refine's default partitioner), so the transfer is local.
-def _in_cell_order(fine, parent_cell: np.ndarray, parent_facet: np.ndarray) -> tuple:
-    """Parents of the owned cells in the mesh's cell order (refine's arrays follow the
-    cells as it made them; ``original_cell_index`` maps the owned cells back)."""
-    comm, tdim = fine.comm, fine.topology.dim
-    local = fine.topology.index_map(tdim).size_local
-    offset = comm.exscan(len(parent_cell)) or 0
-    order = np.asarray(fine.topology.original_cell_index[:local], dtype=np.int64) - offset
-    ok = len(parent_cell) == local and bool(np.all((order >= 0) & (order < local)))
-    if not comm.allreduce(ok, op=MPI.LAND):
-        raise RuntimeError("refine moved cells between ranks: their parents are unknown")
-    return parent_cell[order], parent_facet.reshape(local, tdim + 1)[order]
 
 
 def _dense(tags: dolfinx.mesh.MeshTags, count: int) -> np.ndarray:
@@ -121,34 +98,29 @@ def _tags(fine, dim: int, values: np.ndarray) -> dolfinx.mesh.MeshTags:
 
 
 def _cell_tags(tags, coarse, fine, parent_cell: np.ndarray) -> dolfinx.mesh.MeshTags:
-    """Each child cell gets its parent's value (0: untagged)."""
+    """Each child cell gets its parent's value (0: untagged; neither mesh has ghost
+    cells)."""
     tdim = coarse.topology.dim
     cmap = coarse.topology.index_map(tdim)
-    owned = _dense(tags, cmap.size_local + cmap.num_ghosts)[parent_cell]
-    return _tags(fine, tdim, _with_ghosts(fine.topology.index_map(tdim), owned))
+    return _tags(fine, tdim, _dense(tags, cmap.size_local + cmap.num_ghosts)[parent_cell])
 
 
 def _facet_tags(tags, coarse, fine, parent_cell, parent_facet) -> dolfinx.mesh.MeshTags:
-    """Each child facet on a tagged parent facet gets the parent's value (computed from
-    an owned cell of the facet; the owner's value reaches the ghosts)."""
+    """Each child facet on a tagged parent facet gets the parent's value (from a local
+    cell holding it; the owner's value reaches the ghosts). Local facet j of a simplex is
+    the one opposite its vertex j, in both meshes."""
     tdim = coarse.topology.dim
-    fmap = fine.topology.index_map(tdim - 1)
-    facets = np.arange(fmap.size_local + fmap.num_ghosts, dtype=np.int32)
-    f_to_c = fine.topology.connectivity(tdim - 1, tdim)
-    first = f_to_c.array[f_to_c.offsets[:-1]]
-    last = f_to_c.array[f_to_c.offsets[1:] - 1]
-    cells = np.minimum(first, last)  # owned cells come first in the local numbering
-    has = cells < len(parent_cell)
-    facets, cells = facets[has], cells[has]
-    c_to_f = fine.topology.connectivity(tdim, tdim - 1).array.reshape(-1, tdim + 1)
-    local = np.argmax(c_to_f[cells] == facets[:, None], axis=1)
-    parent_local = parent_facet[cells, local].astype(np.int64)
-    on = parent_local >= 0
-    coarse_c_to_f = coarse.topology.connectivity(tdim, tdim - 1).array.reshape(-1, tdim + 1)
-    parent = coarse_c_to_f[parent_cell[cells[on]], parent_local[on]]
     cmap = coarse.topology.index_map(tdim - 1)
+    dense = _dense(tags, cmap.size_local + cmap.num_ghosts)
+    coarse_c_to_f = coarse.topology.connectivity(tdim, tdim - 1).array.reshape(-1, tdim + 1)
+    near = np.flatnonzero((dense[coarse_c_to_f] != 0).any(axis=1)[parent_cell])
+    rows, local = np.nonzero(parent_facet[near] >= 0)
+    cells = near[rows]
+    value = dense[coarse_c_to_f[parent_cell[cells], parent_facet[cells, local]]]
+    c_to_f = fine.topology.connectivity(tdim, tdim - 1).array.reshape(-1, tdim + 1)
+    fmap = fine.topology.index_map(tdim - 1)
     values = np.zeros(fmap.size_local + fmap.num_ghosts, dtype=np.int32)
-    values[facets[on]] = _dense(tags, cmap.size_local + cmap.num_ghosts)[parent]
+    values[c_to_f[cells, local]] = value
     return _tags(fine, tdim - 1, _with_ghosts(fmap, values))
 
 

@@ -15,14 +15,15 @@ from femli.mesh import Domain, build_domain
 from femli.split import split
 
 pytestmark = pytest.mark.mpi
+NO_GHOSTS = dolfinx.mesh.GhostMode.none
 
 
 def split_pair(comm: MPI.Comm, dim: int, levels: int = 1) -> tuple[Domain, Coarse]:
     """A unit square/cube split ``levels`` times, and its coarse mesh."""
     if dim == 2:
-        mesh = dolfinx.mesh.create_unit_square(comm, 3, 4)
+        mesh = dolfinx.mesh.create_unit_square(comm, 3, 4, ghost_mode=NO_GHOSTS)
     else:
-        mesh = dolfinx.mesh.create_unit_cube(comm, 2, 3, 2)
+        mesh = dolfinx.mesh.create_unit_cube(comm, 2, 3, 2, ghost_mode=NO_GHOSTS)
     fine, _, _, parents = split(mesh, None, None, {}, levels)
     domain = Domain(fine, None, None)
     coarse = Coarse(Domain(mesh, None, None), parents, fine.geometry.x.copy())
