@@ -6,7 +6,7 @@ constructor, which builds the cells' dual graph and reorders them (Gibbs-Poole-S
 before it makes the topology; at a million nodes that was 9 of its 23 s (py-spy). Here
 the children of a cell follow each other in their parent's order (the coarse mesh is
 already reordered), so the topology and geometry are made directly
-(:func:`_cpp.mesh.create_topology`, ``create_geometry``).
+(``dolfinx.cpp.mesh.create_topology``, ``create_geometry``).
 
 New nodes are the edge midpoints; the 8 children of a tetrahedron are its 4 corner
 tetrahedra and the inner octahedron cut along its shortest diagonal (Bey's red
@@ -64,22 +64,17 @@ _CHILDREN2 = np.array(
 )  # fmt: skip
 
 
-def _on_facet(point: int, facet: int, d: int) -> bool:
-    """Whether point ``point`` of a simplex lies on its facet ``facet`` (the facet
-    opposite vertex ``facet``)."""
-    table = _M3 if d == 3 else _M2
-    ends = {v: (v,) for v in range(d + 1)} | {m: p for p, m in table.items()}
-    return facet not in ends[point]
-
-
 def _parent_facets(children: np.ndarray, d: int) -> np.ndarray:
     """Per pattern, child and local facet j (opposite its vertex j): the parent's facet
-    it lies on, or -1 (inside the parent)."""
+    it lies on (facet f: the one opposite vertex f, which holds every point not made
+    from vertex f), or -1 (inside the parent)."""
+    table = _M3 if d == 3 else _M2
+    made_from = {v: {v} for v in range(d + 1)} | {m: set(p) for p, m in table.items()}
     out = -np.ones((*children.shape[:2], d + 1), dtype=np.int8)
     for pattern, child, j in np.ndindex(*out.shape):
         points = [p for i, p in enumerate(children[pattern, child]) if i != j]
         for f in range(d + 1):
-            if all(_on_facet(p, f, d) for p in points):
+            if all(f not in made_from[p] for p in points):
                 out[pattern, child, j] = f
     return out
 
@@ -174,11 +169,14 @@ def _boundary(mesh: dolfinx.mesh.Mesh, ids: np.ndarray) -> np.ndarray:
     top, d = mesh.topology, mesh.topology.dim
     top.create_entities(d - 1)
     top.create_connectivity(d - 1, 0)
-    top.create_connectivity(d - 1, 1)
     facets = np.asarray(top.interprocess_facets(), dtype=np.int32)
     nv = top.index_map(0).size_local + top.index_map(0).num_ghosts
     vertices = top.connectivity(d - 1, 0).array.reshape(-1, d)[facets]
-    edges = top.connectivity(d - 1, 1).array.reshape(-1, 3 if d == 3 else 1)[facets]
+    if d == 2:  # a facet is an edge
+        edges = facets
+    else:
+        top.create_connectivity(2, 1)
+        edges = top.connectivity(2, 1).array.reshape(-1, 3)[facets]
     return np.unique(np.concatenate([ids[vertices.ravel()], ids[nv + edges.ravel()]]))
 
 
@@ -195,7 +193,8 @@ def _mesh(coarse, cells: np.ndarray, ids: np.ndarray, x: np.ndarray, boundary) -
     cmap, gdim = coarse.geometry.cmaps[0]._cpp_object, coarse.geometry.dim
     rows = np.ascontiguousarray(x[order, :gdim]).ravel()  # (create_geometry: gdim per node)
     geometry = _cpp.mesh.create_geometry(topology, [cmap], ids[order], cells.ravel(), rows, gdim)
-    fine = _cpp.mesh.Mesh_float64(comm, topology, geometry)
+    kind = _cpp.mesh.Mesh_float32 if rows.dtype == np.float32 else _cpp.mesh.Mesh_float64
+    fine = kind(comm, topology, geometry)
     return dolfinx.mesh.Mesh(fine, ufl.Mesh(coarse.ufl_domain().ufl_coordinate_element()))
 
 

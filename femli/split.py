@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import dolfinx
 import numpy as np
@@ -44,20 +43,22 @@ def split(
     facet_tags: dolfinx.mesh.MeshTags | None,
     facet_groups: Mapping[str, int],
     levels: int,
-) -> tuple[dolfinx.mesh.Mesh, dolfinx.mesh.MeshTags | None, dolfinx.mesh.MeshTags | None, Any]:
+) -> tuple[
+    dolfinx.mesh.Mesh, dolfinx.mesh.MeshTags | None, dolfinx.mesh.MeshTags | None, np.ndarray
+]:
     """Split every cell ``levels`` times (in parallel), transfer the tags, and snap the
     boundary nodes of the named facet groups (physical tag per name) onto the open Gmsh
     model's entities after each split. Returns the fine mesh, its tags and, per owned
     fine cell, its local cell of the given mesh. Collective; lengths in um."""
     tdim = mesh.topology.dim
-    parents = None
+    parents = np.arange(mesh.topology.index_map(tdim).size_local)
     for level in range(levels):
         clock = time.perf_counter()
         mesh.topology.create_connectivity(tdim, tdim - 1)  # (the tags' parent facets)
         fine, parent_cell, parent_facet = refine(mesh)
         fine.topology.create_connectivity(tdim - 1, tdim)
         fine.topology.create_connectivity(tdim, tdim - 1)
-        parents = parent_cell if parents is None else parents[parent_cell]
+        parents = parents[parent_cell]
         times = [time.perf_counter() - clock]
         if facet_tags is not None:
             facet_tags = _facet_tags(facet_tags, mesh, fine, parent_cell, parent_facet)

@@ -77,7 +77,8 @@ def test_parents_are_checked():
         Coarse(coarse.domain, -np.ones(3, dtype=np.int32), coarse.x)
 
 
-def test_the_guess_of_a_split_domain_is_solved_on_the_coarse_mesh(monkeypatch):
+def nucleus_cell(comm: MPI.Comm):
+    """Three nuclei on a split mesh, galvanostatic (-20 A/m2): the domain and a model maker."""
     from femli.physics.conditions import Bulk, Electrode
     from femli.physics.electrolyte import binary
     from femli.physics.kinetics import ButlerVolmer
@@ -85,16 +86,27 @@ def test_the_guess_of_a_split_domain_is_solved_on_the_coarse_mesh(monkeypatch):
 
     params = {"width": 2.0, "depth": 2.0, "height": 1.5, "h_far": 0.5, "h_substrate": 0.25}
     params.update(count=3, diameter=0.6, seed=2, refinement=1.0)
-    domain, _ = build_domain("nucleus_array", MPI.COMM_WORLD, 1, **params)
-    assert domain.coarse is not None and domain.coarse.matches(domain)
+    domain, _ = build_domain("nucleus_array", comm, 1, **params)
     kinetics = ButlerVolmer(5.9, 0.5, 0.5, concentration_dependent=True)
     electrode = Electrode("li", {"nuclei": kinetics, "substrate": kinetics}, current_density=-20.0)
 
+    def model():
+        electrolyte = binary(1000.0, 2.5e-10, 2.82e-10)
+        return CellModel(domain, electrolyte, [electrode], [Bulk(("bulk",))]), electrode
+
+    return domain, model
+
+
+def test_the_guess_of_a_split_domain_is_solved_on_the_coarse_mesh(monkeypatch):
+    domain, make = nucleus_cell(MPI.COMM_WORLD)
+    assert domain.coarse is not None and domain.coarse.matches(domain)
+
     def solve():
-        model = CellModel(domain, binary(1000.0, 2.5e-10, 2.82e-10), [electrode], [Bulk(("bulk",))])
+        model, electrode = make()
         solver = stationary.StationarySolver(model, stationary.StationaryOptions("iterative"))
         solver.solve()
-        return solver.currents.total(electrode), model.potentials["li"].value.item()
+        steps = solver.newton.stats.as_dict()["newton_iterations"]
+        return solver.currents.total(electrode), model.potentials["li"].value.item(), steps
 
     built: list[int] = []
     original = stationary.CellModel
@@ -110,4 +122,39 @@ def test_the_guess_of_a_split_domain_is_solved_on_the_coarse_mesh(monkeypatch):
     domain.coarse = None
     on_fine = solve()
     assert built[1] == domain.num_cells_global()
-    assert on_coarse == pytest.approx(on_fine, rel=1e-7)
+    assert on_coarse[:2] == pytest.approx(on_fine[:2], rel=1e-7)
+    assert on_coarse[2] == on_fine[2]  # the same Newton steps
+
+
+def test_the_coarse_guess_is_close_to_the_fine_one():
+    """The prolonged potential differs from the guess solved on the fine mesh by a few %
+    of its range (measured 2.5 %; a lost prolongation, phi = 0, is 100 %)."""
+    domain, make = nucleus_cell(MPI.COMM_WORLD)
+
+    def guess():
+        model, electrode = make()
+        stationary.StationarySolver(
+            model, stationary.StationaryOptions("iterative")
+        )._secondary_guess()
+        owned = model.phi.x.array[: model.phi.function_space.dofmap.index_map.size_local]
+        return owned.copy(), model.potentials[electrode.name].value.item()
+
+    (coarse_phi, coarse_e), kept = guess(), domain.coarse
+    domain.coarse = None
+    fine_phi, fine_e = guess()
+    comm = MPI.COMM_WORLD
+    error = comm.allreduce(float(np.abs(coarse_phi - fine_phi).max(initial=0.0)), op=MPI.MAX)
+    low = comm.allreduce(float(fine_phi.min(initial=np.inf)), op=MPI.MIN)
+    high = comm.allreduce(float(fine_phi.max(initial=-np.inf)), op=MPI.MAX)
+    assert kept is not None and high - low > 0
+    assert error < 0.1 * (high - low)
+    assert coarse_e == pytest.approx(fine_e, rel=1e-4)
+
+
+def test_names_and_axisymmetry_reach_the_coarse_domain():
+    fine, coarse = split_pair(MPI.COMM_WORLD, 2)
+    fine.coarse = coarse
+    fine.add_empty_regions(["film"])
+    assert coarse.domain.facet_names == fine.facet_names == {"film": 1}
+    fine.make_axisymmetric()
+    assert coarse.domain.axisymmetric

@@ -122,3 +122,15 @@ def test_meshes_it_cannot_refine_are_refused():
     )
     with pytest.raises(ValueError, match="triangles or tetrahedra"):
         refine(quads)
+
+
+def test_a_single_precision_mesh_stays_single_precision():
+    coarse = dolfinx.mesh.create_unit_square(
+        MPI.COMM_WORLD, 2, 3, ghost_mode=NO_GHOSTS, dtype=np.float32
+    )
+    fine = refine(coarse).mesh
+    assert fine.geometry.x.dtype == np.float32
+    local = dolfinx.fem.assemble_scalar(
+        dolfinx.fem.form(dolfinx.fem.Constant(fine, np.float32(1.0)) * ufl.dx, dtype=np.float32)
+    )
+    assert MPI.COMM_WORLD.allreduce(float(local), op=MPI.SUM) == pytest.approx(1.0, rel=1e-6)
