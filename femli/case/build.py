@@ -128,6 +128,19 @@ def make_domain(config: CaseConfig, comm: MPI.Comm, base: Path) -> tuple[Domain,
     return domain, summary
 
 
+def mesh_refinement(config: CaseConfig) -> float:
+    """How much finer the case's mesh is than its builder's sizes over the same grading
+    distances: the builder's ``refinement`` (1 for a mesh file) times 2 per split level."""
+    from femli.geometry import make_params
+
+    split = 2.0 ** (config.geometry.split_levels or 0)
+    if config.geometry.mesh is not None:
+        return split
+    kind, given = geometry_params(config.geometry)
+    params = make_params(kind, **given)
+    return float(getattr(params, "refinement", 1.0)) * split
+
+
 def axisymmetric(config: CaseConfig, domain: Domain) -> Domain:
     """Read ``domain`` as r-z (:meth:`Domain.make_axisymmetric`); a :class:`ConfigError`
     naming ``geometry.axisymmetric`` if it cannot be. Collective."""
@@ -388,4 +401,5 @@ def growth_options(config: CaseConfig) -> GrowthOptions:
         stationary=stationary_options(config),
         transient=None if g.electrochemistry == "stationary" else transient,
         merge_gap=um(g.merge_gap_um) if g.merge_gap_um else None,  # 0 or absent: no merging
+        refinement=mesh_refinement(config),
     )

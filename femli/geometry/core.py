@@ -442,3 +442,45 @@ def graded_field(
     return threshold_field(
         dim, tags, size_min / refinement, size_max / refinement, dist_min, dist_max
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RemeshSizing:
+    """How a remesh sizes the elements beyond its moving boundaries.
+
+    Args:
+        kept: boundary name -> element size (um) of the boundaries that keep their own.
+        refinement: the builder's refinement: its sizes were divided by it, its grading
+            distances were not (:func:`graded_field`), so a remesh grades over the same
+            distances (with 1 a mesh built at refinement 2.8 came back 3x coarser).
+    """
+
+    kept: Mapping[str, float] = field(default_factory=dict)
+    refinement: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.refinement > 0:
+            raise ValueError(f"refinement must be > 0, got {self.refinement}")
+        bad = {n: h for n, h in self.kept.items() if not h > 0}
+        if bad:
+            raise ValueError(f"kept element sizes must be > 0 um, got {bad}")
+
+
+def remesh_fields(
+    dim: int,
+    by_name: Mapping[str, Sequence[int]],
+    moving: Sequence[str],
+    h_moving: float,
+    h_far: float,
+    sizing: RemeshSizing | None = None,
+) -> list[int]:
+    """Size fields of a remeshed shape (sizes in um): ``h_moving`` at the entities (of
+    dimension ``dim``) of the ``moving`` groups, each kept group (``sizing``) at its own
+    size, every one graded up to ``h_far`` as the builders grade."""
+    sizing = sizing or RemeshSizing()
+    r = sizing.refinement
+    groups: list[tuple[Sequence[int], float]] = [
+        ([t for n in moving for t in by_name.get(n, [])], h_moving)
+    ]
+    groups += [(by_name[n], h) for n, h in sizing.kept.items() if by_name.get(n)]
+    return [graded_field(dim, tags, h * r, h_far * r, r) for tags, h in groups]

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import gmsh
 import numpy as np
 
-from femli.geometry.core import GeometryError, add_groups, graded_field, new_model, set_background
+from femli.geometry.core import (
+    GeometryError,
+    RemeshSizing,
+    add_groups,
+    new_model,
+    remesh_fields,
+    set_background,
+)
 
 __all__ = [
     "Polyline",
@@ -106,8 +113,11 @@ def build_from_loops(
     cell_name: str,
     h_moving: float,
     h_far: float,
+    sizing: RemeshSizing | None = None,
 ) -> dict[str, int]:
     """Mesh the region bounded by ``loops`` (first = outer). Returns facet group tags.
+    Sizes in um: ``h_moving`` at the ``moving`` lines, ``sizing``: the lines that keep
+    their own size and the builder's grading, up to ``h_far``.
 
     Needs an initialised gmsh session; replaces the current model.
     """
@@ -133,8 +143,7 @@ def build_from_loops(
     geo.synchronize()
     add_groups(2, {cell_name: [surface]})
     groups = add_groups(1, by_name)
-    moving_curves = [c for n in moving for c in by_name.get(n, [])]
-    set_background([graded_field(1, moving_curves, h_moving, h_far)], h_far)
+    set_background(remesh_fields(1, by_name, moving, h_moving, h_far, sizing), h_far)
     gmsh.model.mesh.generate(2)
     if not gmsh.model.mesh.getElements(2)[1]:
         raise GeometryError("remeshing produced no 2D elements")

@@ -25,10 +25,11 @@ import numpy as np
 
 from femli.geometry.core import (
     GeometryError,
+    RemeshSizing,
     add_groups,
-    graded_field,
     measure_quality,
     new_model,
+    remesh_fields,
     set_background,
 )
 
@@ -58,6 +59,7 @@ def build_from_surfaces(
     volume: float | None = None,
     reparametrise: bool = True,
     alternatives: Sequence[Patches] = (),
+    sizing: RemeshSizing | None = None,
 ) -> dict[str, int]:
     """Mesh the volume bounded by named triangle groups. Returns facet group tags.
 
@@ -73,10 +75,11 @@ def build_from_surfaces(
             turn when reparametrising one fails (Gmsh's remeshed patches can cross
             each other where two meet at a sharp neck) or gives a cell below ``POOR``;
             the best is kept. When all fail, the given triangles are kept.
+        sizing: the sizes of the groups that keep their own, the builder's grading.
 
     Needs an initialised gmsh session; replaces the current model.
     """
-    sizes = (h_moving, h_far)
+    sizes = (h_moving, h_far, sizing)
     if reparametrise:
         candidates = [triangles, *alternatives]
         scores: dict[int, float] = {}
@@ -122,8 +125,8 @@ def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) ->
     add_groups(3, {cell_name: [cell]})
     groups = add_groups(2, by_name)
     moving_surfaces = [s for n in moving for s in by_name.get(n, [])]
-    h_moving, h_far = sizes
-    set_background([graded_field(2, moving_surfaces, h_moving, h_far)], h_far)
+    h_moving, h_far, sizing = sizes
+    set_background(remesh_fields(2, by_name, moving, h_moving, h_far, sizing), h_far)
     gmsh.model.mesh.generate(3)
     if not len(gmsh.model.mesh.getElements(3)[1]):
         raise GeometryError("remeshing produced no 3D elements")

@@ -17,6 +17,7 @@ import gmsh
 import numpy as np
 
 from femli.geometry import gmsh_session
+from femli.geometry.core import RemeshSizing
 from femli.geometry.loops import build_from_loops
 from femli.geometry.pinch import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
 from femli.growth.motion import MeshMotionError
@@ -58,8 +59,10 @@ def merge_remesh(
     sizes: tuple[float, float],
     gap: float,
     seeds: np.ndarray,
+    sizing: RemeshSizing | None = None,
 ) -> tuple[Domain, list[dict]] | None:
-    """Fuse deposits closer than ``gap`` (um) and remesh; None when nothing touches.
+    """Fuse deposits closer than ``gap`` (um) and remesh (``sizing``: the kept boundary sizes,
+    :func:`~femli.growth.remesh.kept_sizes`, and the builder's grading); None when nothing touches.
 
     Events: ``deposits`` (seed ids), ``with`` (seed ids or a boundary name),
     ``point_um``, ``gap_um``, ``trapped`` (m^2 per unit depth). Collective.
@@ -82,7 +85,7 @@ def merge_remesh(
         return None
     cell_name = next(iter(domain.cell_names), "electrolyte")
     with gmsh_session():
-        on_root(domain.comm, lambda: build_from_loops(loops, moving, cell_name, *sizes))
+        on_root(domain.comm, lambda: build_from_loops(loops, moving, cell_name, *sizes, sizing))
         new = from_gmsh_model(gmsh.model, domain.comm, 2).keep_names(domain)
     return new, [_si(e) for e in events]
 
@@ -94,7 +97,9 @@ def merge_deposits(growth) -> bool:
     gap = to_um(growth.options.merge_gap)
     domain = growth.model.domain
     try:
-        found = merge_remesh(domain, growth.depositing, anchors, growth.sizes, gap, growth.seeds)
+        found = merge_remesh(
+            domain, growth.depositing, anchors, growth.sizes, gap, growth.seeds, growth.sizing
+        )
     except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
         raise touching_error(growth, f"merging deposits failed ({reason(err)})") from err
     if found is None:
@@ -142,7 +147,14 @@ def rebuild_growth(growth, events: list[dict]) -> None:
         points = [e["point_um"] for e in events if e.get("point_um") is not None]
         contacts = np.array(points, dtype=float).reshape(-1, 3)
         new, found = rebuild_3d(
-            domain, growth.depositing, growth.sizes, gap, volume, growth.seeds, contacts
+            domain,
+            growth.depositing,
+            growth.sizes,
+            gap,
+            volume,
+            growth.seeds,
+            contacts,
+            growth.sizing,
         )
     except Exception as err:  # Gmsh, the level set: raised on every rank alike
         raise touching_error(growth, f"rebuilding the mesh failed ({reason(err)})") from err

@@ -56,6 +56,8 @@ class GrowthOptions:
             a level-set rebuild, :mod:`femli.growth.rebuild`): the electrolyte they
             enclose is dropped and counted as trapped; None: no merging
             (the mesh stops following where they meet).
+        refinement: the geometry builder's refinement (1 for a mesh file): a remesh
+            grades its element sizes over the builder's distances.
     """
 
     t_end: float
@@ -69,6 +71,7 @@ class GrowthOptions:
     stationary: StationaryOptions = field(default_factory=StationaryOptions)
     transient: TransientOptions | None = None
     merge_gap: float | None = None
+    refinement: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.t_end > 0:
@@ -79,3 +82,5 @@ class GrowthOptions:
             raise ValueError("min_quality must be in (0, 1)")
         if self.merge_gap is not None and not self.merge_gap > 0:
             raise ValueError(f"merge_gap must be > 0 m or None, got {self.merge_gap}")
+        if not self.refinement > 0:
+            raise ValueError(f"refinement must be > 0, got {self.refinement}")

@@ -27,6 +27,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from femli.geometry import GeometryError, gmsh_session
+from femli.geometry.core import RemeshSizing
 from femli.geometry.triangulation import build_from_surfaces
 from femli.growth.contour import Sheet, components, electrolyte_patches, electrolyte_volume
 from femli.growth.remesh import boundary_surfaces
@@ -167,12 +168,14 @@ def rebuild_3d(
     volume: float,
     seeds: np.ndarray,
     contacts: np.ndarray | None = None,
+    sizing: RemeshSizing | None = None,
 ) -> tuple[Domain, Rebuild]:
     """A fresh mesh of ``domain`` from the level set of its electrode surface, deposits
     closer than ``gap`` (um; 0: none) merged (only within ``REACH x gap`` of the
-    ``contacts`` (k, 3) um, if given), enclosing ``volume`` (um^3) less the
-    pockets it drops and the gaps it fills, plus the metal cut loose. Collective (Gmsh on
-    rank 0)."""
+    ``contacts`` (k, 3) um, if given; ``sizing``: the boundaries that keep their size,
+    :func:`~femli.growth.remesh.kept_sizes`, and the builder's grading), enclosing
+    ``volume`` (um^3) less the pockets it drops and the gaps it fills, plus the metal cut
+    loose. Collective (Gmsh on rank 0)."""
     gathered = boundary_surfaces(domain)
     cell_name = next(iter(domain.cell_names), "electrolyte")
 
@@ -206,7 +209,15 @@ def rebuild_3d(
             target = volume - done.trapped + sum(found.islands)
             alternatives = [found.unsplit] if found.unsplit else []
             build_from_surfaces(
-                found.points, found.patches, moving, cell_name, *sizes, target, True, alternatives
+                found.points,
+                found.patches,
+                moving,
+                cell_name,
+                *sizes,
+                target,
+                True,
+                alternatives,
+                sizing,
             )
             return done
 

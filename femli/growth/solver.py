@@ -25,6 +25,7 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from femli.geometry.core import RemeshSizing
 from femli.growth.chemistry import (
     Chemistry,
     StationaryChemistry,
@@ -44,7 +45,7 @@ from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.options import GrowthOptions, Metal
 from femli.growth.rebuild import require_box, seeds_3d
-from femli.growth.remesh import edge_lengths, remesh_domain, transfer
+from femli.growth.remesh import edge_lengths, kept_sizes, remesh_domain, transfer
 from femli.physics.model import CellModel
 from femli.solve.newton import SolverError
 
@@ -74,6 +75,10 @@ class GrowthSolver:
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
         self.sizes: tuple[float, ...] | None = self._remesh_sizes()
+        #: the sizes of the boundaries that keep their own at a remesh, the grading
+        self.sizing = RemeshSizing(
+            kept_sizes(model.domain, self.depositing, self.sizes[1]), options.refinement
+        )
         self.merges: list[dict] = []  # merge events (t, deposits, trapped volume)
         self.trapped = 0.0  # electrolyte enclosed by merged deposits, m^3 (m^2 in 2D)
         self.detached = 0.0  # metal cut loose from the electrode and dropped, m^3
@@ -317,7 +322,8 @@ class GrowthSolver:
             rebuild_growth(self, [])  # from the level set, Faraday's volume restored
             return
         try:
-            domain = remesh_domain(self.model.domain, self.depositing, *self.sizes)
+            h_moving, h_far = self.sizes
+            domain = remesh_domain(self.model.domain, self.depositing, h_moving, h_far, self.sizing)
         except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
             raise touching_error(self, f"remeshing failed ({reason(err)})") from err
         self.replace_domain(domain)
@@ -379,7 +385,8 @@ class GrowthSolver:
     def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
         """Everything a run needs to go on after a recorded step as if it had never
         stopped, as plain data: ``meta`` (JSON-able) the time (s), charge (C; C/m in 2D),
-        records, remesh count, initial volume and area (SI), remesh sizes (um), merge
+        records, remesh count, initial volume and area (SI), remesh sizes (um, and those of
+        the boundaries that keep their own), merge
         events, trapped electrolyte (m^3; m^2 in 2D) and initial deposit centres (um),
         with the electrochemistry's (``StationaryChemistry.state`` or
         ``TransientChemistry.state``); ``arrays`` its local arrays (unknowns, ...).
@@ -395,6 +402,7 @@ class GrowthSolver:
             "volume0": self.volume0,
             "area0": self.area0,
             "sizes": None if self.sizes is None else list(self.sizes),
+            "kept_sizes": dict(self.sizing.kept),
             "merges": self.merges,
             "trapped": self.trapped,
             "detached": self.detached,
@@ -415,6 +423,8 @@ class GrowthSolver:
         self.remeshes = int(meta["remeshes"])
         self.volume0, self.area0 = float(meta["volume0"]), float(meta["area0"])
         self.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
+        kept = meta.get("kept_sizes", {})  # older checkpoints kept none
+        self.sizing = RemeshSizing(kept, self.options.refinement)
         self.merges = [dict(event) for event in meta.get("merges", [])]
         self.trapped = float(meta.get("trapped", 0.0))
         self.detached = float(meta.get("detached", 0.0))
