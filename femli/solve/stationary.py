@@ -285,12 +285,7 @@ class StationarySolver:
                 not reached.
         """
         kept = self.model.snapshot()
-        self.newton.carry_preconditioner = True  # nearby states: the last one's will do
-        try:
-            solved = self.solve_at(1.0)
-        finally:
-            self.newton.carry_preconditioner = False
-        if solved:
+        if self.solve_at(1.0):
             self._check_currents()
             return
         log.info("warm-started solve failed; solving from the initial guess")

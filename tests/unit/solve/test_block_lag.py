@@ -43,13 +43,10 @@ def test_block_multigrids_are_rebuilt_only_when_snes_rebuilds(lag):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("carry", [False, True])
-def test_a_carried_preconditioner_serves_the_next_nearby_solve(carry):
-    """``carry_preconditioner``: the first Newton step of the next solve keeps the last
-    preconditioner while it is younger than the lag (the growth steps' warm solves);
-    without it every solve starts with a fresh one. The solution is the same."""
-    import numpy as np
-
+def test_every_solve_starts_with_a_fresh_preconditioner():
+    """A nearby next solve (a growth step's warm solve on the moved mesh) does not keep
+    the last solve's preconditioner, young as it is: kept across a mesh move it took
+    82 and 174 Krylov iterations where a fresh one took 30 and 39."""
     domain, _ = build_domain("nucleus_array", MPI.COMM_WORLD, refinement=3.0, **GEOMETRY)
     kinetics = ButlerVolmer(5.9, 0.5, 0.5, concentration_dependent=True)
     electrode = Electrode("li", {"nuclei": kinetics, "substrate": kinetics}, potential=-0.2)
@@ -61,16 +58,5 @@ def test_a_carried_preconditioner_serves_the_next_nearby_solve(carry):
     galerkin = PETSc.Log.Event("PCGAMG Gal l00")
     before = galerkin.getPerfInfo()["count"]
     model.set_potential(electrode, -0.201)  # a nearby state
-    newton.carry_preconditioner = carry
     assert newton.solve()
-    builds = galerkin.getPerfInfo()["count"] - before
-    assert builds == (0 if carry else len(model.unknowns))
-    carried = [u.x.array.copy() for u in model.unknowns]
-    fresh = Newton(model, "iterative")
-    model.set_potential(electrode, -0.2)
-    assert fresh.solve()
-    model.set_potential(electrode, -0.201)
-    assert fresh.solve()
-    for u, kept in zip(model.unknowns, carried, strict=True):
-        scale = np.abs(u.x.array).max()
-        assert np.abs(u.x.array - kept).max() <= 1e-8 * scale
+    assert galerkin.getPerfInfo()["count"] - before == len(model.unknowns)
