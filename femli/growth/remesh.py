@@ -20,6 +20,7 @@ import dolfinx
 import gmsh
 import numpy as np
 
+from femli.cover import few_covering_cells
 from femli.geometry import gmsh_session
 from femli.geometry.core import RemeshSizing
 from femli.geometry.loops import Polyline, build_from_loops, signed_area
@@ -32,7 +33,6 @@ __all__ = [
     "boundary_edges",
     "boundary_loops",
     "boundary_surfaces",
-    "covering_cells",
     "edge_lengths",
     "kept_sizes",
     "oriented_facets",
@@ -250,16 +250,16 @@ def transfer(
 ) -> None:
     """Interpolate ``source`` (old mesh) into ``target`` (new mesh). Collective.
 
-    Only the cells of :func:`covering_cells` are interpolated: every dof of the target
-    once or a few times instead of once per cell around it (a P1 node lies in ~20
-    tetrahedra), the same values. ``cache`` keeps the interpolation data (where the
-    target's points lie in the old mesh: the dear part) for the next field of the same
-    spaces."""
+    Only the cells of :func:`~femli.cover.few_covering_cells` are interpolated: the
+    target's points located in the old mesh 2.3 per node instead of ~80 (4 per cell,
+    ~20 tetrahedra around a node), the same values. ``cache`` keeps the interpolation
+    data (where the target's points lie in the old mesh: the dear part) for the next
+    field of the same spaces."""
     space = target.function_space
     key = tuple((id(v.mesh), str(v.ufl_element())) for v in (space, source.function_space))
     found = None if cache is None else cache.get(key)
     if found is None:
-        cells = covering_cells(space)
+        cells = few_covering_cells(space)
         data = dolfinx.fem.create_interpolation_data(
             space, source.function_space, cells, padding=1e-8
         )
@@ -269,29 +269,3 @@ def transfer(
         cells, data = found
     target.interpolate_nonmatching(source, cells, data)
     target.x.scatter_forward()
-
-
-def covering_cells(space: dolfinx.fem.FunctionSpace) -> np.ndarray:
-    """Owned cells that hold every owned dof of ``space`` (sorted): first, greedily in
-    cell order, cells none of whose dofs is taken yet (3.7 P1 nodes per tetrahedron on
-    a cube mesh), then for each dof still left out the first cell that has it.
-
-    Interpolating a continuous field on these cells sets each owned dof (to the value at
-    its point, the same from any cell that has it); ghosts follow by a scatter."""
-    mesh = space.mesh
-    num_cells = mesh.topology.index_map(mesh.topology.dim).size_local
-    rows = space.dofmap.list[:num_cells]
-    owned = space.dofmap.index_map.size_local
-    taken = bytearray(owned + space.dofmap.index_map.num_ghosts)
-    chosen = []
-    for cell, dofs in enumerate(rows.tolist()):
-        if not any(taken[d] for d in dofs):
-            chosen.append(cell)
-            for d in dofs:
-                taken[d] = 1
-    flat = rows.ravel()
-    left = np.flatnonzero(np.frombuffer(taken, dtype=np.uint8)[flat] == 0)
-    left = left[flat[left] < owned]
-    _, first = np.unique(flat[left], return_index=True)
-    cells = np.concatenate([np.asarray(chosen, dtype=np.int64), left[first] // rows.shape[1]])
-    return np.unique(cells).astype(np.int32)

@@ -9,6 +9,7 @@ from typing import Any
 import dolfinx
 import numpy as np
 
+from femli.cover import covering_cells
 from femli.units import ma_per_cm2
 
 __all__ = [
@@ -20,7 +21,6 @@ __all__ = [
     "SIGN_CONVENTION",
     "VELOCITY",
     "concentration_name",
-    "covering_cells",
     "flux_name",
     "ma_cm2",
     "p1_values",
@@ -63,21 +63,9 @@ def ma_cm2(a_m2: Any) -> Any:
 
 def p1_values(expr, space) -> np.ndarray:
     """A scalar UFL expression interpolated into the P1 ``space``: every local dof,
-    evaluated on :func:`covering_cells` only (each node once or a few times instead of in
-    each of its ~23 tetrahedra)."""
+    evaluated on :func:`~femli.cover.covering_cells` only (each node once or a few times
+    instead of in each of its ~23 tetrahedra)."""
     f = dolfinx.fem.Function(space)
     compiled = dolfinx.fem.Expression(expr, space.element.interpolation_points)
     f.interpolate(compiled, cells0=covering_cells(space))
     return f.x.array.real.copy()
-
-
-def covering_cells(space) -> np.ndarray:
-    """Local cells (owned and ghost) among which every local dof of ``space`` has a cell:
-    for each dof, the last cell listing it in the dofmap. A continuous expression has
-    one value per node, so interpolating on these cells sets every dof as all cells do."""
-    dofs = space.dofmap.list
-    owner = np.empty(
-        space.dofmap.index_map.size_local + space.dofmap.index_map.num_ghosts, dtype=np.int32
-    )
-    owner[dofs.ravel()] = np.repeat(np.arange(len(dofs), dtype=np.int32), dofs.shape[1])
-    return np.unique(owner)

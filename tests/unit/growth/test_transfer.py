@@ -1,6 +1,6 @@
 """Fields carried to a new mesh (femli.growth.remesh.transfer): interpolating on the
-covering cells only gives the interpolant on every cell, for P1, P2 and vector fields,
-on one and two ranks, with far fewer cells to locate."""
+few covering cells (femli.cover) gives the interpolant on every cell, for P1, P2 and
+vector fields, on one and two ranks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from femli.growth.remesh import covering_cells, transfer
+from femli.growth.remesh import transfer
 
 pytestmark = pytest.mark.mpi
 
@@ -57,17 +57,3 @@ def test_transfer_equals_interpolation_on_every_cell(dim: int, element: tuple) -
     again = dolfinx.fem.Function(space)
     transfer(source, again, cache)  # the cached data for the next field
     assert np.array_equal(again.x.array, moved.x.array)
-
-
-@pytest.mark.parametrize("dim", [2, 3])
-def test_covering_cells_hold_every_owned_dof_with_few_cells(dim: int) -> None:
-    _, mesh = meshes(dim)
-    space = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
-    cells = covering_cells(space)
-    owned = space.dofmap.index_map.size_local
-    held = np.unique(space.dofmap.list[cells].ravel())
-    assert np.isin(np.arange(owned), held).all()
-    assert np.all(np.diff(cells) > 0)
-    # a cell per dof or less: every cell around a node (~6 triangles, ~20 tetrahedra)
-    # would be the whole mesh again
-    assert len(cells) <= 0.6 * owned

@@ -8,7 +8,8 @@ import pytest
 import ufl
 from mpi4py import MPI
 
-from femli.outputs.quantities import covering_cells, p1_values
+from femli.cover import covering_cells
+from femli.outputs.quantities import p1_values
 
 
 @pytest.mark.mpi
