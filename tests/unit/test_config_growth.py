@@ -78,6 +78,15 @@ def test_bad_growth_electrochemistry_gets_one_clear_message(data, message):
     assert len(found) == 1 and message in found[0], found
 
 
+def test_remesh_grading_follows_the_builders_refinement_and_split_levels():
+    """A remesh grades over the builder's distances: its sizes were divided by the
+    refinement and by 2 per split level, its distances were not."""
+    assert growth_options(parse_case(case())).refinement == 1.0
+    config = case()
+    config["geometry"] |= {"refinement": 2.5, "split_levels": 1}
+    assert growth_options(parse_case(config)).refinement == 5.0
+
+
 def test_merge_gap_in_um_in_the_file_si_in_the_options():
     assert growth_options(parse_case(case())).merge_gap is None
     assert growth_options(parse_case(case(merge_gap_um=0.0))).merge_gap is None  # 0: off
