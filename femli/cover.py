@@ -55,13 +55,13 @@ def few_covering_cells(space: dolfinx.fem.FunctionSpace) -> np.ndarray:
     for _ in range(ROUNDS):
         if not open_cells.size:
             break
+        dofs, rank = rows[open_cells], priority[open_cells]
         lowest = np.full(len(covered), num_cells, dtype=np.int64)
-        np.minimum.at(lowest, rows[open_cells].ravel(), np.repeat(priority[open_cells], width))
-        local_min = (lowest[rows[open_cells]] == priority[open_cells][:, None]).all(axis=1)
-        taken = open_cells[local_min]
-        chosen.append(taken)
-        covered[rows[taken]] = True
-        open_cells = open_cells[~covered[rows[open_cells]].any(axis=1)]
+        np.minimum.at(lowest, dofs.ravel(), np.repeat(rank, width))
+        taken = (lowest[dofs] == rank[:, None]).all(axis=1)
+        chosen.append(open_cells[taken])
+        covered[dofs[taken]] = True
+        open_cells = open_cells[~covered[dofs].any(axis=1)]
     flat = rows.ravel()
     left = np.flatnonzero(~covered[flat] & (flat < owned))
     _, first = np.unique(flat[left], return_index=True)
