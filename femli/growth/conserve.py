@@ -21,7 +21,9 @@ which is what changes the current of a growing deposit; the same total when the 
 is held), plus what the step before owes:
 half its step times the end rates it did not foresee. The deposit then equals the
 trapezoidal Faraday volume up to the last step's unforeseen half (changes of the current
-density only).
+density only). On a new mesh (a remesh that keeps the enclosed volume) the nodes differ:
+the total owed is carried over and spread over the new nodes by their rates
+(:meth:`VolumeKeeper.carry`).
 """
 
 from __future__ import annotations
@@ -112,17 +114,32 @@ class VolumeKeeper:
         self.fixed_total = fixed_total
         self.expected: np.ndarray | None = None  # nodal end rates the last step assumed
         self.last_dt = 0.0
+        self.carried = 0.0  # m^3 owed by the last step on the mesh before this one
 
     def pending(self, rates: np.ndarray) -> np.ndarray:
         """Volumes (m^3) the last step owes: half its step times the end rates it did not
-        foresee (``rates``: the rates now, m^3/s)."""
+        foresee (``rates``: the rates now, m^3/s), or the volume carried from the last
+        mesh spread in proportion to ``rates``. Collective."""
         if self.expected is None or self.expected.shape != rates.shape:
-            return np.zeros_like(rates)
+            total = self._sum(rates)
+            if self.carried == 0.0 or total == 0.0:  # nothing owed, or nowhere to put it
+                return np.zeros_like(rates)
+            return rates * (self.carried / total)
         return 0.5 * (rates - self.expected) * self.last_dt
 
+    def owed(self, rates: np.ndarray) -> float:
+        """The total volume (m^3) the last step owes (:meth:`pending`). Collective."""
+        return self._sum(self.pending(rates))
+
+    def carry(self, volume: float) -> None:
+        """Owe ``volume`` (m^3; the :meth:`owed` of the keeper on the mesh this one
+        replaces) until the next accepted step."""
+        self.carried = volume
+
     def accept(self, expected: np.ndarray, dt: float) -> None:
-        """A step of ``dt`` (s) was taken assuming the end rates ``expected``."""
-        self.expected, self.last_dt = expected.copy(), dt
+        """A step of ``dt`` (s) was taken assuming the end rates ``expected`` (what was
+        carried is paid)."""
+        self.expected, self.last_dt, self.carried = expected.copy(), dt, 0.0
 
     def _sum(self, values: np.ndarray) -> float:
         owned = self.mover.space.dofmap.index_map.size_local

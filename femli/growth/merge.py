@@ -158,7 +158,7 @@ def rebuild_growth(growth, events: list[dict]) -> None:
         )
     except Exception as err:  # Gmsh, the level set: raised on every rank alike
         raise touching_error(growth, f"rebuilding the mesh failed ({reason(err)})") from err
-    growth.replace_domain(new)
+    growth.replace_domain(new, settled=True)  # its volume is Faraday's
     growth.remeshes += 1
     trapped, detached = um(found.trapped, 3), um(sum(found.islands), 3)
     log.info(

@@ -335,9 +335,12 @@ class GrowthSolver:
             self.quality,
         )
 
-    def replace_domain(self, domain) -> None:
+    def replace_domain(self, domain, settled: bool = False) -> None:
         """Carry the state over to a new mesh of the shape and solve there (a remesh, a
-        merge of deposits). Collective."""
+        merge of deposits). The volume the last step owes (half its step times the change
+        of current it did not foresee) is owed on the new mesh too, unless ``settled``:
+        the new mesh encloses the Faraday volume already (a level-set rebuild). Collective."""
+        owed = 0.0 if settled else self.keeper.owed(self._assemble("flux"))
         old = self.model
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
         film = old.film  # film fields carry their boundary values (InterfaceTerms.extended)
@@ -350,6 +353,7 @@ class GrowthSolver:
         for e in old.electrodes:
             model.set_potential(e, old.potentials[e.name].value.item())
         self._attach(model)
+        self.keeper.carry(owed)
         self.solve_state(warm=True)
 
     def _record(self, dt: float, callback) -> dict:
@@ -409,6 +413,7 @@ class GrowthSolver:
             "faraday": self.faraday,
             "seeds": None if self.seeds is None else np.asarray(self.seeds).tolist(),
             "deferred_dt": self.keeper.last_dt,
+            "carried_volume": self.keeper.carried,
         }
         chemistry, arrays = self.chemistry.state()
         if self.keeper.expected is not None:
@@ -433,5 +438,6 @@ class GrowthSolver:
             self.seeds = np.array(meta["seeds"], dtype=float).reshape(-1, self.model.domain.dim)
         if "expected_rates" in arrays:
             self.keeper.accept(arrays["expected_rates"][0], float(meta["deferred_dt"]))
+        self.keeper.carry(float(meta.get("carried_volume", 0.0)))  # older: none
         self.chemistry.restore(meta, arrays, self.t)
         self.currents.refresh()
