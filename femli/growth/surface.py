@@ -28,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvista as pv
+import vtk
 from scipy import ndimage
 from scipy.spatial import cKDTree
+from vtk.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 
 __all__ = [
     "Grid",
@@ -38,8 +40,6 @@ __all__ = [
     "contour",
     "level_set",
     "make_grid",
-    "subdivide",
-    "triangle_distance",
     "unsigned_distance",
 ]
 
@@ -164,85 +164,23 @@ def _bounds(planes: list[Plane]) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- distances ---------------------------------------------------------------------------
-def triangle_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Distance (um) from points ``p`` to triangles ``(a, b, c)`` (all (n, 3), row-wise)."""
-    ab, ac, ap = b - a, c - a, p - a
-    d00, d01, d11 = _dot(ab, ab), _dot(ab, ac), _dot(ac, ac)
-    d20, d21 = _dot(ap, ab), _dot(ap, ac)
-    denom = d00 * d11 - d01 * d01
-    ok = denom > 1e-30 * np.maximum(d00 * d11, 1e-300)
-    safe = np.where(ok, denom, 1.0)
-    v = (d11 * d20 - d01 * d21) / safe
-    w = (d00 * d21 - d01 * d20) / safe
-    inside = ok & (v >= 0) & (w >= 0) & (v + w <= 1)
-    normal = np.cross(ab, ac)
-    plane = np.abs(_dot(ap, normal)) / np.sqrt(np.maximum(_dot(normal, normal), 1e-300))
-    edges = np.minimum(np.minimum(_segment(p, a, b), _segment(p, b, c)), _segment(p, c, a))
-    return np.where(inside, plane, edges)
-
-
-def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.einsum("ij,ij->i", u, v)
-
-
-def _segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ab = b - a
-    t = np.clip(_dot(p - a, ab) / np.maximum(_dot(ab, ab), 1e-300), 0.0, 1.0)
-    return np.linalg.norm(p - a - t[:, None] * ab, axis=1)
-
-
-def subdivide(tris: np.ndarray, longest: float) -> np.ndarray:
-    """Split triangles ``(n, 3, 3)`` (um) in four until no edge exceeds ``longest``."""
-    done, todo = [], tris
-    while len(todo):
-        edges = np.linalg.norm(todo - np.roll(todo, 1, axis=1), axis=2).max(axis=1)
-        done.append(todo[edges <= longest])
-        big = todo[edges > longest]
-        a, b, c = big[:, 0], big[:, 1], big[:, 2]
-        ab, bc, ca = (a + b) / 2, (b + c) / 2, (c + a) / 2
-        todo = np.concatenate(
-            [np.stack(t, axis=1) for t in ((a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca))]
-        )
-    return np.concatenate(done) if done else tris
-
-
-def unsigned_distance(
-    points: np.ndarray, tris: np.ndarray, sure: float = np.inf, chunk: int = 50_000
-) -> np.ndarray:
-    """Distance (um) from ``points`` (n, 3) to the nearest of ``tris`` (m, 3, 3).
-
-    The candidates are the triangles with the 8 nearest centroids (keep triangles small
-    and alike: see :func:`subdivide`). Answers below ``sure`` (um) are exact: a point the
-    candidates cannot vouch for is searched again with more; farther ones may exceed the
-    distance by at most the largest centroid-vertex distance."""
+def unsigned_distance(points: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Exact distance (um) from ``points`` (n, 3) to the nearest of the triangles ``tris``
+    (m, 3, 3): VTK's closest point on the cells a locator finds
+    (:class:`vtkImplicitPolyDataDistance`, in C++; the triangles may be a soup, with
+    mirror images overlapping). It replaced a NumPy search over the triangles of the 8
+    nearest centroids, which needed the triangles subdivided to the grid spacing and
+    took 10x longer (1 M points, 0.1 M triangles: 4.4 s against 45 s)."""
     if not len(tris) or not len(points):
         return np.full(len(points), np.inf)
-    centres = tris.mean(axis=1)
-    reach = float(np.linalg.norm(tris - centres[:, None], axis=2).max())
-    tree = cKDTree(centres)
-    out = np.empty(len(points))
-    for start in range(0, len(points), chunk):
-        part = points[start : start + chunk]
-        out[start : start + chunk] = _nearest(part, tris, tree, (reach, sure), 8)
-    return out
-
-
-def _nearest(
-    points: np.ndarray, tris: np.ndarray, tree: cKDTree, limits: tuple[float, float], k: int
-) -> np.ndarray:
-    reach, sure = limits
-    k = min(k, len(tris))
-    gap, idx = tree.query(points, k=k)
-    gap, idx = gap.reshape(len(points), k), idx.reshape(len(points), k)
-    flat = idx.ravel()
-    d = triangle_distance(
-        np.repeat(points, k, axis=0), tris[flat, 0], tris[flat, 1], tris[flat, 2]
-    ).reshape(-1, k)
-    best = d.min(axis=1)
-    unsure = (gap[:, -1] - reach < best) & (best < sure) & (k < min(len(tris), 256))
-    if unsure.any():
-        best[unsure] = _nearest(points[unsure], tris, tree, limits, 4 * k)
-    return best
+    n = len(tris)
+    cells = np.column_stack([np.full(n, 3), np.arange(3 * n).reshape(n, 3)]).ravel()
+    soup = pv.PolyData(np.ascontiguousarray(tris, dtype=np.float64).reshape(-1, 3), cells)
+    distance = vtk.vtkImplicitPolyDataDistance()
+    distance.SetInput(soup)
+    out = vtk.vtkDoubleArray()
+    distance.FunctionValue(numpy_to_vtk(np.ascontiguousarray(points, dtype=np.float64)), out)
+    return np.abs(vtk_to_numpy(out))
 
 
 # -- sign --------------------------------------------------------------------------------
@@ -305,11 +243,11 @@ def level_set(grid: Grid, planes: list[Plane], tris: np.ndarray, band: float) ->
         )
         < band + MARGIN * h
     )
-    sub = subdivide(_with_mirrors(tris, planes, band + MARGIN * h), 2 * h)
+    sheet = _with_mirrors(tris, planes, band + MARGIN * h)
     index = np.nonzero(near)
     phi = np.full(grid.shape, band)
     phi[metal] = -band
-    d = np.minimum(unsigned_distance(grid.points(index), sub, band), band)
+    d = np.minimum(unsigned_distance(grid.points(index), sheet), band)
     phi[index] = np.where(metal[index], -d, d)
     return phi
 
@@ -370,13 +308,12 @@ def close(
     offset = contour(grid, phi, r)
     if not offset.n_cells or (near is not None and not len(near[0])):
         return phi
-    faces = offset.regular_faces
-    tris = subdivide(offset.points[faces], 2 * float(grid.spacing.max()))
+    tris = offset.points[offset.regular_faces]
     index = np.nonzero((phi < r) & (phi > -band))
     if near is not None and len(near[0]):
         dist, _ = cKDTree(np.asarray(near[0], dtype=float).reshape(-1, 3)).query(grid.points(index))
         index = tuple(i[dist < near[1]] for i in index)
-    closed = r - unsigned_distance(grid.points(index), tris, r + band)
+    closed = r - unsigned_distance(grid.points(index), tris)
     out = phi.copy()
     out[index] = np.minimum(phi[index], np.maximum(closed, -band))
     return grid.reflect(out)
