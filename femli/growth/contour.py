@@ -68,13 +68,15 @@ class Patches:
     the volumes (um^3) of the dropped electrolyte ``pockets`` and metal ``islands``;
     ``unsplit``: the same triangles in patches not split by deposit seed (another
     partition for Gmsh to try: merged deposits cut at their neck can fail), empty when
-    it has as many patches (no merged deposit to cut)."""
+    it has as many patches (no merged deposit to cut); ``volume``: the
+    :func:`electrolyte_volume` of the level set (um^3), from the same surface."""
 
     points: np.ndarray
     patches: list[tuple[str, np.ndarray]]
     pockets: list[float]
     islands: list[float]
     unsplit: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    volume: float = 0.0
 
 
 def electrolyte_patches(
@@ -83,7 +85,7 @@ def electrolyte_patches(
     """The labelled boundary of the electrolyte ``phi > 0`` inside ``planes``, up to the
     top plane (the grid ends above ``cut``, um); plane faces meshed with Gmsh at sizes up
     to ``size`` (um). Needs an initialised gmsh session (replaces the current model)."""
-    points, tris, pockets, islands = _closed_surface(grid, phi, planes, cut)
+    points, tris, pockets, islands, volume = _closed_surface(grid, phi, planes, cut)
     flat = np.zeros(len(tris), dtype=bool)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     top = next(p for p in planes if p.axis == 2 and p.side < 0)
@@ -115,20 +117,22 @@ def electrolyte_patches(
     )
     if len(unsplit) == len(patches):  # no deposit spans two seeds: the same partition
         unsplit = []
-    return Patches(joined, patches, pockets, islands, unsplit)
+    return Patches(joined, patches, pockets, islands, unsplit, volume)
 
 
 def _closed_surface(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: float):
     """The clipped surface (points um, triangles), snapped to the planes, its main shell
-    only, and the volumes of the pockets and islands dropped."""
+    only, the volumes of the pockets and islands dropped, and the whole surface's
+    :func:`electrolyte_volume`."""
     surface = _clipped(grid, phi, planes, cut)
     points = np.array(surface.points, dtype=np.float64)
+    volume = abs(shell_volume(points, np.asarray(surface.regular_faces)))
     for p in [*planes, _cut_plane(cut)]:
         near = np.abs(points[:, p.axis] - p.value) < SNAP
         points[near, p.axis] = p.value
     points, tris = _merge_points(points, np.asarray(surface.regular_faces))
     tris, pockets, islands = _main_shell(points, tris, cut)
-    return points, tris, pockets, islands
+    return points, tris, pockets, islands, volume
 
 
 def _edge_points(points: np.ndarray, tris: np.ndarray, planes: list[Plane]):
@@ -166,16 +170,15 @@ def electrolyte_volume(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: fl
     """Volume (um^3) of the electrolyte ``phi > 0`` inside ``planes`` below the ``cut``,
     pockets included, metal islands excluded (the contoured, clipped surface's)."""
     surface = _clipped(grid, phi, planes, cut)
-    points = np.array(surface.points, dtype=np.float64)
-    return abs(shell_volume(points, np.asarray(surface.regular_faces)))
+    return abs(shell_volume(np.asarray(surface.points), np.asarray(surface.regular_faces)))
 
 
 def _loops(tris: np.ndarray) -> list[np.ndarray]:
     """Vertex loops bounding a set of triangles (edges used by one triangle)."""
-    edges = _edges(tris)
-    unique, count = np.unique(edges, axis=0, return_counts=True)
+    keys, base = _edge_keys(tris)
+    unique, count = np.unique(keys, return_counts=True)
     free: dict[int, list[int]] = {}
-    for a, b in unique[count == 1]:
+    for a, b in zip(*np.divmod(unique[count == 1], base), strict=True):
         free.setdefault(int(a), []).append(int(b))
         free.setdefault(int(b), []).append(int(a))
     loops = []
@@ -314,10 +317,17 @@ def _edges(tris: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
 
 
+def _edge_keys(tris: np.ndarray) -> tuple[np.ndarray, int]:
+    """The rows of :func:`_edges` as one integer each, ``a * base + b`` (ordered as the
+    pairs are), and ``base``: sorting and counting integers is ~10x faster than rows."""
+    base = int(tris.max()) + 1 if len(tris) else 1
+    edges = _edges(tris).astype(np.int64)
+    return edges[:, 0] * base + edges[:, 1], base
+
+
 def _open_edges(tris: np.ndarray) -> int:
     """Edges used by one triangle only (0 for a closed surface)."""
-    edges = _edges(tris)
-    _, count = np.unique(edges, axis=0, return_counts=True)
+    _, count = np.unique(_edge_keys(tris)[0], return_counts=True)
     return int((count == 1).sum())
 
 
@@ -436,9 +446,8 @@ def _absorb_crumbs(tris: np.ndarray, names: np.ndarray, key: np.ndarray) -> np.n
 
 def _neighbours(tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of triangles sharing an edge (each pair once)."""
-    edges = _edges(tris)
     owner = np.tile(np.arange(len(tris)), 3)
-    _, edge_id = np.unique(edges, axis=0, return_inverse=True)
+    _, edge_id = np.unique(_edge_keys(tris)[0], return_inverse=True)
     order = np.argsort(edge_id.ravel(), kind="stable")
     ids, owners = edge_id.ravel()[order], owner[order]
     pair = np.flatnonzero(ids[1:] == ids[:-1])
@@ -467,5 +476,4 @@ def _disks(points: np.ndarray, tris: np.ndarray, depth: int = 0) -> list[np.ndar
 
 def _euler(tris: np.ndarray) -> int:
     """V - E + F of a triangle set."""
-    edges = _edges(tris)
-    return len(np.unique(tris)) - len(np.unique(edges, axis=0)) + len(tris)
+    return len(np.unique(tris)) - len(np.unique(_edge_keys(tris)[0])) + len(tris)

@@ -196,16 +196,16 @@ def rebuild_3d(
             )
             band = 0.5 * gap + 3 * h
             phi = level_set(grid, planes, tris, band)
-            filled = 0.0
+            before = None  # the electrolyte volume before the closing, if it closed any
             if gap > 0:
                 near = None if contacts is None else (contacts, REACH * gap)
                 closed = close(grid, phi, gap, band, near)
-                if (closed < phi).any():  # the electrolyte the closing turned into metal
-                    filled = electrolyte_volume(grid, phi, planes, cut)
-                    filled -= electrolyte_volume(grid, closed, planes, cut)
+                if (closed < phi).any():
+                    before = electrolyte_volume(grid, phi, planes, cut)
                 phi = closed
             found = electrolyte_patches(grid, phi, planes, cut, sheet, sizes[1])
-            done = Rebuild(found.pockets, found.islands, max(filled, 0.0))
+            filled = 0.0 if before is None else max(before - found.volume, 0.0)
+            done = Rebuild(found.pockets, found.islands, filled)
             target = volume - done.trapped + sum(found.islands)
             alternatives = [found.unsplit] if found.unsplit else []
             build_from_surfaces(
