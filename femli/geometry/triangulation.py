@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import gmsh
 import numpy as np
@@ -31,11 +33,14 @@ from femli.geometry.core import (
     new_model,
     remesh_fields,
     set_background,
+    write_msh,
 )
 
 __all__ = [
     "build_from_surfaces",
+    "keep_mesh",
     "mesh_volume",
+    "read_mesh",
     "restore_volume",
 ]
 
@@ -82,25 +87,54 @@ def build_from_surfaces(
     sizes = (h_moving, h_far, sizing)
     if reparametrise:
         candidates = [triangles, *alternatives]
-        scores: dict[int, float] = {}
-        current = None  # the candidate the gmsh model holds
-        for k, patches in enumerate(candidates):
-            try:
-                groups = _build(nodes, patches, moving, cell_name, sizes, volume, True)
-            except Exception as err:  # gmsh raises bare Exceptions
-                log.info("surface reparametrisation failed (%s)", err)
-                current = None
-                continue
-            current, scores[k] = k, measure_quality(3).min_gamma
-            if scores[k] >= POOR:
-                return groups
-        if scores:
-            best = max(scores, key=lambda k: scores[k])
-            if best == current:
-                return groups
-            return _build(nodes, candidates[best], moving, cell_name, sizes, volume, True)
+        with tempfile.TemporaryDirectory(prefix="femli-remesh-") as kept:
+            groups = _best(nodes, candidates, moving, cell_name, sizes, volume, Path(kept))
+        if groups is not None:
+            return groups
         log.warning("surface reparametrisation failed: keeping the boundary triangles")
     return _build(nodes, triangles, moving, cell_name, sizes, volume, False)
+
+
+def _best(nodes, candidates, moving, cell_name, sizes, volume, kept: Path) -> dict | None:
+    """Reparametrise and mesh each candidate partition in turn until one's worst cell is
+    at least ``POOR``; else the best one (its mesh kept in the folder ``kept`` while the
+    others are tried, not made again). None if every one failed. The gmsh model holds the
+    mesh returned."""
+    best: tuple[float, dict[str, int]] | None = None
+    held = False  # whether the gmsh model holds the best candidate's mesh
+    for k, patches in enumerate(candidates):
+        try:
+            groups = _build(nodes, patches, moving, cell_name, sizes, volume, True)
+        except Exception as err:  # gmsh raises bare Exceptions
+            log.info("surface reparametrisation failed (%s)", err)
+            held = False
+            continue
+        score = measure_quality(3).min_gamma
+        if score >= POOR:
+            return groups
+        held = best is None or score > best[0]
+        if held:
+            best = (score, groups)
+            if k + 1 < len(candidates):
+                keep_mesh(kept / "best.msh")
+    if best is None:
+        return None
+    if not held:
+        read_mesh(kept / "best.msh")
+    return best[1]
+
+
+def keep_mesh(path: Path) -> None:
+    """Write the gmsh model's mesh to ``path``, binary: read back, it is the same to the
+    last bit (ASCII changed coordinates by 6e-17)."""
+    gmsh.option.setNumber("Mesh.Binary", 1)
+    write_msh(path)
+
+
+def read_mesh(path: Path) -> None:
+    """A fresh gmsh model holding the mesh :func:`keep_mesh` wrote to ``path``."""
+    new_model("remesh3d")
+    gmsh.merge(str(path))
 
 
 def _build(nodes, triangles, moving, cell_name, sizes, volume, reparametrise) -> dict[str, int]:

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from femli.geometry import gmsh_session
-from femli.geometry.triangulation import build_from_surfaces, mesh_volume, restore_volume
+from femli.geometry.triangulation import (
+    build_from_surfaces,
+    keep_mesh,
+    mesh_volume,
+    read_mesh,
+    restore_volume,
+)
 
 FACES = {  # outward-oriented unit-cube faces as corner quads
     "bottom": [0, 2, 3, 1],
@@ -83,24 +89,28 @@ def test_kept_triangles_also_get_the_volume_asked_for():
         # (first partition, second): a failure or the worst cell's quality
         ((RuntimeError, 0.3), [("a", True), ("b", True)]),  # first fails: the second
         ((0.3, 0.5), [("a", True)]),  # good enough: no second try
-        ((0.01, 0.3), [("a", True), ("b", True)]),  # poor: the second is better
-        ((0.05, 0.02), [("a", True), ("b", True), ("a", True)]),  # the best rebuilt
+        ((0.01, 0.3), [("a", True), "kept", ("b", True)]),  # poor: the second is better
+        # the first is the best: its mesh kept while the second is tried, then read back
+        ((0.05, 0.02), [("a", True), "kept", ("b", True), "read"]),
+        ((0.02, 0.05), [("a", True), "kept", ("b", True)]),  # the last is the best: held
+        ((0.05, RuntimeError), [("a", True), "kept", ("b", True), "read"]),
         ((RuntimeError, RuntimeError), [("a", True), ("b", True), ("a", False)]),
     ],
 )
 def test_other_partitions_are_tried_before_the_triangles_are_kept(monkeypatch, outcomes, calls):
     """build_from_surfaces tries each partition of the surface (Gmsh's reparametrisation
-    of merged deposits split at their neck can fail or give slivers) and keeps the best;
+    of merged deposits split at their neck can fail or give slivers) and keeps the best
+    (a best that is not the last is read back from the mesh kept of it, not made again);
     only when all fail does it keep the given triangles."""
     import femli.geometry.triangulation as triangulation
 
-    made: list[tuple[str, bool]] = []
+    made: list = []
     quality: list[float] = []
 
     def build(nodes, patches, moving, cell_name, sizes, volume, reparametrise):
         made.append((patches, reparametrise))
-        if reparametrise and len(made) <= len(outcomes):
-            outcome = outcomes[len(made) - 1]
+        if reparametrise and len(quality) < len(outcomes):
+            outcome = outcomes[len([m for m in made if isinstance(m, tuple)]) - 1]
             if outcome is RuntimeError:
                 raise RuntimeError("HXT 3D mesh failed")
             quality.append(outcome)
@@ -110,5 +120,38 @@ def test_other_partitions_are_tried_before_the_triangles_are_kept(monkeypatch, o
     monkeypatch.setattr(
         triangulation, "measure_quality", lambda dim: SimpleNamespace(min_gamma=quality[-1])
     )
+    monkeypatch.setattr(triangulation, "keep_mesh", lambda path: made.append("kept"))
+    monkeypatch.setattr(triangulation, "read_mesh", lambda path: made.append("read"))
     triangulation.build_from_surfaces(np.zeros((0, 3)), "a", [], "x", 0.1, 0.5, alternatives=["b"])
     assert made == calls
+
+
+def test_the_best_partition_read_back_is_the_mesh_it_made(tmp_path):
+    """The kept mesh of a partition, read back, has the same nodes, cells and names."""
+    nodes, tris = cube()
+    with gmsh_session():
+        build_from_surfaces(nodes, tris, ["bottom"], "inside", 0.2, 0.5, volume=1.0)
+        made = _mesh()
+        keep_mesh(tmp_path / "best.msh")
+        read_mesh(tmp_path / "best.msh")
+        read = _mesh()
+    assert read[0] == made[0]  # the names
+    assert np.array_equal(read[1], made[1])  # the tetrahedra's corners
+    assert read[2] == made[2]  # the triangles per name
+
+
+def _mesh() -> tuple:
+    names = {gmsh.model.getPhysicalName(d, t): (d, t) for d, t in gmsh.model.getPhysicalGroups()}
+    _, _, conn = gmsh.model.mesh.getElements(3)
+    tags, xyz, _ = gmsh.model.mesh.getNodes()
+    where = dict(zip(tags.tolist(), xyz.reshape(-1, 3).tolist(), strict=True))
+    corners = np.sort(np.array([where[n] for n in conn[0]]).reshape(-1, 12), axis=0)
+    per_name = {
+        name: sum(
+            len(gmsh.model.mesh.getElements(2, s)[1][0])
+            for s in gmsh.model.getEntitiesForPhysicalGroup(d, t)
+        )
+        for name, (d, t) in names.items()
+        if d == 2
+    }
+    return sorted(names), corners, per_name
