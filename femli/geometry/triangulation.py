@@ -190,12 +190,24 @@ def _discrete_surfaces(nodes: np.ndarray, triangles: Patches) -> dict[int, str]:
 
 def mesh_volume() -> tuple[float, np.ndarray, np.ndarray]:
     """(volume um^3, node tag -> row, d volume / d node position (rows, 3)) of the tets."""
+    index, x, tets = _tetrahedra()
+    volume, gradient = _volume(x, tets)
+    return volume, index, gradient
+
+
+def _tetrahedra() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(node tag -> row, node coordinates (rows, 3) um, tetrahedra (m, 4) as rows) of the
+    gmsh model's mesh."""
     tags, coords, _ = gmsh.model.mesh.getNodes()
     index = np.full(int(tags.max()) + 1, -1)
     index[tags.astype(np.int64)] = np.arange(len(tags))
-    x = coords.reshape(-1, 3)
     _, _, connectivity = gmsh.model.mesh.getElements(3)
     tets = index[np.asarray(connectivity[0], dtype=np.int64)].reshape(-1, 4)
+    return index, coords.reshape(-1, 3).copy(), tets
+
+
+def _volume(x: np.ndarray, tets: np.ndarray) -> tuple[float, np.ndarray]:
+    """(volume, d volume / d node position (rows, 3)) of tetrahedra ``tets`` on ``x``."""
     a, b, c, d = (x[tets[:, k]] for k in range(4))
     signed = np.einsum("ij,ij->i", np.cross(b - a, c - a), d - a) / 6.0
     sign = np.sign(signed)[:, None] / 6.0
@@ -204,28 +216,33 @@ def mesh_volume() -> tuple[float, np.ndarray, np.ndarray]:
         np.cross(d - a, b - a) * sign,
         np.cross(b - a, c - a) * sign,
     )
-    gradient = np.zeros_like(x)
-    for k, g in enumerate((-(grad_b + grad_c + grad_d), grad_b, grad_c, grad_d)):
-        np.add.at(gradient, tets[:, k], g)
-    return float(np.abs(signed).sum()), index, gradient
+    corners = np.concatenate([-(grad_b + grad_c + grad_d), grad_b, grad_c, grad_d])
+    rows = tets.T.ravel()  # corner k of every tet, k = 0..3, as the gradients are stacked
+    gradient = np.stack(
+        [np.bincount(rows, weights=corners[:, i], minlength=len(x)) for i in range(3)], axis=1
+    )
+    return float(np.abs(signed).sum()), gradient
 
 
 def restore_volume(target: float, surfaces: Sequence[int], iterations: int = 3) -> float:
     """Offset the interior nodes of ``surfaces`` along the volume gradient until the mesh
-    encloses ``target`` (um^3). Returns the remaining relative error."""
+    encloses ``target`` (um^3). Returns the remaining relative error. The iterations run
+    on a copy of the coordinates; gmsh's nodes are set once at the end (a node at a time:
+    gmsh has no bulk setter)."""
     found = [gmsh.model.mesh.getNodes(2, s, includeBoundary=False)[0] for s in surfaces]
     movable = np.unique(np.concatenate([np.zeros(0), *found])).astype(np.int64)
+    index, x, tets = _tetrahedra()
+    rows = index[movable]
     error = 0.0
     for _ in range(iterations):
-        volume, index, gradient = mesh_volume()
+        volume, gradient = _volume(x, tets)
         error = (volume - target) / target
         if not movable.size or abs(error) < 1e-12:
             break
-        g = gradient[index[movable]]
+        g = gradient[rows]
         norms = np.linalg.norm(g, axis=1)
         step = (target - volume) / max(norms.sum(), 1e-300)  # dV = step * sum |g_i|
-        shift = step * g / np.maximum(norms, 1e-300)[:, None]
-        for tag, delta in zip(movable, shift, strict=True):
-            coord, param, _, _ = gmsh.model.mesh.getNode(int(tag))
-            gmsh.model.mesh.setNode(int(tag), (coord + delta).tolist(), param.tolist())
+        x[rows] += step * g / np.maximum(norms, 1e-300)[:, None]
+    for tag, coord in zip(movable.tolist(), x[rows].tolist(), strict=True):
+        gmsh.model.mesh.setNode(tag, coord, [])  # the parametric coordinates kept
     return error
