@@ -21,7 +21,7 @@ from femli.geometry.core import RemeshSizing
 from femli.geometry.loops import build_from_loops
 from femli.geometry.pinch import deposit_seeds, edge_deposits, fuse, loop_arrays, pinches
 from femli.growth.motion import MeshMotionError
-from femli.growth.rebuild import contacts_3d, rebuild_3d
+from femli.growth.rebuild import GRIDS, contacts_3d, rebuild_3d
 from femli.growth.remesh import boundary_edges, boundary_loops
 from femli.mesh import Domain, from_gmsh_model
 from femli.parallel import on_root
@@ -132,11 +132,12 @@ def merge_deposits_3d(growth) -> bool:
     return True
 
 
-def rebuild_growth(growth, events: list[dict]) -> None:
+def rebuild_growth(growth, events: list[dict], grids: Sequence[float] = GRIDS) -> None:
     """3D: a new mesh from the level set of the electrode surface (closed over the merge
     gap if deposits are about to touch: ``events``, their contacts in um), enclosing the
     electrolyte volume Faraday's law leaves; the state carried over, pockets and filled
-    gaps counted as trapped, the events recorded. Collective.
+    gaps counted as trapped, the events recorded; ``grids``: the level-set grid spacings
+    to try (:func:`~femli.growth.rebuild.rebuild_3d`). Collective.
 
     Without contacts (a remesh for quality) the surface is not closed: closing would fill
     every concave corner sharper than the merge gap (a merged neck) again and again."""
@@ -155,6 +156,7 @@ def rebuild_growth(growth, events: list[dict]) -> None:
             growth.seeds,
             contacts,
             growth.sizing,
+            grids,
         )
     except Exception as err:  # Gmsh, the level set: raised on every rank alike
         raise touching_error(growth, f"rebuilding the mesh failed ({reason(err)})") from err

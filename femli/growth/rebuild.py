@@ -38,6 +38,7 @@ from femli.parallel import on_root
 __all__ = [
     "CONTACT",
     "GRID",
+    "RESCUE_GRID",
     "Rebuild",
     "contacts_3d",
     "planes_of",
@@ -58,6 +59,9 @@ GRID = 0.75
 #: Grid spacings tried in turn when a rebuild's surface cannot be meshed (a plane face
 #: pinched by merged deposits; another grid samples the pinch differently).
 GRIDS = (GRID, 0.6)
+#: The grid of a rebuild that replaces a fresh mesh the next step could not move (a
+#: sliver at a deposit's foot: the finer grid samples the surface differently).
+RESCUE_GRID = 0.5
 #: Facing: normals within ~53 degrees of opposite, the gap along them (a fillet of radius
 #: gap/2 the closing leaves has chords below CONTACT x gap only within 106 degrees: cos > -0.3).
 FACING = 0.6
@@ -169,13 +173,15 @@ def rebuild_3d(
     seeds: np.ndarray,
     contacts: np.ndarray | None = None,
     sizing: RemeshSizing | None = None,
+    grids: Sequence[float] = GRIDS,
 ) -> tuple[Domain, Rebuild]:
     """A fresh mesh of ``domain`` from the level set of its electrode surface, deposits
     closer than ``gap`` (um; 0: none) merged (only within ``REACH x gap`` of the
     ``contacts`` (k, 3) um, if given; ``sizing``: the boundaries that keep their size,
     :func:`~femli.growth.remesh.kept_sizes`, and the builder's grading), enclosing
     ``volume`` (um^3) less the pockets it drops and the gaps it fills, plus the metal cut
-    loose. Collective (Gmsh on rank 0)."""
+    loose. The level-set grid spacings tried in turn (shares of the deposit size):
+    ``grids``. Collective (Gmsh on rank 0)."""
     gathered = boundary_surfaces(domain)
     cell_name = next(iter(domain.cell_names), "electrolyte")
 
@@ -221,12 +227,12 @@ def rebuild_3d(
             )
             return done
 
-        for share in GRIDS[:-1]:
+        for share in grids[:-1]:
             try:
                 return attempt(share * sizes[0])
             except GeometryError as err:
                 log.info("rebuild on a grid of %g x the deposit size failed (%s)", share, err)
-        return attempt(GRIDS[-1] * sizes[0])
+        return attempt(grids[-1] * sizes[0])
 
     with gmsh_session():
         info = on_root(domain.comm, build)

@@ -44,7 +44,7 @@ from femli.growth.merge import (
 from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.options import GrowthOptions, Metal
-from femli.growth.rebuild import require_box, seeds_3d
+from femli.growth.rebuild import RESCUE_GRID, require_box, seeds_3d
 from femli.growth.remesh import edge_lengths, kept_sizes, remesh_domain, transfer
 from femli.physics.model import CellModel
 from femli.solve.newton import SolverError
@@ -243,10 +243,23 @@ class GrowthSolver:
                 self.options.max_displacement / max(speed, 1e-300),
                 self.chemistry.next_step(),
             )
-            used = self._advance(dt)
+            used = self._advance_or_rebuild(dt)
             self._record(used, callback)
             self._remesh_hook()
         return self.records
+
+    def _advance_or_rebuild(self, dt: float) -> float:
+        """:meth:`_advance`; in 3D with merging, a mesh the step cannot move even cut
+        (a sliver at a deposit's foot, all its corners on the moving surface) is rebuilt
+        once from the level set on a finer grid and the step tried again on it."""
+        try:
+            return self._advance(dt)
+        except MeshMotionError as err:
+            if self.model.domain.dim != 3 or self.options.merge_gap is None:
+                raise
+            log.info("t = %.4g s: %s; rebuilding the mesh on a finer level-set grid", self.t, err)
+            rebuild_growth(self, [], (RESCUE_GRID,))
+        return self._advance(dt)
 
     def _advance(self, dt: float) -> float:
         """Move the boundary and solve on the new shape; a failed solve puts the shape and

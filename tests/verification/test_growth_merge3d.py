@@ -249,3 +249,49 @@ def test_a_rebuild_whose_surface_cannot_be_meshed_is_tried_on_a_finer_grid(monke
     assert len(spacings) == 2
     assert spacings[1] / spacings[0] == pytest.approx(rebuild.GRIDS[1] / rebuild.GRIDS[0])
     assert growth.model.domain.measure(boundary=False) == pytest.approx(volume, rel=1e-9)
+
+
+def test_a_mesh_the_next_step_cannot_move_is_rebuilt_on_a_finer_grid(monkeypatch):
+    """A fresh mesh the step cannot move even with every cut (seen: a sliver at a nucleus's
+    foot with all four corners on the moving surface) is rebuilt once from the level set
+    on the finer RESCUE_GRID and the step taken on it; Faraday's law holds through it. A
+    mesh that fails again stops the run with the mesh-motion error (no endless retries)."""
+    import femli.growth.merge as merge
+    from femli.growth.motion import MeshMotionError, MeshMover
+    from femli.growth.rebuild import GRIDS, RESCUE_GRID
+
+    grids: list[tuple] = []
+    rebuild = merge.rebuild_3d
+
+    def recorded(*args, **kwargs):
+        grids.append(tuple(args[8]) if len(args) > 8 else GRIDS)
+        return rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(merge, "rebuild_3d", recorded)
+    move, failing = MeshMover.move, {"left": 0}
+
+    def move_or_fail(self, *args, **kwargs):
+        if failing["left"]:
+            failing["left"] -= 1
+            raise MeshMotionError("a cell would invert")
+        return move(self, *args, **kwargs)
+
+    monkeypatch.setattr(MeshMover, "move", move_or_fail)
+
+    def fail_once_past_1s(times: int):
+        def callback(growth, record):
+            if record["t"] >= 1.0 and not failing.get("done"):
+                failing.update(left=times * (growth.options.max_cuts + 1), done=True)
+
+        return callback
+
+    growth = pair(1.6, MERGE_GAP)
+    final = growth.run(fail_once_past_1s(1))[-1]  # the next step fails with every cut, once
+    assert grids == [(RESCUE_GRID,)]
+    assert final["t"] == pytest.approx(1.6) and final["remeshes"] == 1
+    assert final["deposited_volume"] == pytest.approx(final["faraday_volume"], rel=5e-3)
+    failing.clear()
+    failing["left"] = 0
+    with pytest.raises(MeshMotionError, match="cannot follow"):  # before and after it
+        pair(1.6, MERGE_GAP).run(fail_once_past_1s(2))
+    assert grids == [(RESCUE_GRID,), (RESCUE_GRID,)]
