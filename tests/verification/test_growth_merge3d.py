@@ -251,6 +251,7 @@ def test_a_rebuild_whose_surface_cannot_be_meshed_is_tried_on_a_finer_grid(monke
     assert growth.model.domain.measure(boundary=False) == pytest.approx(volume, rel=1e-9)
 
 
+@pytest.mark.mpi
 def test_a_mesh_the_next_step_cannot_move_is_rebuilt_on_a_finer_grid(monkeypatch):
     """A fresh mesh the step cannot move even with every cut (seen: a sliver at a nucleus's
     foot with all four corners on the moving surface) is rebuilt once from the level set

@@ -204,6 +204,7 @@ def test_transient_growth_goes_on_through_merges_and_remeshes():
     assert c_min[0] == C0 and 0.99 * C0 < c_min.min() < C0  # starts uniform, depletes
 
 
+@pytest.mark.mpi
 def test_transient_growth_goes_on_through_a_3d_merge():
     """Two 0.25 um hemispheres 0.1 um apart (3D, tertiary, 10 mA/cm2 held)
     touch after about 3 s and merge through a level-set rebuild: the concentrations go over
