@@ -482,7 +482,11 @@ class GrowthConfig(Strict):
         validation_alias=_renamed("growth", "max_displacement_um"),
         description="largest boundary motion per step",
     )
-    min_quality: Fraction = Field(0.2, description="remesh below this cell quality")
+    min_quality: Fraction = Field(
+        0.2,
+        description="remesh below this cell quality (after a remesh that gave less than "
+        "half of it: below half of what it gave)",
+    )
     snapshots: list[Annotated[Time, Field(ge=0)]] = Field(
         default_factory=list, description="times of morphology pictures and moving fields"
     )

@@ -40,7 +40,8 @@ class GrowthOptions:
         t_end: final time.
         max_displacement: largest boundary displacement per step.
         dt_max: largest step.
-        min_quality: remesh (or stop, without a remesh hook) below this cell quality.
+        min_quality: remesh (or stop, without a remesh hook) below this cell quality
+            (after a remesh that gave less than half of it: below half of what it gave).
         metals: boundary name -> :class:`Metal` (default Li everywhere).
         max_cuts: step halvings after an inverted mesh.
         max_solve_cuts: step halvings after a failed solve on the moved shape (each
