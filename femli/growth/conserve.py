@@ -120,8 +120,8 @@ class VolumeKeeper:
         """Volumes (m^3) the last step owes: half its step times the end rates it did not
         foresee (``rates``: the rates now, m^3/s), or the volume carried from the last
         mesh spread in proportion to ``rates``. Collective."""
+        total = self._sum(rates)  # (collective: on every rank, before any branch)
         if self.expected is None or self.expected.shape != rates.shape:
-            total = self._sum(rates)
             if self.carried == 0.0 or total == 0.0:  # nothing owed, or nowhere to put it
                 return np.zeros_like(rates)
             return rates * (self.carried / total)
