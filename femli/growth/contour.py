@@ -125,8 +125,8 @@ def _closed_surface(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: float
     only, the volumes of the pockets and islands dropped, and the whole surface's
     :func:`electrolyte_volume`."""
     surface = _clipped(grid, phi, planes, cut)
+    volume = _enclosed(surface)
     points = np.array(surface.points, dtype=np.float64)
-    volume = abs(shell_volume(points, np.asarray(surface.regular_faces)))
     for p in [*planes, _cut_plane(cut)]:
         near = np.abs(points[:, p.axis] - p.value) < SNAP
         points[near, p.axis] = p.value
@@ -169,7 +169,11 @@ def _even_edges(loop, points, on_plane, essential, size: float) -> np.ndarray:
 def electrolyte_volume(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: float) -> float:
     """Volume (um^3) of the electrolyte ``phi > 0`` inside ``planes`` below the ``cut``,
     pockets included, metal islands excluded (the contoured, clipped surface's)."""
-    surface = _clipped(grid, phi, planes, cut)
+    return _enclosed(_clipped(grid, phi, planes, cut))
+
+
+def _enclosed(surface: pv.PolyData) -> float:
+    """Volume (um^3) a clipped, capped surface encloses (its shells summed, signed)."""
     return abs(shell_volume(np.asarray(surface.points), np.asarray(surface.regular_faces)))
 
 
