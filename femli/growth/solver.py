@@ -256,6 +256,11 @@ class GrowthSolver:
             self._remesh_hook()
         return self.records
 
+    @property
+    def rebuilds(self) -> bool:
+        """Whether new meshes come from the level set (3D with merging, not a remesh)."""
+        return self.model.domain.dim == 3 and self.options.merge_gap is not None
+
     def _advance_or_rebuild(self, dt: float) -> float:
         """:meth:`_advance`; in 3D with merging, a mesh the step cannot move even cut
         (a sliver at a deposit's foot, all its corners on the moving surface) is rebuilt
@@ -263,7 +268,7 @@ class GrowthSolver:
         try:
             return self._advance(dt)
         except MeshMotionError as err:
-            if self.model.domain.dim != 3 or self.options.merge_gap is None:
+            if not self.rebuilds:
                 raise
             log.info("t = %.4g s: %s; rebuilding the mesh on a finer level-set grid", self.t, err)
             rebuild_growth(self, [], (RESCUE_GRID,))
@@ -346,7 +351,7 @@ class GrowthSolver:
         """
         if self.sizes is None:  # a checkpoint from before 3D remeshing
             self.sizes = self._remesh_sizes()
-        if self.model.domain.dim == 3 and self.options.merge_gap is not None:
+        if self.rebuilds:
             rebuild_growth(self, [])  # from the level set, Faraday's volume restored
             return
         try:
