@@ -133,6 +133,26 @@ def caps_at(centres: list[list[float]], comm: MPI.Comm = MPI.COMM_WORLD, **param
         return from_gmsh_model(gmsh.model, comm, 3)
 
 
+#: Gap (m) between the feet of the two hemispheres of :func:`hemisphere_pair`.
+PAIR_GAP = 0.1e-6
+
+
+def hemisphere_pair(comm: MPI.Comm = MPI.COMM_WORLD) -> Domain:
+    """Two 0.25 um hemispheres whose feet are ``PAIR_GAP`` apart in a 2 x 1 x 1.2 um box
+    (coarse: 0.06 um on the nuclei)."""
+    return caps_at(
+        [[0.7, 0.5], [1.3, 0.5]],
+        comm=comm,
+        width=2.0,
+        depth=1.0,
+        height=1.2,
+        diameter=0.5,
+        h_nucleus=0.06,
+        h_substrate=0.12,
+        h_far=0.3,
+    )
+
+
 def ridge_domain() -> Domain:
     """One 1 um x 2 um asperity on a 2D Li electrode (h 0.2 um there, 1 um far away)."""
     domain, _ = build_domain(

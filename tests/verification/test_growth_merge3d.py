@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mpi4py import MPI
-from shared_cases import caps_at
+from shared_cases import PAIR_GAP, caps_at, hemisphere_pair
 
 from femli.geometry import GeometryError
 from femli.growth.contour import _even_edges, _raise, _subdivide, _top_loop
@@ -27,24 +27,14 @@ from femli.physics.kinetics import ButlerVolmer
 from femli.physics.model import CellModel
 
 CURRENT = 100.0  # A/m2, mean deposition current density
-GAP = 0.1e-6  # m, between the feet
+GAP = PAIR_GAP  # m, between the feet
 MERGE_GAP = 0.05e-6
 
 
 def pair(t_end: float, merge_gap: float | None, comm: MPI.Comm = MPI.COMM_WORLD) -> GrowthSolver:
     """Two 0.25 um hemispheres 0.1 um apart in a 2 x 1 x 1.2 um box (coarse), galvanostatic
     at 100 A/m2 with charge-transfer-dominated kinetics (Wagner number ~1e3: uniform)."""
-    domain = caps_at(
-        [[0.7, 0.5], [1.3, 0.5]],
-        width=2.0,
-        depth=1.0,
-        height=1.2,
-        diameter=0.5,
-        h_nucleus=0.06,
-        h_substrate=0.12,
-        h_far=0.3,
-        comm=comm,
-    )
+    domain = hemisphere_pair(comm)
     electrode = Electrode("li", {"nuclei": ButlerVolmer(30.0, 1.5, 0.5)}, current_density=-CURRENT)
     model = CellModel(
         domain, binary(1000.0, 5e-10, 5e-10, model="secondary"), [electrode], [Bulk(("bulk",))]
