@@ -16,7 +16,9 @@ nearer still: within ``theta/(1 - theta) |Y_k|`` when full steps contract by
 That bound assumes linear convergence at the rate ``theta``; once a full step has shrunk
 by :data:`QUADRATIC_THETA` or more, Newton is in its quadratic regime (``|Y_{k+1}| ~
 c |Y_k|^2``, ``c`` from the last two steps) and ``x_k`` is within ``theta^2 |Y_k|``,
-but never credited below :data:`INEXACT_FLOOR` ``|Y_k|`` (the Krylov solves' own error).
+but never credited below :data:`INEXACT_FLOOR` ``|Y_k|`` (the Krylov solves' own error);
+a chord step (the Jacobian built at an earlier iterate) contracts linearly and keeps the
+linear bound.
 The tertiary benchmark's Newton steps 3.2e-2, 2.6e-5 (theta 8e-4), 7.9e-12: the linear
 bound put the second iterate at 2e-8 and asked for the third step, whose size shows the
 second iterate's error: 8e-12, as the quadratic estimate (2e-11) said.
@@ -170,16 +172,26 @@ class StepTest:
         self._crawling = 0
         #: the error estimate (scaled) of the last iterate tested
         self.error = np.inf
+        #: the Newton iteration whose iterate the Jacobian in use was built at, set by a
+        #: solver that lags it (None: built at every iterate); a step from a later
+        #: iterate is a chord step, with linear contraction
+        self.jacobian_at: int | None = None
         #: The iteration at which this test converged with the balances found closed
         #: (``closed()`` called on that very iterate), else None: the final admissibility
         #: check need not assemble them again.
         self.closed_at: int | None = None
+
+    @property
+    def last_step(self) -> float:
+        """The scaled size of the last Newton direction of this solve (inf before one)."""
+        return self._last_step
 
     def reset(self) -> None:
         """Forget the previous solve (its last iterate and steps)."""
         self._first_norm, self._last_step, self._last_full = 0.0, np.inf, False
         self._crawling = 0
         self.error = np.inf
+        self.jacobian_at = None
         self.closed_at = None
 
     def scaled_max(self, vec: PETSc.Vec) -> float:
@@ -234,7 +246,8 @@ class StepTest:
         if full and self._last_full and direction < 0.5 * self._last_step:
             theta = direction / self._last_step
             error = theta / (1.0 - theta) * direction
-            if theta <= QUADRATIC_THETA:
+            fresh = self.jacobian_at is None or self.jacobian_at == it - 1
+            if theta <= QUADRATIC_THETA and fresh:
                 error = max(theta * theta, INEXACT_FLOOR) * direction
         self.error = error
         self._last_step, self._last_full = direction, full

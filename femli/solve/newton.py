@@ -13,26 +13,25 @@ times the work.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 import dolfinx
 import numpy as np
 import ufl
 from dolfinx.fem import bcs_by_block
-from dolfinx.fem.petsc import assemble_vector, assign, set_bc
-from dolfinx.la.petsc import _zero_vector
 from mpi4py import MPI
 from petsc4py import PETSc
 
 from femli.mesh import Domain
 from femli.solve import presets
 from femli.solve.acceptance import StateCheck, StepTest
-from femli.solve.problems import NestJacobian, NonlinearProblem, ghost_update
+from femli.solve.problems import NestJacobian, NonlinearProblem, nest_residual
 from femli.solve.stats import SolveStats
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "Equations",
     "Newton",
     "SolverError",
-    "nest_residual",
     "reason_text",
 ]
 
@@ -112,6 +110,9 @@ class Newton:
         # between solves, and a failed linear solve is retried without it)
         self._lag = int(opts.pop("snes_lag_preconditioner", 1))
         self._lag_now = self._lag  # 1 while a failed linear solve is retried
+        #: Newton steps per Jacobian in the next solves (:meth:`chord`); 1: every step
+        self.jacobian_every = 1
+        self._jacobian_now = 1  # this attempt's (recoveries build one at every step)
         self._age: int | None = None  # Jacobians since the preconditioner was built
         self._blocks_reused = False  # the field split's blocks keep their preconditioners
         self.prefix = f"femli_{next(_counter)}_"
@@ -197,14 +198,50 @@ class Newton:
 
         def timed_jacobian(*args, **kwargs):
             start = time.perf_counter()
+            newton = owner()
+            if newton is not None and not newton._fresh_jacobian():
+                return  # a chord step: the matrix (and its preconditioner) as they are
             jacobian(*args, **kwargs)
-            if (newton := owner()) is not None:
+            if newton is not None:
                 newton._apply_lag(nest)
                 newton.stats.assembly_seconds += time.perf_counter() - start
                 newton.stats.jacobian_evaluations += 1
 
         snes.setFunction(timed_residual, b, args=r_args, kargs=r_kwargs)
         snes.setJacobian(timed_jacobian, a, p, args=j_args, kargs=j_kwargs)
+
+    def _fresh_jacobian(self) -> bool:
+        """Whether this Newton step builds the Jacobian (every :attr:`_jacobian_now` steps
+        of a solve); the step test learns where the one in use was built."""
+        it = self.problem.solver.getIterationNumber()
+        near = self.test is not None and self.test.last_step <= presets.CHORD_STEP
+        if it % self._jacobian_now and near:
+            self.stats.jacobians_reused += 1
+            return False
+        if self.test is not None and self._jacobian_now > 1:
+            self.test.jacobian_at = it
+        return True
+
+    @contextlib.contextmanager
+    def chord(self, every: int = 2) -> Iterator[None]:
+        """Solves inside build the Jacobian only every ``every`` Newton steps
+        (Shamanskii's method: the steps between are chord steps with the last Jacobian).
+
+        For solves from a nearby solution (a growth step's warm start: first scaled
+        Newton step ~3e-5), where a Jacobian one step old is as good as a new one (the
+        second step shrank 1e5-fold either way) and its assembly is 40 % of a step. A
+        Jacobian is kept only after a step below :data:`~femli.solve.presets.CHORD_STEP`
+        (scaled): a chord step contracts by about the last step's size, a Newton step by
+        its square. The step test credits chord steps with linear contraction only.
+        Recoveries from a failed solve build the Jacobian at every step.
+        """
+        if every < 1:
+            raise ValueError(f"chord: every must be >= 1, got {every}")
+        kept, self.jacobian_every = self.jacobian_every, every
+        try:
+            yield
+        finally:
+            self.jacobian_every = kept
 
     def _apply_lag(self, nest: bool) -> None:
         """Keep or rebuild the preconditioner at this Newton step (every :attr:`_lag_now`).
@@ -263,7 +300,11 @@ class Newton:
             self.test.closed_at = None  # set again only by this solve's convergence
         if self.problem.A.getType() == "nest":
             self._impose_dirichlet()
-        converged, reason = self._attempt()
+        self._jacobian_now = self.jacobian_every
+        try:
+            converged, reason = self._attempt()
+        finally:
+            self._jacobian_now = 1
         if not converged and reason == DIVERGED_LINEAR_SOLVE:
             converged, reason = self._recover_linear(state)
         if not converged and reason == DIVERGED_LINE_SEARCH and self.test is not None:
@@ -372,21 +413,3 @@ def _forget_options(prefix: str) -> None:
     opts = PETSc.Options()
     for name in [k for k in opts.getAll() if k.startswith(prefix)]:
         opts.delValue(name)
-
-
-def nest_residual(_snes, x, b, u, residual, bcs) -> None:
-    """Residual at ``x`` into the nested vector ``b``, one field block at a time.
-
-    The unknowns satisfy the Dirichlet conditions (imposed before each solve; Newton
-    corrections vanish there), so there is no lifting: constrained rows get ``x - g``.
-    Each block packs its own coefficients: one block's packed data alive at a time.
-    """
-    ghost_update(x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-    assign(x, u)
-    _zero_vector(b)
-    for form, b_sub in zip(residual, b.getNestSubVecs(), strict=True):
-        assemble_vector(b_sub, form)
-    ghost_update(b, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
-    spaces = [form.function_spaces[0] for form in residual]
-    set_bc(b, bcs_by_block(spaces, bcs), x0=x, alpha=-1.0)
-    ghost_update(b, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)

@@ -20,6 +20,7 @@ the measured crossovers of the two presets (``benchmarks/crossover.py``).
 from __future__ import annotations
 
 __all__ = [
+    "CHORD_STEP",
     "DIRECT",
     "DIRECT_DOF_LIMIT",
     "DIRECT_DOF_LIMIT_2D",
@@ -51,6 +52,11 @@ DIRECT_DOF_LIMIT_2D = 20_000
 
 #: Rebuild the iterative preconditioner every this many Newton steps within a solve.
 PRECONDITIONER_LAG = 3
+
+#: A chord step (:meth:`~femli.solve.newton.Newton.chord`) follows only a Newton step of
+#: at most this scaled size: it contracts by about c x that size (c ~ 0.5 measured on the
+#: seed 003 array: steps 2.5e-5 then 3e-10), enough to end the solve at the 1e-10 step test.
+CHORD_STEP = 1.0e-4
 
 #: A Newton solve whose linear solves fail under the iterative preset (after a retry with
 #: the preconditioner rebuilt at every step) is retried with MUMPS up to this many

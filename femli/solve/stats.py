@@ -41,6 +41,7 @@ class SolveStats:
     assembly_seconds: float = 0.0
     residual_evaluations: int = 0
     jacobian_evaluations: int = 0
+    jacobians_reused: int = 0
     last_reason: int = 0
     rebuild_retries: int = 0
     line_search_retries: int = 0
@@ -76,6 +77,7 @@ class SolveStats:
             "line_search_retries": self.line_search_retries,
             "direct_solver_fallbacks": self.direct_fallbacks,
             "jacobian_evaluations": self.jacobian_evaluations,
+            "jacobians_reused": self.jacobians_reused,
             "residual_evaluations": self.residual_evaluations,
             "setup_seconds": round(self.setup_seconds, 4),
             "solve_seconds": round(self.seconds, 4),

@@ -7,7 +7,7 @@ import pytest
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from femli.solve.acceptance import StepTest
+from femli.solve.acceptance import INEXACT_FLOOR, StepTest
 
 #: two fields of two entries each: a concentration (scale 1000 mol/m3), a potential
 #: (scale RT/F ~ 0.0257 V)
@@ -80,6 +80,25 @@ def test_the_error_estimate_is_quadratic_once_steps_shrink_a_hundredfold():
     snes.step([2.6e-2, 0.0, 0.0, 0.0])
     assert test(snes, 2, (0.0, 0.0, 1.0)) == 0
     assert test.error == pytest.approx(2.6e-5, rel=1e-9)
+
+
+def test_a_chord_step_contracts_linearly():
+    """A step with the Jacobian of an earlier iterate (Newton.chord) gets the linear
+    bound theta / (1 - theta) x the step, not the quadratic one."""
+    errors = []
+    for built_at in (None, 1, 0):  # every step / at the iterate before / two before
+        test, snes = new_test()
+        test.jacobian_at = None if built_at is None else 0
+        snes.step([32.0, 0.0, 0.0, 0.0])  # 3.2e-2 c_ref
+        assert test(snes, 1, (0.0, 0.0, 1.0)) == 0
+        test.jacobian_at = built_at
+        snes.step([2.6e-2, 0.0, 0.0, 0.0])  # 2.6e-5: theta 8.1e-4
+        test(snes, 2, (0.0, 0.0, 1.0))
+        errors.append(test.error)
+    theta = 2.6e-5 / 3.2e-2
+    quadratic = max(theta * theta, INEXACT_FLOOR) * 2.6e-5
+    assert errors[0] == errors[1] == pytest.approx(quadratic, rel=1e-9)
+    assert errors[2] == pytest.approx(theta / (1 - theta) * 2.6e-5, rel=1e-9)
 
 
 def test_the_residual_exit_needs_a_full_small_step():
