@@ -45,7 +45,7 @@ from femli.solve.bdf import (
     extrapolate,
 )
 from femli.solve.newton import Newton, SolverError
-from femli.solve.stationary import StationaryOptions
+from femli.solve.stationary import WARM_JACOBIAN_EVERY, StationaryOptions
 from femli.solve.step_control import ChargeBalance, StepControl
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,9 @@ class TransientSolver:
         self.model.interface.set_time_terms(h, (a0, a1, a2), [p[-1] for p in past if p])
         if self.before_solve is not None:
             self.before_solve(h, (a0, a1, a2))
-        if self.control.solve_at(1.0):
+        with self.newton.chord(WARM_JACOBIAN_EVERY):  # from the step before: nearby
+            solved = self.control.solve_at(1.0)
+        if solved:
             return True
         self.control.reset_jacobian()
         self.model.restore(self._accepted)
