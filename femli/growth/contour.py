@@ -178,9 +178,22 @@ def _enclosed(surface: pv.PolyData) -> float:
 
 
 def _loops(tris: np.ndarray) -> list[np.ndarray]:
-    """Vertex loops bounding a set of triangles (edges used by one triangle)."""
+    """Vertex loops bounding a set of triangles (edges used by one triangle).
+
+    Raises:
+        GeometryError: the boundary edges are not closed loops: an odd number of them
+            meet at a node (the level set folds onto itself on the plane, e.g. an edge of
+            three triangles; seed 003 SCP@Li at 43 s). The caller retries on another grid.
+    """
     keys, base = _edge_keys(tris)
     unique, count = np.unique(keys, return_counts=True)
+    ends = np.concatenate(np.divmod(unique[count == 1], base))
+    _, degree = np.unique(ends, return_counts=True)
+    if (degree % 2).any():
+        raise GeometryError(
+            f"a plane face's boundary is not closed loops: {int((degree % 2).sum())} nodes "
+            f"end an odd number of its edges (the surface folds on the plane)"
+        )
     free: dict[int, list[int]] = {}
     for a, b in zip(*np.divmod(unique[count == 1], base), strict=True):
         free.setdefault(int(a), []).append(int(b))

@@ -99,3 +99,17 @@ def test_a_face_whose_holes_touch_is_refused_before_gmsh_sees_it():
     _refuse_pinched([outer, square(0.0), square(1.5)], substrate)  # apart: fine
     with pytest.raises(GeometryError, match=r"substrate is pinched at \(1, 0, 0\)"):
         _refuse_pinched([outer, square(0.0), square(1.0)], substrate)
+
+
+def test_a_plane_face_whose_boundary_is_not_closed_loops_is_refused():
+    """The triangles of a plane face folded onto themselves (an edge of three triangles:
+    seed 003 SCP@Li at 43 s) have no closed boundary loops: a GeometryError (the rebuild
+    retries on another grid), not a KeyError from the loop walk that stopped the run."""
+    square = np.array([[0, 1, 2], [0, 2, 3]])
+    (loop,) = contour_module._loops(square)
+    assert sorted(loop.tolist()) == [0, 1, 2, 3]
+    bow_tie = np.array([[0, 1, 2], [0, 3, 4]])  # two triangles touching at node 0
+    assert sorted(len(loop) for loop in contour_module._loops(bow_tie)) in ([3, 3], [5])
+    folded = np.array([[0, 1, 2], [0, 1, 3], [0, 1, 4]])
+    with pytest.raises(GeometryError, match="not closed loops: 2 nodes"):
+        contour_module._loops(folded)
