@@ -38,7 +38,7 @@ from femli.parallel import on_root
 __all__ = [
     "CONTACT",
     "GRID",
-    "RESCUE_GRID",
+    "RESCUE_GRIDS",
     "Rebuild",
     "contacts_3d",
     "planes_of",
@@ -59,9 +59,9 @@ GRID = 0.75
 #: Grid spacings tried in turn when a rebuild's surface cannot be meshed (a plane face
 #: pinched by merged deposits; another grid samples the pinch differently).
 GRIDS = (GRID, 0.6)
-#: The grid of a rebuild that replaces a fresh mesh the next step could not move (a
-#: sliver at a deposit's foot: the finer grid samples the surface differently).
-RESCUE_GRID = 0.5
+#: The grids of the rebuilds that replace, in turn, a fresh mesh the next step could not
+#: move (a sliver at a deposit's foot: another grid samples the surface differently).
+RESCUE_GRIDS = (0.5, 0.4)
 #: Facing: normals within ~53 degrees of opposite, the gap along them (a fillet of radius
 #: gap/2 the closing leaves has chords below CONTACT x gap only within 106 degrees: cos > -0.3).
 FACING = 0.6

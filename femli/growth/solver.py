@@ -47,7 +47,7 @@ from femli.growth.merge import (
 from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.options import GrowthOptions, Metal
-from femli.growth.rebuild import RESCUE_GRID, require_box, seeds_3d
+from femli.growth.rebuild import RESCUE_GRIDS, require_box, seeds_3d
 from femli.growth.remesh import edge_lengths, kept_sizes, remesh_domain, transfer
 from femli.physics.model import CellModel
 from femli.solve.newton import SolverError
@@ -264,14 +264,20 @@ class GrowthSolver:
     def _advance_or_rebuild(self, dt: float) -> float:
         """:meth:`_advance`; in 3D with merging, a mesh the step cannot move even cut
         (a sliver at a deposit's foot, all its corners on the moving surface) is rebuilt
-        once from the level set on a finer grid and the step tried again on it."""
-        try:
-            return self._advance(dt)
-        except MeshMotionError as err:
-            if not self.rebuilds:
-                raise
-            log.info("t = %.4g s: %s; rebuilding the mesh on a finer level-set grid", self.t, err)
-            rebuild_growth(self, [], (RESCUE_GRID,))
+        from the level set on each of the finer grids :data:`RESCUE_GRIDS` in turn and the
+        step tried again on it; the last failure stops the run."""
+        for grid in RESCUE_GRIDS if self.rebuilds else ():
+            try:
+                return self._advance(dt)
+            except MeshMotionError as err:
+                log.info(
+                    "t = %.4g s: %s; rebuilding the mesh on a level-set grid of %g x the "
+                    "deposit size",
+                    self.t,
+                    err,
+                    grid,
+                )
+                rebuild_growth(self, [], (grid,))
         return self._advance(dt)
 
     def _advance(self, dt: float) -> float:

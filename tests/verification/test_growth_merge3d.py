@@ -245,11 +245,12 @@ def test_a_rebuild_whose_surface_cannot_be_meshed_is_tried_on_a_finer_grid(monke
 def test_a_mesh_the_next_step_cannot_move_is_rebuilt_on_a_finer_grid(monkeypatch):
     """A fresh mesh the step cannot move even with every cut (seen: a sliver at a nucleus's
     foot with all four corners on the moving surface) is rebuilt once from the level set
-    on the finer RESCUE_GRID and the step taken on it; Faraday's law holds through it. A
-    mesh that fails again stops the run with the mesh-motion error (no endless retries)."""
+    on the finer RESCUE_GRIDS in turn and the step taken on it; Faraday's law holds
+    through it. A mesh that fails on each stops the run with the mesh-motion error (no
+    endless retries)."""
     import femli.growth.merge as merge
     from femli.growth.motion import MeshMotionError, MeshMover
-    from femli.growth.rebuild import GRIDS, RESCUE_GRID
+    from femli.growth.rebuild import GRIDS, RESCUE_GRIDS
 
     grids: list[tuple] = []
     rebuild = merge.rebuild_3d
@@ -277,12 +278,13 @@ def test_a_mesh_the_next_step_cannot_move_is_rebuilt_on_a_finer_grid(monkeypatch
         return callback
 
     growth = pair(1.6, MERGE_GAP)
-    final = growth.run(fail_once_past_1s(1))[-1]  # the next step fails with every cut, once
-    assert grids == [(RESCUE_GRID,)]
-    assert final["t"] == pytest.approx(1.6) and final["remeshes"] == 1
+    final = growth.run(fail_once_past_1s(2))[-1]  # the next step fails twice, every cut
+    first, second = RESCUE_GRIDS
+    assert grids == [(first,), (second,)]
+    assert final["t"] == pytest.approx(1.6) and final["remeshes"] == 2
     assert final["deposited_volume"] == pytest.approx(final["faraday_volume"], rel=5e-3)
     failing.clear()
     failing["left"] = 0
-    with pytest.raises(MeshMotionError, match="cannot follow"):  # before and after it
-        pair(1.6, MERGE_GAP).run(fail_once_past_1s(2))
-    assert grids == [(RESCUE_GRID,), (RESCUE_GRID,)]
+    with pytest.raises(MeshMotionError, match="cannot follow"):  # before and after each
+        pair(1.6, MERGE_GAP).run(fail_once_past_1s(3))
+    assert grids == [(first,), (second,)] * 2
