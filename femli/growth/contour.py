@@ -187,15 +187,15 @@ def _loops(tris: np.ndarray) -> list[np.ndarray]:
     """
     keys, base = _edge_keys(tris)
     unique, count = np.unique(keys, return_counts=True)
-    ends = np.concatenate(np.divmod(unique[count == 1], base))
-    _, degree = np.unique(ends, return_counts=True)
-    if (degree % 2).any():
+    first, second = np.divmod(unique[count == 1], base)
+    odd = np.bincount(np.concatenate([first, second])) % 2
+    if odd.any():
         raise GeometryError(
-            f"a plane face's boundary is not closed loops: {int((degree % 2).sum())} nodes "
+            f"a plane face's boundary is not closed loops: {int(odd.sum())} nodes "
             f"end an odd number of its edges (the surface folds on the plane)"
         )
     free: dict[int, list[int]] = {}
-    for a, b in zip(*np.divmod(unique[count == 1], base), strict=True):
+    for a, b in zip(first, second, strict=True):
         free.setdefault(int(a), []).append(int(b))
         free.setdefault(int(b), []).append(int(a))
     loops = []

@@ -10,7 +10,7 @@ limited by the largest boundary displacement allowed per step; a step that would
 invert cells is cut. Quality below a threshold triggers a remesh (2D and 3D) via the
 ``remesh`` hook (3D with ``merge_gap``: a rebuild from the level set,
 :mod:`femli.growth.rebuild`; a rebuilt mesh that the next step cannot move even cut is
-rebuilt once more on a finer level-set grid). SI units; lengths in m.
+rebuilt on finer level-set grids in turn). SI units; lengths in m.
 
 The boundary nodes sweep the Faraday volume of the current exactly (trapezoidal in
 time, :mod:`femli.growth.conserve`); ``faraday`` accumulates it. What the last step

@@ -172,9 +172,9 @@ class StepTest:
         self._crawling = 0
         #: the error estimate (scaled) of the last iterate tested
         self.error = np.inf
-        #: the Newton iteration whose iterate the Jacobian in use was built at, set by a
-        #: solver that lags it (None: built at every iterate); a step from a later
-        #: iterate is a chord step, with linear contraction
+        #: the Newton iteration whose iterate the Jacobian in use was built at, set by the
+        #: solver (None: taken as built at every iterate); a step from a later iterate is
+        #: a chord step, with linear contraction
         self.jacobian_at: int | None = None
         #: The iteration at which this test converged with the balances found closed
         #: (``closed()`` called on that very iterate), else None: the final admissibility

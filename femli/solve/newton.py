@@ -112,7 +112,6 @@ class Newton:
         self._lag_now = self._lag  # 1 while a failed linear solve is retried
         #: Newton steps per Jacobian in the next solves (:meth:`chord`); 1: every step
         self.jacobian_every = 1
-        self._jacobian_now = 1  # this attempt's (recoveries build one at every step)
         self._age: int | None = None  # Jacobians since the preconditioner was built
         self._blocks_reused = False  # the field split's blocks keep their preconditioners
         self.prefix = f"femli_{next(_counter)}_"
@@ -211,14 +210,14 @@ class Newton:
         snes.setJacobian(timed_jacobian, a, p, args=j_args, kargs=j_kwargs)
 
     def _fresh_jacobian(self) -> bool:
-        """Whether this Newton step builds the Jacobian (every :attr:`_jacobian_now` steps
+        """Whether this Newton step builds the Jacobian (every :attr:`jacobian_every` steps
         of a solve); the step test learns where the one in use was built."""
         it = self.problem.solver.getIterationNumber()
         near = self.test is not None and self.test.last_step <= presets.CHORD_STEP
-        if it % self._jacobian_now and near:
+        if it % self.jacobian_every and near:
             self.stats.jacobians_reused += 1
             return False
-        if self.test is not None and self._jacobian_now > 1:
+        if self.test is not None:
             self.test.jacobian_at = it
         return True
 
@@ -300,15 +299,12 @@ class Newton:
             self.test.closed_at = None  # set again only by this solve's convergence
         if self.problem.A.getType() == "nest":
             self._impose_dirichlet()
-        self._jacobian_now = self.jacobian_every
-        try:
-            converged, reason = self._attempt()
-        finally:
-            self._jacobian_now = 1
-        if not converged and reason == DIVERGED_LINEAR_SOLVE:
-            converged, reason = self._recover_linear(state)
-        if not converged and reason == DIVERGED_LINE_SEARCH and self.test is not None:
-            converged, reason = self._recover_line_search(state)
+        converged, reason = self._attempt()
+        with self.chord(1):  # recoveries build the Jacobian at every step
+            if not converged and reason == DIVERGED_LINEAR_SOLVE:
+                converged, reason = self._recover_linear(state)
+            if not converged and reason == DIVERGED_LINE_SEARCH and self.test is not None:
+                converged, reason = self._recover_line_search(state)
         self.failure = "" if converged else reason_text(reason)
         if converged and self.check is not None:
             closed_at = self.test.closed_at if self.test is not None else None

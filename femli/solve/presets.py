@@ -33,6 +33,7 @@ __all__ = [
     "PRESET_NAMES",
     "SCALAR_ITERATIVE",
     "SPLIT_BLOCK",
+    "WARM_JACOBIAN_EVERY",
     "direct_limit",
     "direct_overrides",
     "petsc_options",
@@ -57,6 +58,12 @@ PRECONDITIONER_LAG = 3
 #: at most this scaled size: it contracts by about c x that size (c ~ 0.5 measured on the
 #: seed 003 array: steps 2.5e-5 then 3e-10), enough to end the solve at the 1e-10 step test.
 CHORD_STEP = 1.0e-4
+
+#: A warm-started solve (a growth step's, from the shape before; a time step's, from the
+#: step before) builds its Jacobian every this many Newton steps. A growth step's steps
+#: shrink 1e5-fold (3e-5, 3e-10 on the seed 003 array): the second step with the first
+#: Jacobian lands as near, and skips an assembly (40 % of a Newton step there).
+WARM_JACOBIAN_EVERY = 2
 
 #: A Newton solve whose linear solves fail under the iterative preset (after a retry with
 #: the preconditioner rebuilt at every step) is retried with MUMPS up to this many

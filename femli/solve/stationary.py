@@ -38,7 +38,6 @@ __all__ = [
     "GUESS_PETSC",
     "GUESS_PETSC_DIRECT",
     "MIN_LOAD_STEP",
-    "WARM_JACOBIAN_EVERY",
     "StationaryOptions",
     "StationarySolver",
 ]
@@ -61,12 +60,6 @@ DEPLETED = 0.1
 #: A result's galvanostatic current may differ from the applied one by this share at most
 #: (or 10 x the control tolerance, whichever is larger).
 CURRENT_TOL = 1.0e-6
-
-#: A warm-started solve (a growth step's, from the shape before) builds its Jacobian every
-#: this many Newton steps. Its steps shrink 1e5-fold (3e-5, 3e-10 on the seed 003 array):
-#: the second step with the first Jacobian lands as near, and skips an assembly (40 % of
-#: a Newton step there).
-WARM_JACOBIAN_EVERY = 2
 
 #: Continuation gives up when its load step has been halved below this.
 MIN_LOAD_STEP = 1.0e-6
@@ -285,15 +278,16 @@ class StationarySolver:
     def solve_warm(self) -> None:
         """Solve from the present state, a nearby solution (the previous shape's in a
         growth step): Newton at the full driving force, no initial guess, a Jacobian every
-        :data:`WARM_JACOBIAN_EVERY` steps (:meth:`~femli.solve.newton.Newton.chord`). If that fails,
-        :meth:`solve` from the state it started from (initial guess, continuation).
+        :data:`~femli.solve.presets.WARM_JACOBIAN_EVERY` steps
+        (:meth:`~femli.solve.newton.Newton.chord`). If that fails, :meth:`solve` from the
+        state it started from (initial guess, continuation).
 
         Raises:
             SolverError: after :meth:`solve`'s recoveries fail, or the applied current is
                 not reached.
         """
         kept = self.model.snapshot()
-        with self.newton.chord(WARM_JACOBIAN_EVERY):
+        with self.newton.chord(presets.WARM_JACOBIAN_EVERY):
             solved = self.solve_at(1.0)
         if solved:
             self._check_currents()

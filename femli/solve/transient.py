@@ -37,6 +37,7 @@ import numpy as np
 from mpi4py import MPI
 
 from femli.physics.model import CellModel, ModelState
+from femli.solve import presets
 from femli.solve.bdf import (
     BDF2_MAX_RATIO,
     TransientOptions,
@@ -45,7 +46,7 @@ from femli.solve.bdf import (
     extrapolate,
 )
 from femli.solve.newton import Newton, SolverError
-from femli.solve.stationary import WARM_JACOBIAN_EVERY, StationaryOptions
+from femli.solve.stationary import StationaryOptions
 from femli.solve.step_control import ChargeBalance, StepControl
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ class TransientSolver:
         self.model.interface.set_time_terms(h, (a0, a1, a2), [p[-1] for p in past if p])
         if self.before_solve is not None:
             self.before_solve(h, (a0, a1, a2))
-        with self.newton.chord(WARM_JACOBIAN_EVERY):  # from the step before: nearby
+        with self.newton.chord(presets.WARM_JACOBIAN_EVERY):  # from the step before: nearby
             solved = self.control.solve_at(1.0)
         if solved:
             return True
