@@ -56,7 +56,14 @@ from femli.solve.stats import measure_stage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["make_solver", "output_names", "run_case", "time_series_csv", "write_outputs"]
+__all__ = [
+    "make_solver",
+    "output_names",
+    "read_restart",
+    "run_case",
+    "time_series_csv",
+    "write_outputs",
+]
 
 
 def make_solver(config: cfg.CaseConfig, model: CellModel) -> Solver:
@@ -112,7 +119,7 @@ def run_case(
 
 def _start(config, output: Path, comm: MPI.Comm, base: Path, restart: bool, callback) -> dict:
     """Checkpoint (restart), status, configuration, then the run (in a locked folder)."""
-    checkpoint = _checkpoint(config, output, comm) if restart else None
+    checkpoint = read_restart(config, output, comm) if restart else None
     status = RunStatus(output, config, comm)
     if checkpoint is None:
         on_root(comm, lambda: _forget(output))
@@ -189,8 +196,9 @@ def _finished(output: Path, config: cfg.CaseConfig, comm: MPI.Comm) -> dict | No
     return comm.bcast(metrics, root=0)
 
 
-def _checkpoint(config: cfg.CaseConfig, output: Path, comm: MPI.Comm) -> Checkpoint | None:
-    """The checkpoint to continue from (checked against the case), or None."""
+def read_restart(config: cfg.CaseConfig, output: Path, comm: MPI.Comm) -> Checkpoint | None:
+    """The checkpoint in ``output`` to continue ``config`` from (checked against the
+    case: the same run kind and physics), or None. Collective."""
     try:
         checkpoint = _read_checkpoint(output, comm)
     except CheckpointError as err:

@@ -2,6 +2,7 @@
 
     .venv/bin/python examples/seed003_growth/grow.py CASE.toml -o DIR [--gap-stop UM]
     .venv/bin/mpiexec -n 2 .venv/bin/python examples/seed003_growth/grow.py CASE.toml -o DIR
+    .venv/bin/python examples/seed003_growth/grow.py CASE.toml -o DIR --restart
 
 The same pipeline as ``femli run`` for a case with a ``[growth]`` block (the same
 functions from :mod:`femli.pipeline`: geometry, model, growth options, recorder, outputs), plus
@@ -22,6 +23,10 @@ what ``femli run`` does not do (yet):
   ``femli run`` also stops with one line, but writes no ``metrics.json``;
 * the **mesh-motion solve by LU** (MUMPS) instead of CG + GAMG, which stops the SCP@Li
   case at t = 61 s with an uncaught PETSc error (``--motion-solver femli`` restores it);
+* **checkpoints** as ``femli run`` writes them (``[output] checkpoint_period`` /
+  ``checkpoint_interval``), and ``--restart`` goes on from the last one in ``DIR``
+  (``femli run --restart``'s checks: the same case's physics); the contact monitor's
+  ``gaps.csv`` then starts at the restart;
 * **surface profiles**: at every snapshot and at the final state, the anode surface
   (``nuclei`` and ``substrate`` facets, um) and the local current at the electrode
   nodes go to ``profiles/t<time>.npz`` for :mod:`analyse` (footprint height map,
@@ -50,6 +55,7 @@ from scipy.spatial import cKDTree
 
 from femli.case.build import growth_options, make_domain, make_model
 from femli.case.checks import load_case, semantic_problems
+from femli.checkpoint import remove_checkpoint
 from femli.geometry import GeometryError
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
@@ -59,8 +65,9 @@ from femli.outputs.folder import folder_lock, tracking
 from femli.outputs.metrics import gather_surface
 from femli.outputs.metrics_format import growth_metrics, merge_event_metrics
 from femli.outputs.progress import TimeProgress
-from femli.parallel import setup_logging
-from femli.pipeline import write_outputs
+from femli.parallel import on_root, setup_logging
+from femli.pipeline import read_restart, write_outputs
+from femli.runs import Checkpointer
 from femli.solve.newton import SolverError
 from femli.units import MESH_UNIT, um
 
@@ -261,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         help="um: fuse deposits closer than this and go on (2D; implies --gap-stop 0; "
         "overrides [growth] merge_gap_um, which does the same)",
     )
+    parser.add_argument(
+        "--restart", action="store_true", help="go on from the checkpoint in the output folder"
+    )
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(logging.WARNING if args.quiet else logging.INFO)
@@ -289,23 +299,36 @@ def grow(args: argparse.Namespace, config, comm: MPI.Comm) -> int:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    domain, summary = make_domain(config, comm, args.case.parent)
+    checkpoint = read_restart(config, output, comm) if args.restart else None
+    if checkpoint is None:  # a fresh run: an earlier run's checkpoint goes (femli's files only)
+        on_root(comm, lambda: remove_checkpoint(output))
+    if checkpoint is not None:
+        domain, summary = checkpoint.domain(comm), checkpoint.meta["summary"]
+    else:
+        domain, summary = make_domain(config, comm, args.case.parent)
     timings["mesh"] = time.perf_counter() - clock
     clock = time.perf_counter()
     options = growth_options(config)
     if args.merge_gap is not None:  # fuse deposits instead of stopping at contact (2D)
         options = dataclasses.replace(options, merge_gap=um(args.merge_gap))
     growth = GrowthSolver(make_model(config, domain), options)
+    if checkpoint is not None:
+        checkpoint.restore(growth)
     if args.motion_solver == "lu":
         direct_motion_solver(growth)
     timings["setup"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    recorder = GrowthRecorder(output, config.output.renders, config.output.fields)
+    t_end, out = config.growth.t_end, config.output
+    segments = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
+    recorder = GrowthRecorder(output, out.renders, out.fields, segments, t_end)
+    recorder.start(comm)
+    saver = Checkpointer(config, output, summary, growth, "growth", t_end)
+    saver.recorder = recorder
     stop, valid = None, True
-    with TimeProgress(config.growth.t_end, comm) as progress:
+    with TimeProgress(t_end, comm) as progress:
         monitor = Monitor(recorder, progress, output, gap_stop, comm)
         try:
-            growth.run(callback=monitor)
+            growth.run(callback=lambda g, record: monitor(g, record) or saver(g, record))
         except Stop as err:
             stop = {"kind": "contact", "message": str(err), "t_contact": monitor.contact_time()}
         except MeshMotionError as err:
@@ -324,6 +347,7 @@ def grow(args: argparse.Namespace, config, comm: MPI.Comm) -> int:
             print(f"stopped at t = {records[-1]['t']:.4g} s: {stop['message']}", file=sys.stderr)
     recorder.finish(records, comm)
     monitor.write_gaps()
+    last_gaps = monitor.gaps[-1] if monitor.gaps else {}  # none: a restart that took no step
     extra = {
         "growth": {  # metrics.json keys (femli/outputs/metrics.schema.json) and this script's
             **growth_metrics(records[-1]),
@@ -335,7 +359,8 @@ def grow(args: argparse.Namespace, config, comm: MPI.Comm) -> int:
             "gap_stop_um": gap_stop,
             "merge_events": [merge_event_metrics(e) for e in growth.merges],
             "deposit_centres_um": None if growth.seeds is None else growth.seeds.tolist(),
-            "min_gap_um": {k: monitor.gaps[-1][k] for k in ("pair_gap", "wall_gap")},
+            "min_gap_um": {k: last_gaps.get(k, np.inf) for k in ("pair_gap", "wall_gap")},
+            "restarted_at_s": None if checkpoint is None else float(checkpoint.meta["t"]),
         }
     }
     if stop is not None:

@@ -104,3 +104,33 @@ def test_analyse_reads_the_folder_of_femli_run(tmp_path, capsys):
     footprint = electrode["footprint_deposition_current_density_A_m2"]
     assert final["current_footprint_mA_cm2"] == pytest.approx(footprint / 10, rel=1e-9)
     assert final["hotspot_index_footprint"] == pytest.approx(electrode["footprint_hotspot_index"])
+
+
+@pytest.mark.mpi
+def test_grow_goes_on_from_its_checkpoint_as_if_never_stopped(mpi_tmp_path):
+    """``grow.py --restart`` continues from the last checkpoint (written every 3 steps,
+    never at t_end) to the end state of the uninterrupted run; ``metrics.json`` says
+    where it restarted."""
+    import json
+
+    grow = _module("grow")
+    data = tomllib.loads((FOLDER / "bare_li_2d.toml").read_text())
+    data["growth"].update(t_end=10.0, max_displacement_um=0.005, snapshots=[0.0, 10.0])
+    data["output"] = {"renders": False, "fields": False, "checkpoint_interval": 3}
+    case, out = mpi_tmp_path / "case.toml", mpi_tmp_path / "run"
+    if MPI.COMM_WORLD.rank == 0:
+        case.write_text(tomli_w.dumps(data))
+    MPI.COMM_WORLD.barrier()
+    assert grow.main([str(case), "-o", str(out), "-q"]) == 0
+    first = json.loads((out / "metrics.json").read_text())["growth"]
+    saved = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert 0.0 < saved["t"] < 10.0 and first["restarted_at_s"] is None
+    rows = (out / "gaps.csv").read_text().splitlines()[1:]  # one per step
+    assert grow.main([str(case), "-o", str(out), "-q", "--restart"]) == 0
+    after = (out / "gaps.csv").read_text().splitlines()[1:]  # the steps after the restart
+    assert float(after[0].split(",")[0]) > saved["t"] and len(after) < len(rows)
+    again = json.loads((out / "metrics.json").read_text())["growth"]
+    assert again["restarted_at_s"] == pytest.approx(saved["t"])
+    assert again["steps"] == first["steps"] and again["t_s"] == pytest.approx(10.0)
+    for key in ("max_height_m", "deposited_volume_m3", "charge_C"):
+        assert again[key] == pytest.approx(first[key], rel=1e-7), key
