@@ -17,7 +17,7 @@ from mpi4py import MPI
 from shared_cases import PAIR_GAP, caps_at, hemisphere_pair
 
 from femli.geometry import GeometryError
-from femli.growth.contour import _even_edges, _raise, _subdivide, _top_loop
+from femli.growth.planes import even_edges, raise_wall, subdivide, top_loop
 from femli.growth.rebuild import CONTACT, seeds_3d
 from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.growth.surface import Plane, close, make_grid
@@ -180,7 +180,7 @@ def test_a_sliver_along_a_box_edge_gives_no_face_loop():
     error (it was "need at least one array to concatenate")."""
     points = np.array([[0.1, 0.0, 0.0], [0.2, 0.0, 0.0], [0.3, 0.0, 0.0]])
     on_plane = np.array([[True, True]] * 3)  # on the substrate and on the front wall
-    loop = _even_edges(np.arange(3), points, on_plane, np.zeros(3, dtype=bool), 0.5)
+    loop = even_edges(np.arange(3), points, on_plane, np.zeros(3, dtype=bool), 0.5)
     assert loop.shape == (0, 3)
 
 
@@ -204,10 +204,10 @@ def test_a_wall_lifted_to_the_top_shares_the_top_face_corners_bitwise():
     ]
     a, b = np.array([0.0, y_hi, cut]), np.array([0.0, y_hi, top])
     for p, q in ((a, b), (b, a)):
-        assert (_subdivide(p, q, 0.7787)[0] == p).all()
+        assert (subdivide(p, q, 0.7787)[0] == p).all()
     back = np.array([[0.0, y_hi, cut], [0.0, y_hi, 0.0], [x_hi, y_hi, 0.0], [x_hi, y_hi, cut]])
-    lifted = _raise(back, planes[3], cut, top, 0.7787)
-    corners = {tuple(c) for c in _top_loop(planes, top, 0.7787)}
+    lifted = raise_wall(back, planes[3], cut, top, 0.7787)
+    corners = {tuple(c) for c in top_loop(planes, top, 0.7787)}
     high = {tuple(c) for c in lifted if c[2] > cut}
     assert {(0.0, y_hi, top), (x_hi, y_hi, top)} <= high
     assert {c for c in high if c[2] == top} <= corners  # the top edge's points, bitwise

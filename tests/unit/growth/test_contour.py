@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import pyvista as pv
 
-import femli.growth.contour as contour_module
 from femli.geometry import GeometryError
-from femli.growth.contour import CRUMB, _absorb_crumbs, _refuse_pinched
+from femli.growth.contour import CRUMB, _absorb_crumbs
+from femli.growth.planes import refuse_pinched
 from femli.growth.surface import Grid, Plane, contour
 
 
@@ -67,26 +66,6 @@ def test_pieces_of_other_names_and_large_pieces_keep_their_key():
     assert (_absorb_crumbs(tris, names, key) == key).all()
 
 
-def test_a_capping_that_leaves_a_hole_is_retried_with_shifted_planes(monkeypatch):
-    """VTK's capping sometimes leaves a cap out at the planes themselves; the planes are
-    tried again slightly inside until the surface is closed."""
-    closed = pv.Cube().triangulate()
-    holed = closed.extract_cells(range(1, closed.n_cells)).extract_surface(algorithm=None)
-    tried = []
-
-    def clip(surface, planes, shift):
-        tried.append(shift)
-        return holed if shift == contour_module.SHIFTS[0] else closed
-
-    monkeypatch.setattr(contour_module, "_clip", clip)
-    grid, phi = sphere_grazing_nodes()
-    out = contour_module._clipped(grid, phi, [], 0.5)
-    assert tried == list(contour_module.SHIFTS[:2])
-    assert contour_module._open_edges(np.asarray(out.regular_faces)) == 0
-    assert contour_module._open_edges(np.asarray(holed.regular_faces)) == 3
-    assert max(contour_module.SHIFTS) < contour_module.SNAP  # points snap back
-
-
 def test_a_face_whose_holes_touch_is_refused_before_gmsh_sees_it():
     """Two deposit footprints touching at one point of the substrate: Gmsh cannot mesh
     that face (it failed, and once ran for minutes); the rebuild is told why instead."""
@@ -96,20 +75,6 @@ def test_a_face_whose_holes_touch_is_refused_before_gmsh_sees_it():
 
     outer = np.array([[-1, -1, 0], [4, -1, 0], [4, 2, 0], [-1, 2, 0]], float)
     substrate = Plane(("substrate",), 2, 0.0, 1)
-    _refuse_pinched([outer, square(0.0), square(1.5)], substrate)  # apart: fine
+    refuse_pinched([outer, square(0.0), square(1.5)], substrate)  # apart: fine
     with pytest.raises(GeometryError, match=r"substrate is pinched at \(1, 0, 0\)"):
-        _refuse_pinched([outer, square(0.0), square(1.0)], substrate)
-
-
-def test_a_plane_face_whose_boundary_is_not_closed_loops_is_refused():
-    """The triangles of a plane face folded onto themselves (an edge of three triangles:
-    seed 003 SCP@Li at 43 s) have no closed boundary loops: a GeometryError (the rebuild
-    retries on another grid), not a KeyError from the loop walk that stopped the run."""
-    square = np.array([[0, 1, 2], [0, 2, 3]])
-    (loop,) = contour_module._loops(square)
-    assert sorted(loop.tolist()) == [0, 1, 2, 3]
-    bow_tie = np.array([[0, 1, 2], [0, 3, 4]])  # two triangles touching at node 0
-    assert sorted(len(loop) for loop in contour_module._loops(bow_tie)) in ([3, 3], [5])
-    folded = np.array([[0, 1, 2], [0, 1, 3], [0, 1, 4]])
-    with pytest.raises(GeometryError, match="not closed loops: 2 nodes"):
-        contour_module._loops(folded)
+        refuse_pinched([outer, square(0.0), square(1.0)], substrate)
