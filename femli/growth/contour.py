@@ -11,10 +11,11 @@ sheet's cut lines (:mod:`femli.growth.planes`; VTK's own caps are dropped: it le
 out) and meshed by Gmsh. Closed shells other than the one reaching the top are
 electrolyte pockets cut off by merged deposits (or metal pieces cut loose): they are
 dropped and their volumes returned. The grid stops a few cells above the deposits; the
-box above that cut is added as plain rectangles. Triangles are labelled with the boundary names of the old mesh:
-plane faces with the plane's name, the rest with the name of the nearest old sheet
-triangle; patches are split by nearest deposit seed and into connected pieces, so that
-Gmsh can reparametrise each (:func:`femli.geometry.triangulation.build_from_surfaces`).
+box above that cut is added as plain rectangles. Triangles are labelled with the
+boundary names of the old mesh: plane faces with the plane's name, the rest with the
+name of the nearest old sheet triangle; patches are split by nearest deposit seed and
+into connected pieces, so that Gmsh can reparametrise each
+(:func:`femli.geometry.triangulation.build_from_surfaces`).
 """
 
 from __future__ import annotations
