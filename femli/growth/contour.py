@@ -31,6 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from femli.geometry.core import GeometryError
 from femli.geometry.faces import mesh_face
 from femli.growth.planes import (
     Rectangle,
@@ -146,6 +147,7 @@ def _sheet_and_faces(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: floa
     for p in bounding:
         flat |= (points[tris][:, :, p.axis] == p.value).all(axis=1)
     tris = tris[~flat]
+    _refuse_holes(points, tris, bounding)
     floor = float(grid.origin[2])  # below the sheet: walls without a substrate plane
     below_top = [p for p in planes if not (p.axis == 2 and p.side < 0)] + [bounding[-1]]
     points, rectangles_ = rectangles(points, below_top, floor)
@@ -156,6 +158,20 @@ def _sheet_and_faces(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: floa
 
     faces = [(r, face_loops(points, tris, r, outward, electrolyte(r))) for r in rectangles_]
     return points, tris, outward, faces
+
+
+def _refuse_holes(points: np.ndarray, tris: np.ndarray, planes: list[Plane]) -> None:
+    """Raise :class:`GeometryError` if the sheet ends anywhere but on the planes (its
+    faces could not close it; the caller retries on another grid)."""
+    keys, base = _edge_keys(tris)
+    unique, count = np.unique(keys, return_counts=True)
+    a, b = np.divmod(unique[count % 2 == 1], base)
+    on = np.zeros(len(a), dtype=bool)
+    for p in planes:
+        on |= (points[a, p.axis] == p.value) & (points[b, p.axis] == p.value)
+    if not on.all():
+        where = ", ".join(f"{x:.4g}" for x in points[a[~on][0]])
+        raise GeometryError(f"the clipped level set has a hole at ({where}) um")
 
 
 def electrolyte_volume(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: float) -> float:

@@ -144,3 +144,21 @@ def test_feet_touching_at_a_corner_are_refused_as_a_pinch():
     points, tris = contour_module._merge_points(*pyramids(1.0, 1.0))[:2]
     with pytest.raises(GeometryError, match="substrate is pinched at"):
         substrate_face(points, tris)
+
+
+def test_a_sheet_with_a_hole_off_the_planes_is_refused(monkeypatch):
+    """A clipped sheet that ends away from every plane cannot be closed by plane faces:
+    a GeometryError (the rebuild retries on another grid), not an open surface for Gmsh."""
+    real = contour_module._clip
+
+    def holed(surface, planes):
+        out = real(surface, planes)
+        points, faces = np.asarray(out.points), np.asarray(out.regular_faces)
+        high = points[faces][:, :, 2].min(axis=1) > 0.3  # a triangle near a deposit's top
+        drop = np.flatnonzero(high)[0]
+        return pv.PolyData.from_regular_faces(points, np.delete(faces, drop, axis=0))
+
+    monkeypatch.setattr(contour_module, "_clip", holed)
+    grid, phi, cut = hemispheres()
+    with pytest.raises(GeometryError, match="has a hole at"):
+        electrolyte_volume(grid, phi, PLANES, cut)
