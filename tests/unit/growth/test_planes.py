@@ -162,3 +162,13 @@ def test_a_sheet_with_a_hole_off_the_planes_is_refused(monkeypatch):
     grid, phi, cut = hemispheres()
     with pytest.raises(GeometryError, match="has a hole at"):
         electrolyte_volume(grid, phi, PLANES, cut)
+
+
+def test_triangles_on_the_same_points_twice_are_dropped_in_pairs():
+    """A fold (one triangle twice, either way round) leaves the surface closed without
+    it; Gmsh refused such surfaces ("two overlapping facets") and once crashed on them."""
+    points = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float)
+    tris = np.array([[0, 1, 2], [0, 2, 1], [1, 2, 3], [1, 3, 2], [1, 2, 3], [0, 1, 3]])
+    merged, kept, keep = contour_module._merge_points(points, tris)
+    assert keep.tolist() == [False, False, True, False, False, True]
+    assert merged[kept].tolist() == points[tris[keep]].tolist()
