@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from femli.geometry import GeometryError, gmsh_session
 from femli.geometry.core import RemeshSizing
+from femli.geometry.isolate import in_child
 from femli.geometry.triangulation import build_from_surfaces
 from femli.growth.contour import Sheet, components, electrolyte_patches, electrolyte_volume
 from femli.growth.remesh import boundary_surfaces
@@ -229,10 +230,10 @@ def rebuild_3d(
 
         for share in grids[:-1]:
             try:
-                return attempt(share * sizes[0])
+                return in_child(lambda: attempt(share * sizes[0]))  # noqa: B023 (called now)
             except GeometryError as err:
                 log.info("rebuild on a grid of %g x the deposit size failed (%s)", share, err)
-        return attempt(grids[-1] * sizes[0])
+        return in_child(lambda: attempt(grids[-1] * sizes[0]))
 
     with gmsh_session():
         info = on_root(domain.comm, build)

@@ -214,21 +214,26 @@ def test_a_wall_lifted_to_the_top_shares_the_top_face_corners_bitwise():
     assert all(c[2] < top for c in high if c[2] != top)
 
 
-def test_a_rebuild_whose_surface_cannot_be_meshed_is_tried_on_a_finer_grid(monkeypatch):
+def test_a_rebuild_whose_surface_cannot_be_meshed_is_tried_on_a_finer_grid(monkeypatch, tmp_path):
     """A plane face pinched by merged deposits could not be meshed (seed 003 SCP@Li at
-    15 s): the rebuild is tried again on a finer level-set grid before it gives up."""
+    15 s): the rebuild is tried again on a finer level-set grid before it gives up. (Each
+    try runs in a child process: the spacings tried are written to a file.)"""
     import femli.growth.rebuild as rebuild
 
     growth = pair(1.0, MERGE_GAP)
-    spacings: list[float] = []
+    tried = tmp_path / "spacings.txt"
     real_grid, real_patches = rebuild.make_grid, rebuild.electrolyte_patches
 
+    def spacings() -> list[float]:
+        return [float(x) for x in tried.read_text().split()] if tried.exists() else []
+
     def make_grid(planes, sheet_z, h, top):
-        spacings.append(h)
+        with tried.open("a") as f:
+            f.write(f"{h!r}\n")
         return real_grid(planes, sheet_z, h, top)
 
     def patches(*args):
-        if len(spacings) == 1:
+        if len(spacings()) == 1:
             raise GeometryError("a plane face of the rebuilt surface could not be meshed")
         return real_patches(*args)
 
@@ -236,8 +241,9 @@ def test_a_rebuild_whose_surface_cannot_be_meshed_is_tried_on_a_finer_grid(monke
     monkeypatch.setattr(rebuild, "electrolyte_patches", patches)
     volume = growth.model.domain.measure(boundary=False)
     growth.remesh()
-    assert len(spacings) == 2
-    assert spacings[1] / spacings[0] == pytest.approx(rebuild.GRIDS[1] / rebuild.GRIDS[0])
+    h = spacings()
+    assert len(h) == 2
+    assert h[1] / h[0] == pytest.approx(rebuild.GRIDS[1] / rebuild.GRIDS[0])
     assert growth.model.domain.measure(boundary=False) == pytest.approx(volume, rel=1e-9)
 
 
