@@ -65,6 +65,7 @@ def build_from_surfaces(
     reparametrise: bool = True,
     alternatives: Sequence[Patches] = (),
     sizing: RemeshSizing | None = None,
+    keep_triangles: bool = True,
 ) -> dict[str, int]:
     """Mesh the volume bounded by named triangle groups. Returns facet group tags.
 
@@ -81,6 +82,10 @@ def build_from_surfaces(
             each other where two meet at a sharp neck) or gives a cell below ``POOR``;
             the best is kept. When all fail, the given triangles are kept.
         sizing: the sizes of the groups that keep their own, the builder's grading.
+        keep_triangles: when every reparametrisation fails, mesh the given triangles
+            (False: raise :class:`GeometryError`, for a caller with another surface to
+            try: kept level-set triangles gave cells of quality 0.002 where a finer
+            level-set grid reparametrised, seed 003 SCP@Li 3D at 43.5 s).
 
     Needs an initialised gmsh session; replaces the current model.
     """
@@ -91,6 +96,8 @@ def build_from_surfaces(
             groups = _best(nodes, candidates, moving, cell_name, sizes, volume, Path(kept))
         if groups is not None:
             return groups
+        if not keep_triangles:
+            raise GeometryError("the surface could not be reparametrised")
         log.warning("surface reparametrisation failed: keeping the boundary triangles")
     return _build(nodes, triangles, moving, cell_name, sizes, volume, False)
 

@@ -182,7 +182,8 @@ def rebuild_3d(
     :func:`~femli.growth.remesh.kept_sizes`, and the builder's grading), enclosing
     ``volume`` (um^3) less the pockets it drops and the gaps it fills, plus the metal cut
     loose. The level-set grid spacings tried in turn (shares of the deposit size):
-    ``grids``. Collective (Gmsh on rank 0)."""
+    ``grids``; the level set's own triangles are kept (when Gmsh cannot reparametrise the
+    surface) only on the last. Collective (Gmsh on rank 0)."""
     gathered = boundary_surfaces(domain)
     cell_name = next(iter(domain.cell_names), "electrolyte")
 
@@ -196,8 +197,9 @@ def rebuild_3d(
             raise ValueError("the 3D level-set rebuild needs a flat bulk boundary on top")
         sheet = _sheet(points, surfaces, sheet_names, planes, seeds)
 
-        def attempt(h: float) -> Rebuild:
-            """The rebuild from a level set on a grid of spacing about ``h`` (um)."""
+        def attempt(h: float, last: bool) -> Rebuild:
+            """The rebuild from a level set on a grid of spacing about ``h`` (um); kept
+            level-set triangles only on the ``last`` grid (else a GeometryError)."""
             grid, cut = make_grid(
                 planes, (float(tris[:, :, 2].min()), float(tris[:, :, 2].max())), h, top
             )
@@ -225,15 +227,16 @@ def rebuild_3d(
                 True,
                 alternatives,
                 sizing,
+                keep_triangles=last,
             )
             return done
 
         for share in grids[:-1]:
             try:
-                return in_child(lambda: attempt(share * sizes[0]))  # noqa: B023 (called now)
+                return in_child(lambda: attempt(share * sizes[0], False))  # noqa: B023 (now)
             except GeometryError as err:
                 log.info("rebuild on a grid of %g x the deposit size failed (%s)", share, err)
-        return in_child(lambda: attempt(grids[-1] * sizes[0]))
+        return in_child(lambda: attempt(grids[-1] * sizes[0], True))
 
     with gmsh_session():
         info = on_root(domain.comm, build)
