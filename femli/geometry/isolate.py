@@ -9,7 +9,9 @@ or silent for ``timeout`` seconds, raises :class:`~femli.geometry.core.GeometryE
 the caller's retries (another grid, kept triangles) go on. Rank-local: the child must not
 call MPI (the work runs on one rank, e.g. inside :func:`femli.parallel.on_root`), nor
 anything else that runs threads (MPI's, BLAS's threads are not in the child); it runs
-Gmsh (one thread), NumPy, SciPy and VTK on data, and leaves with ``os._exit``.
+Gmsh (one thread; its built-in geo kernel and discrete entities, not OpenCascade, whose
+thread pool the parent started: a child waited forever in ``occ.synchronize``), NumPy,
+SciPy and VTK on data, and leaves with ``os._exit``.
 """
 
 from __future__ import annotations

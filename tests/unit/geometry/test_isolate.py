@@ -19,10 +19,16 @@ from femli.parallel import on_root
 
 
 def box() -> int:
-    """A meshed unit box with a named volume; returns the child's process id."""
+    """A meshed unit box with a named volume (the geo kernel: OpenCascade's thread pool
+    is not in a forked child, whose occ.synchronize waited forever); returns the child's
+    process id."""
     new_model("box")
-    volume = gmsh.model.occ.addBox(0, 0, 0, 1, 1, 1)
-    gmsh.model.occ.synchronize()
+    geo = gmsh.model.geo
+    corners = [geo.addPoint(x, y, 0.0) for x, y in ((0, 0), (1, 0), (1, 1), (0, 1))]
+    lines = [geo.addLine(corners[k], corners[(k + 1) % 4]) for k in range(4)]
+    square = geo.addPlaneSurface([geo.addCurveLoop(lines)])
+    (volume,) = [tag for dim, tag in geo.extrude([(2, square)], 0, 0, 1) if dim == 3]
+    geo.synchronize()
     gmsh.model.addPhysicalGroup(3, [volume], name="electrolyte")
     gmsh.option.setNumber("Mesh.MeshSizeMax", 0.5)
     gmsh.model.mesh.generate(3)
