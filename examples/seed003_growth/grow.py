@@ -67,7 +67,7 @@ from femli.outputs.metrics_format import growth_metrics, merge_event_metrics
 from femli.outputs.progress import TimeProgress
 from femli.parallel import on_root, setup_logging
 from femli.pipeline import read_restart, write_outputs
-from femli.runs import Checkpointer
+from femli.runs import kind_of
 from femli.solve.newton import SolverError
 from femli.units import MESH_UNIT, um
 
@@ -322,7 +322,7 @@ def grow(args: argparse.Namespace, config, comm: MPI.Comm) -> int:
     segments = checkpoint.meta.get("segments", 0) if checkpoint is not None else 0
     recorder = GrowthRecorder(output, out.renders, out.fields, segments, t_end)
     recorder.start(comm)
-    saver = Checkpointer(config, output, summary, growth, "growth", t_end)
+    saver = kind_of(config).checkpointer(config, t_end, output, summary, growth)
     saver.recorder = recorder
     stop, valid = None, True
     with TimeProgress(t_end, comm) as progress:

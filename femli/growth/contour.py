@@ -36,9 +36,9 @@ from femli.geometry.faces import mesh_face
 from femli.growth.planes import (
     Rectangle,
     edge_points,
-    enclosed,
     even_edges,
     face_loops,
+    loops_area,
     oriented,
     raise_wall,
     rectangles,
@@ -99,7 +99,7 @@ def electrolyte_patches(
     top plane (the grid ends above ``cut``, um); plane faces meshed with Gmsh at sizes up
     to ``size`` (um). Needs an initialised gmsh session (replaces the current model)."""
     points, tris, outward, faces = _sheet_and_faces(grid, phi, planes, cut)
-    volume = enclosed(points, tris, outward, faces)
+    volume = _enclosed(points, tris, outward, faces)
     top = next(p for p in planes if p.axis == 2 and p.side < 0)
     on_plane, essential = edge_points(points, tris, [*planes, _cut_plane(cut)])
     parts = [(points, tris, _sheet_names(points, tris, sheet))]
@@ -147,7 +147,7 @@ def _sheet_and_faces(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: floa
     for p in bounding:
         flat |= (points[tris][:, :, p.axis] == p.value).all(axis=1)
     tris = tris[~flat]
-    _refuse_holes(points, tris, bounding)
+    free = _free_edges(points, tris, bounding)
     floor = float(grid.origin[2])  # below the sheet: walls without a substrate plane
     below_top = [p for p in planes if not (p.axis == 2 and p.side < 0)] + [bounding[-1]]
     points, rectangles_ = rectangles(points, below_top, floor)
@@ -156,28 +156,46 @@ def _sheet_and_faces(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: floa
     def electrolyte(rectangle: Rectangle) -> Callable[[], bool]:
         return lambda: bool(phi_at(rectangle.centre(points))[0] > 0)
 
-    faces = [(r, face_loops(points, tris, r, outward, electrolyte(r))) for r in rectangles_]
+    faces = [(r, face_loops(points, free, r, outward, electrolyte(r))) for r in rectangles_]
     return points, tris, outward, faces
 
 
-def _refuse_holes(points: np.ndarray, tris: np.ndarray, planes: list[Plane]) -> None:
-    """Raise :class:`GeometryError` if the sheet ends anywhere but on the planes (its
-    faces could not close it; the caller retries on another grid)."""
-    keys, base = _edge_keys(tris)
-    unique, count = np.unique(keys, return_counts=True)
-    a, b = np.divmod(unique[count % 2 == 1], base)
+def _free_edges(points: np.ndarray, tris: np.ndarray, planes: list[Plane]) -> np.ndarray:
+    """The sheet's free edges (used by one triangle), each as that triangle runs it.
+
+    Raises:
+        GeometryError: the sheet ends anywhere but on the planes (an edge of an odd
+            number of triangles off them: its faces could not close it; the caller
+            retries on another grid).
+    """
+    keys, _ = _edge_keys(tris)
+    _, inverse, count = np.unique(keys, return_inverse=True, return_counts=True)
+    uses = count[inverse]
+    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])  # as _edges
+    a, b = edges[uses % 2 == 1].T
     on = np.zeros(len(a), dtype=bool)
     for p in planes:
         on |= (points[a, p.axis] == p.value) & (points[b, p.axis] == p.value)
     if not on.all():
         where = ", ".join(f"{x:.4g}" for x in points[a[~on][0]])
         raise GeometryError(f"the clipped level set has a hole at ({where}) um")
+    return edges[uses == 1]
+
+
+def _enclosed(points: np.ndarray, sheet: np.ndarray, outward: int, faces: list) -> float:
+    """Volume (um^3) inside the sheet and the faces ((rectangle, loops), every plane's):
+    (1/3) of the integral of x . n over the closed surface, a face's part from its area."""
+    total = outward * shell_volume(points, sheet)
+    for rectangle, loops in faces:
+        p = rectangle.plane
+        total += p.value * -p.side * loops_area(points, loops, p.axis) / 3.0
+    return total
 
 
 def electrolyte_volume(grid: Grid, phi: np.ndarray, planes: list[Plane], cut: float) -> float:
     """Volume (um^3) of the electrolyte ``phi > 0`` inside ``planes`` below the ``cut``,
     pockets included, metal islands excluded (the clipped sheet's with its faces)."""
-    return enclosed(*_sheet_and_faces(grid, phi, planes, cut))
+    return _enclosed(*_sheet_and_faces(grid, phi, planes, cut))
 
 
 def _cut_plane(cut: float) -> Plane:

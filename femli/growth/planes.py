@@ -29,7 +29,6 @@ from femli.growth.surface import Plane
 __all__ = [
     "Rectangle",
     "edge_points",
-    "enclosed",
     "even_edges",
     "face_loops",
     "loops_area",
@@ -131,7 +130,7 @@ def rectangles(points: np.ndarray, planes: list[Plane], floor: float):
 
 def face_loops(
     points: np.ndarray,
-    sheet: np.ndarray,
+    free: np.ndarray,
     rectangle: Rectangle,
     outward: int,
     inside: Callable[[], bool],
@@ -139,8 +138,9 @@ def face_loops(
     """The loops (point-index arrays) bounding the electrolyte face on ``rectangle``'s
     plane: outer loops counter-clockwise in its (u, v), holes clockwise.
 
-    ``sheet``: the clipped surface's triangles on no plane, oriented with their normals
-    out of the electrolyte if ``outward`` is 1 (into it if -1); ``inside()``: whether the
+    ``free``: the sheet's free edges (m, 2), each as its one triangle runs it, the
+    triangles (the clipped surface's on no plane) oriented with their normals out of the
+    electrolyte if ``outward`` is 1 (into it if -1); ``inside()``: whether the
     rectangle's centre is electrolyte (asked only when no cut line reaches the plane).
 
     Raises:
@@ -148,7 +148,7 @@ def face_loops(
             the face, or they do not alternate in and out along its edge.
     """
     plane = rectangle.plane
-    following = _face_edges(points, sheet, plane, outward)
+    following = _face_edges(points, free, plane, outward)
     ends = set(following.values())
     starts = [a for a in following if a not in ends]
     loops = _joined(points, following, starts, rectangle)
@@ -159,18 +159,13 @@ def face_loops(
     return loops + closed
 
 
-def _face_edges(points: np.ndarray, sheet: np.ndarray, plane: Plane, outward: int) -> dict:
-    """The face's boundary edges where it meets the sheet, as {start: end} counter-
-    clockwise around the face in the plane's (u, v)."""
+def _face_edges(points: np.ndarray, free: np.ndarray, plane: Plane, outward: int) -> dict:
+    """The face's boundary edges where it meets the sheet (``free``: the sheet's free
+    edges), as {start: end} counter-clockwise around the face in the plane's (u, v)."""
     on = points[:, plane.axis] == plane.value
-    edges = np.concatenate([sheet[:, [0, 1]], sheet[:, [1, 2]], sheet[:, [2, 0]]])
-    _, inverse, count = np.unique(
-        np.sort(edges, axis=1), axis=0, return_inverse=True, return_counts=True
-    )
-    free = (count[inverse.ravel()] == 1) & on[edges[:, 0]] & on[edges[:, 1]]
     # the face runs its shared edges the other way; its normal is out of the domain
     # (-side) for a surface oriented out of the electrolyte
-    face = edges[free][:, ::-1]
+    face = free[on[free[:, 0]] & on[free[:, 1]]][:, ::-1]
     if outward * -plane.side * HANDED[plane.axis] < 0:
         face = face[:, ::-1]
     following: dict[int, int] = {}
@@ -245,17 +240,6 @@ def _cycles(following: dict, used: set[int]) -> list[np.ndarray]:
     return loops
 
 
-def enclosed(points: np.ndarray, sheet: np.ndarray, outward: int, faces: list) -> float:
-    """Volume (um^3) inside the sheet and the faces ((rectangle, loops), every plane's):
-    (1/3) of the integral of x . n over the closed surface, a face's part from its area."""
-    a, b, c = points[sheet[:, 0]], points[sheet[:, 1]], points[sheet[:, 2]]
-    total = outward * float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum()) / 6.0
-    for rectangle, loops in faces:
-        p = rectangle.plane
-        total += p.value * -p.side * loops_area(points, loops, p.axis) / 3.0
-    return total
-
-
 def oriented(face: tuple[np.ndarray, np.ndarray], plane: Plane, outward: int):
     """A meshed face's (points, triangles) with the triangles turned as the sheet's:
     normals out of the domain through ``plane`` if ``outward`` is 1."""
@@ -280,16 +264,13 @@ def loops_area(points: np.ndarray, loops: list[np.ndarray], axis: int) -> float:
 
 
 # -- loops for Gmsh -----------------------------------------------------------------
-def edge_points(points: np.ndarray, tris: np.ndarray, planes: list[Plane]):
+def edge_points(points: np.ndarray, sheet: np.ndarray, planes: list[Plane]):
     """Which planes each point lies on ((n, k) booleans), and which points two faces
-    sharing a box edge must both keep: vertices of the sheet (triangles on no plane)
-    and box corners (points on three planes)."""
+    sharing a box edge must both keep: vertices of the ``sheet`` (the triangles on no
+    plane) and box corners (points on three planes)."""
     on_plane = np.stack([points[:, p.axis] == p.value for p in planes], axis=1)
-    flat = np.zeros(len(tris), dtype=bool)
-    for k in range(len(planes)):
-        flat |= on_plane[tris, k].all(axis=1)
     essential = on_plane.sum(axis=1) >= 3
-    essential[np.unique(tris[~flat])] = True
+    essential[np.unique(sheet)] = True
     return on_plane, essential
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import gmsh
 import numpy as np
@@ -231,12 +232,13 @@ def rebuild_3d(
             )
             return done
 
-        for share in grids[:-1]:
+        *first, last = grids
+        for share in first:
             try:
-                return in_child(lambda: attempt(share * sizes[0], False))  # noqa: B023 (now)
+                return in_child(partial(attempt, share * sizes[0], False))
             except GeometryError as err:
                 log.info("rebuild on a grid of %g x the deposit size failed (%s)", share, err)
-        return in_child(lambda: attempt(grids[-1] * sizes[0], True))
+        return in_child(partial(attempt, last * sizes[0], True))
 
     with gmsh_session():
         info = on_root(domain.comm, build)

@@ -126,7 +126,8 @@ def substrate_face(points: np.ndarray, tris: np.ndarray):
     walls += [Plane(("b",), 1, 4.0, -1), Plane(("",), 2, 1.0, -1)]
     points, found = rectangles(points, [plane, *walls], 0.0)
     rectangle: Rectangle = found[0]
-    return points, face_loops(points, tris, rectangle, 1, lambda: True), rectangle
+    free = contour_module._free_edges(points, tris, [plane])
+    return points, face_loops(points, free, rectangle, 1, lambda: True), rectangle
 
 
 def test_pyramid_feet_are_holes_of_the_substrate_face():
