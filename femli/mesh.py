@@ -23,6 +23,7 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+import femli.ufl_traversers  # noqa: F401  (switches off CPython's leaking method cache)
 from femli.coarse import Coarse
 from femli.measures import WeightedMeasure
 from femli.units import MESH_UNIT

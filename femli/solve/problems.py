@@ -43,6 +43,7 @@ from petsc4py import PETSc
 from ufl.algorithms import expand_derivatives
 from ufl.algorithms.analysis import extract_coefficients, extract_constants
 
+import femli.ufl_traversers  # noqa: F401  (switches off CPython's leaking method cache)
 from femli.solve.matrices import shared_patterns
 
 __all__ = [
