@@ -26,6 +26,7 @@ from mpi4py import MPI
 import femli.ufl_traversers  # noqa: F401  (switches off CPython's leaking method cache)
 from femli.coarse import Coarse
 from femli.measures import WeightedMeasure
+from femli.msh_checks import MIN_MESH_EXTENT, loose_nodes_problem, msh_problem
 from femli.units import MESH_UNIT
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "build_domain",
     "from_gmsh_model",
     "from_mesh",
+    "loose_nodes_problem",
     "msh_problem",
     "read_msh",
     "release_heap",
@@ -43,9 +45,6 @@ __all__ = [
 
 #: A geometric marker: ``f(x) -> bool array``, ``x`` the (3, n) array of points (m).
 Marker = Callable[[np.ndarray], np.ndarray]
-
-#: Smallest extent (um) of a ``.msh`` file: a smaller mesh was written in metres.
-MIN_MESH_EXTENT = 1.0e-3
 
 
 class RegionError(KeyError):
@@ -253,7 +252,15 @@ def from_gmsh_model(
     then split every cell ``split_levels`` times on all ranks (:mod:`femli.split`).
 
     Collective: every rank calls it; only ``rank`` needs a populated model.
+
+    Raises:
+        ValueError: on every rank, when the model has nodes in no cell of dimension
+            ``dim`` (:func:`loose_nodes_problem`; DOLFINx would abort the MPI job).
     """
+    problem = loose_nodes_problem(dim) if comm.rank == rank else None
+    problem = comm.bcast(problem, root=rank)
+    if problem is not None:
+        raise ValueError(f"the Gmsh mesh cannot be distributed: {problem}")
     data = dolfinx.io.gmsh.model_to_mesh(model, comm, rank, gdim=dim)
     dim = data.mesh.topology.dim
     if split_levels > 0:
@@ -270,29 +277,6 @@ def from_gmsh_model(
         domain.coarse = Coarse(coarse, parents, domain.mesh.geometry.x.copy())
         return domain
     return _from_meshdata(data, dim, length_unit)
-
-
-def msh_problem(dim: int, length_unit: float = MESH_UNIT) -> str | None:
-    """Why the open Gmsh model (of dimension ``dim``, read from a ``.msh`` file whose
-    coordinates are in ``length_unit`` m) cannot be a femli mesh, or None: no elements,
-    an extent below :data:`MIN_MESH_EXTENT` um (coordinates in metres where um are
-    expected), or no physical groups. Rank-local (Gmsh)."""
-    import gmsh
-
-    _, coords, _ = gmsh.model.mesh.getNodes()
-    if dim < 1 or len(coords) == 0 or len(gmsh.model.mesh.getElementTypes(dim)) == 0:
-        return "it contains no mesh elements (an empty file, or a geometry without a mesh)"
-    xyz = np.asarray(coords).reshape(-1, 3)
-    extent = float((xyz.max(axis=0) - xyz.min(axis=0)).max())
-    if extent * length_unit / MESH_UNIT < MIN_MESH_EXTENT:
-        return (
-            f"its coordinates span only {extent:.3g}; femli reads .msh coordinates in "
-            f"micrometres (um), so the mesh would be {extent * 1e3:.3g} nm wide: it looks "
-            "written in metres (scale it by 1e6)"
-        )
-    if not gmsh.model.getPhysicalGroups(dim):
-        return "it has no physical groups of its top dimension"
-    return None
 
 
 def read_msh(

@@ -69,3 +69,43 @@ def test_msh_round_trip_keeps_region_names(mpi_tmp_path):
     domain = read_msh(path, MPI.COMM_WORLD)
     assert set(domain.facet_names) == {"electrode", "bulk", "wall_left", "wall_right"}
     assert domain.measure("electrode") == pytest.approx((10.0 - 2.0 + np.pi) * 1e-6, rel=1e-3)
+
+
+def _box_and_a_loose_surface() -> None:
+    """A meshed unit cube (um) and, in a physical group of its own, a square that bounds
+    no volume: its nodes belong to no tetrahedron."""
+    import gmsh
+
+    from femli.geometry.core import new_model
+
+    new_model("loose")
+    box = gmsh.model.occ.addBox(0, 0, 0, 1, 1, 1)
+    square = gmsh.model.occ.addRectangle(3, 3, 3, 1, 1)
+    gmsh.model.occ.synchronize()
+    gmsh.model.addPhysicalGroup(3, [box], name="electrolyte")
+    gmsh.model.addPhysicalGroup(2, [1], name="electrode")
+    gmsh.model.addPhysicalGroup(2, [square], name="stray")
+    gmsh.option.setNumber("Mesh.MeshSizeMax", 0.4)
+    gmsh.model.mesh.generate(3)
+
+
+@pytest.mark.mpi
+def test_nodes_in_no_cell_are_an_error_on_every_rank_not_an_mpi_abort(mpi_tmp_path):
+    """DOLFINx's model_to_mesh aborts the MPI job ("Invalid rank", even on one process)
+    on such a model; femli names the group instead, as a model and as a file."""
+    import gmsh
+
+    from femli import geometry
+    from femli.mesh import from_gmsh_model
+
+    path = mpi_tmp_path / "loose.msh"
+    with geometry.gmsh_session():
+        if MPI.COMM_WORLD.rank == 0:
+            _box_and_a_loose_surface()
+            geometry.write_msh(path)
+        with pytest.raises(ValueError, match=r"nodes belong to no 3D element.*'stray'"):
+            from_gmsh_model(gmsh.model, MPI.COMM_WORLD, 3)
+        gmsh.clear()
+    MPI.COMM_WORLD.barrier()
+    with pytest.raises(ValueError, match=r"nodes belong to no 3D element.*'stray'"):
+        read_msh(path, MPI.COMM_WORLD)
