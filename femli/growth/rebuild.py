@@ -35,7 +35,6 @@ from femli.growth.contour import Sheet, components, electrolyte_patches, electro
 from femli.growth.remesh import boundary_surfaces
 from femli.growth.surface import Plane, close, level_set, make_grid
 from femli.mesh import Domain, from_gmsh_model
-from femli.msh_checks import loose_nodes_problem
 from femli.parallel import on_root
 
 __all__ = [
@@ -231,8 +230,6 @@ def rebuild_3d(
                 sizing,
                 keep_triangles=last,
             )
-            if (problem := loose_nodes_problem(3)) is not None:  # DOLFINx would abort
-                raise GeometryError(f"the rebuilt mesh is not one volume mesh: {problem}")
             return done
 
         *first, last = grids

@@ -76,3 +76,25 @@ def test_a_child_that_hangs_is_stopped():
     with gmsh_session(), pytest.raises(GeometryError, match=r"longer than 0\.5 s"):
         in_child(lambda: time.sleep(30), timeout=0.5)
     assert time.monotonic() - started < 10
+
+
+def test_a_mesh_with_nodes_in_no_cell_does_not_come_back():
+    """The box and, in a physical group of its own, a square bounding no volume: DOLFINx
+    would abort the MPI job on the mesh read back, so the child's mesh is refused."""
+
+    def box_and_stray_square() -> int:
+        child = box()
+        geo = gmsh.model.geo
+        corners = [geo.addPoint(x, y, 3.0) for x, y in ((3, 3), (4, 3), (4, 4), (3, 4))]
+        lines = [geo.addLine(corners[k], corners[(k + 1) % 4]) for k in range(4)]
+        square = geo.addPlaneSurface([geo.addCurveLoop(lines)])
+        geo.synchronize()
+        gmsh.model.addPhysicalGroup(2, [square], name="stray")
+        gmsh.model.mesh.clear()
+        gmsh.model.mesh.generate(3)  # the box's tets and the square's triangles
+        return child
+
+    with gmsh_session(), pytest.raises(GeometryError, match=r"nodes belong to no 3D element"):
+        in_child(box_and_stray_square)
+    with gmsh_session():
+        assert in_child(box) != os.getpid()  # a clean mesh still comes back
