@@ -12,8 +12,9 @@ out) and meshed by Gmsh. Closed shells other than the one reaching the top are
 electrolyte pockets cut off by merged deposits (or metal pieces cut loose): they are
 dropped and their volumes returned. The grid stops a few cells above the deposits; the
 box above that cut is added as plain rectangles. Triangles are labelled with the
-boundary names of the old mesh: plane faces with the plane's name, the rest with the
-name of the nearest old sheet triangle; patches are split by nearest deposit seed and
+boundary names of the old mesh: plane faces with the plane's name, the rest after the
+nearest old sheet triangles, cut straight across where that name changes
+(:mod:`femli.growth.labels`); patches are split by nearest deposit seed and
 into connected pieces, so that Gmsh can reparametrise each
 (:func:`femli.geometry.triangulation.build_from_surfaces`).
 """
@@ -33,6 +34,7 @@ from scipy.spatial import cKDTree
 
 from femli.geometry.core import GeometryError
 from femli.geometry.faces import mesh_face
+from femli.growth.labels import cut_names
 from femli.growth.planes import (
     Rectangle,
     edge_points,
@@ -102,7 +104,7 @@ def electrolyte_patches(
     volume = _enclosed(points, tris, outward, faces)
     top = next(p for p in planes if p.axis == 2 and p.side < 0)
     on_plane, essential = edge_points(points, tris, [*planes, _cut_plane(cut)])
-    parts = [(points, tris, _sheet_names(points, tris, sheet))]
+    parts = [cut_names(points, tris, sheet.centres, sheet.names, on_plane.any(axis=1))]
     for rectangle, loops in faces:
         p = rectangle.plane
         if not p.names[0]:  # the cut: the walls go up to the top plane instead
@@ -122,7 +124,10 @@ def electrolyte_patches(
     labels = np.concatenate([n for _, _, n in parts])
     joined, joined_tris, keep = _merge_points(joined, joined_tris)
     main, pockets, islands = _main_shell(joined, joined_tris, top, outward)
-    joined_tris, labels = joined_tris[main], labels[keep][main]
+    joined_tris, labels = (
+        joined_tris[main],
+        _absorb_name_crumbs(joined_tris[main], labels[keep][main], sheet),
+    )
     patches = _patches(joined, joined_tris, labels, sheet)
     unsplit = (
         _patches(joined, joined_tris, labels, sheet, by_seed=False) if len(sheet.seeds) else []
@@ -313,14 +318,6 @@ def _main_shell(points: np.ndarray, tris: np.ndarray, top: Plane, outward: int):
     return labels == main, pockets, islands
 
 
-def _sheet_names(points: np.ndarray, tris: np.ndarray, sheet: Sheet) -> np.ndarray:
-    """Name of each sheet triangle: that of the nearest old sheet triangle."""
-    if not len(tris):
-        return np.zeros(0, dtype=object)
-    _, k = cKDTree(sheet.centres).query(points[tris].mean(axis=1))
-    return sheet.names[k]
-
-
 def _face_names(face: tuple[np.ndarray, np.ndarray], plane: Plane, sheet: Sheet) -> np.ndarray:
     """Name of each triangle of a plane face: the plane's (the nearest old triangle's of
     the plane's names when it has several)."""
@@ -348,6 +345,21 @@ def _patches(
             mine = tris[(names == name) & (key == k)]
             out += [(str(name), disk) for disk in _disks(points, mine)]
     return out
+
+
+def _absorb_name_crumbs(tris: np.ndarray, names: np.ndarray, sheet: Sheet) -> np.ndarray:
+    """``names`` with each piece of one sheet name smaller than ``CRUMB`` triangles
+    renamed after the sheet name it shares most edges with (a few triangles of substrate
+    on a nucleus's foot, seed 003 with the slow substrate, became patches of one to
+    nine triangles that Gmsh could not reparametrise: "two overlapping facets")."""
+    on_sheet = np.isin(names, np.unique(sheet.names))
+    kinds, ids = np.unique(names[on_sheet].astype(str), return_inverse=True)
+    if len(kinds) < 2:
+        return names
+    same = np.zeros(int(on_sheet.sum()), dtype=np.int64)  # one "name": pieces by key
+    names = names.copy()
+    names[on_sheet] = kinds[_absorb_crumbs(tris[on_sheet], same, ids)].astype(object)
+    return names
 
 
 def _absorb_crumbs(tris: np.ndarray, names: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -415,9 +427,26 @@ def _disks(points: np.ndarray, tris: np.ndarray, depth: int = 0) -> list[np.ndar
         centres = points[piece].mean(axis=1)
         axis = int(np.argmax(np.ptp(centres, axis=0)))
         below = centres[:, axis] <= np.median(centres[:, axis])
-        for half in (piece[below], piece[~below]):
+        for half in _halves(points, piece, below):
             out += _disks(points, half, depth + 1)
     return out
+
+
+def _halves(points: np.ndarray, piece: np.ndarray, below: np.ndarray) -> list[np.ndarray]:
+    """``piece`` cut in two by the mask ``below``, each half's connected bits of fewer
+    than ``CRUMB`` triangles given to the other half (a straight cut through a ragged
+    patch left bits of 1-9 triangles, patches Gmsh could not reparametrise: "two
+    overlapping facets", seed 003 SCP@Li with the slow substrate)."""
+    halves = [piece[below], piece[~below]]
+    for k in (0, 1):
+        if not len(halves[k]):
+            continue
+        labels = components(halves[k], len(points))
+        small = np.bincount(labels)[labels] < CRUMB
+        if small.any() and not small.all():
+            halves[1 - k] = np.concatenate([halves[1 - k], halves[k][small]])
+            halves[k] = halves[k][~small]
+    return [h for h in halves if len(h)]
 
 
 def _euler(tris: np.ndarray) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import pyvista as pv
 
 from femli.geometry import GeometryError
 from femli.growth.contour import CRUMB, _absorb_crumbs
@@ -78,3 +79,25 @@ def test_a_face_whose_holes_touch_is_refused_before_gmsh_sees_it():
     refuse_pinched([outer, square(0.0), square(1.5)], substrate)  # apart: fine
     with pytest.raises(GeometryError, match=r"substrate is pinched at \(1, 0, 0\)"):
         refuse_pinched([outer, square(0.0), square(1.0)], substrate)
+
+
+def test_a_cut_patch_leaves_no_crumbs():
+    """A 10 x 10 square of 200 triangles cut at x = 5, one triangle beyond the cut
+    flagged with the near half: that lone triangle goes back to the far half (as a
+    patch of its own, Gmsh's reparametrisation failed with "two overlapping facets")."""
+    from femli.growth.contour import _halves, components
+
+    grid = pv.Plane(i_size=10, j_size=10, i_resolution=10, j_resolution=10).triangulate()
+    points = np.asarray(grid.points, dtype=float)
+    tris = grid.faces.reshape(-1, 4)[:, 1:].astype(np.int64)
+    x = points[tris].mean(axis=1)[:, 0]
+    below = x < 0.0
+    lone = int(np.argmax(x))  # a corner triangle far beyond the cut
+    below[lone] = True
+    halves = _halves(points, tris, below)
+    assert sum(len(h) for h in halves) == len(tris)
+    for half in halves:
+        assert np.bincount(components(half, len(points))).max() == len(half)  # one piece
+        assert len(half) >= CRUMB
+    (far,) = [h for h in halves if points[h].mean(axis=(0, 1))[0] > 0.0]
+    assert tris[lone].tolist() in far.tolist()
