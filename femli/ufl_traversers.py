@@ -7,8 +7,8 @@ descriptor caches the bound method per instance in a ``WeakKeyDictionary`` whose
 removing the cache in 3.12.9 and 3.13.2). Every traverser UFL makes then lives until the
 process ends, with its caches of the expressions it visited: their coefficients, and
 through them DOLFINx's functions, function spaces and meshes. Each femli problem built
-so leaked its model (8 MB at 77 k nodes, 30 MB at 274 k); a growth run rebuilding its
-mesh a hundred times kept every old mesh.
+so leaked its model (8 MB at 77 k nodes, 30 MB at 274 k), and so would every old mesh of
+a growth run that rebuilds its mesh.
 
 :func:`disable_method_caches` switches that cache off on UFL's traversers (what the
 fixed CPython does), where the running CPython has it; elsewhere it does nothing.
