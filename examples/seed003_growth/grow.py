@@ -23,6 +23,9 @@ what ``femli run`` does not do (yet):
   ``femli run`` also stops with one line, but writes no ``metrics.json``;
 * the **mesh-motion solve by LU** (MUMPS) instead of CG + GAMG, which stops the SCP@Li
   case at t = 61 s with an uncaught PETSc error (``--motion-solver femli`` restores it);
+* **SIGINT / SIGTERM** (Ctrl-C, a batch system's stop): the run stops after the step it
+  is in (and its checkpoint) and writes its outputs as for a clean stop (``growth.stop``
+  kind ``interrupted``, exit status 4); a second signal ends it at once;
 * **checkpoints** as ``femli run`` writes them (``[output] checkpoint_period`` /
   ``checkpoint_interval``), and ``--restart`` goes on from the last one in ``DIR``
   (``femli run --restart``'s checks: the same case's physics); the contact monitor's
@@ -60,6 +63,8 @@ from femli.geometry import GeometryError
 from femli.growth.motion import MeshMotionError
 from femli.growth.recorder import GrowthRecorder
 from femli.growth.solver import GrowthSolver
+from femli.interrupt import check as check_interrupt
+from femli.interrupt import stop_at_safe_points
 from femli.outputs.files import atomic_write_bytes, atomic_write_json
 from femli.outputs.folder import folder_lock, tracking
 from femli.outputs.metrics import gather_surface
@@ -327,8 +332,17 @@ def grow(args: argparse.Namespace, config, comm: MPI.Comm) -> int:
     stop, valid = None, True
     with TimeProgress(t_end, comm) as progress:
         monitor = Monitor(recorder, progress, output, gap_stop, comm)
+
+        def step(g: GrowthSolver, record: dict) -> bool | None:
+            done = monitor(g, record) or saver(g, record)
+            check_interrupt(comm)  # a stop request: here, after the checkpoint
+            return done
+
         try:
-            growth.run(callback=lambda g, record: monitor(g, record) or saver(g, record))
+            with stop_at_safe_points():
+                growth.run(callback=step)
+        except KeyboardInterrupt as err:  # SIGINT / SIGTERM: stopped after a whole step
+            stop = {"kind": "interrupted", "message": f"interrupted ({err})"}
         except Stop as err:
             stop = {"kind": "contact", "message": str(err), "t_contact": monitor.contact_time()}
         except MeshMotionError as err:

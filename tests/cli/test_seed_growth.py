@@ -134,3 +134,36 @@ def test_grow_goes_on_from_its_checkpoint_as_if_never_stopped(mpi_tmp_path):
     assert again["steps"] == first["steps"] and again["t_s"] == pytest.approx(10.0)
     for key in ("max_height_m", "deposited_volume_m3", "charge_C"):
         assert again[key] == pytest.approx(first[key], rel=1e-7), key
+
+
+def test_grow_stopped_by_a_signal_writes_its_results_and_goes_on(tmp_path, monkeypatch):
+    """SIGINT during a run: grow.py stops after the step it is in (after its checkpoint),
+    writes metrics.json with growth.stop kind 'interrupted' (exit 4), and ``--restart``
+    goes on to t_end."""
+    import json
+    import os
+    import signal
+
+    grow = _module("grow")
+    data = tomllib.loads((FOLDER / "bare_li_2d.toml").read_text())
+    data["growth"].update(t_end=10.0, max_displacement_um=0.005, snapshots=[0.0, 10.0])
+    data["output"] = {"renders": False, "fields": False, "checkpoint_interval": 3}
+    case, out = tmp_path / "case.toml", tmp_path / "run"
+    case.write_text(tomli_w.dumps(data))
+    original = grow.Monitor.__call__
+    calls = []
+
+    def signalled(self, growth, record):
+        calls.append(record["t"])
+        if len(calls) == 4:
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C would, in the middle of a run
+        return original(self, growth, record)
+
+    monkeypatch.setattr(grow.Monitor, "__call__", signalled)
+    assert grow.main([str(case), "-o", str(out), "-q"]) == 4
+    metrics = json.loads((out / "metrics.json").read_text())["growth"]
+    assert metrics["stop"]["kind"] == "interrupted" and not metrics["completed"]
+    assert metrics["t_s"] == pytest.approx(calls[3]) and metrics["t_s"] < 10.0
+    monkeypatch.setattr(grow.Monitor, "__call__", original)
+    assert grow.main([str(case), "-o", str(out), "-q", "--restart"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["growth"]["t_s"] == pytest.approx(10.0)
