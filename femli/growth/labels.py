@@ -80,53 +80,74 @@ def _cut_points(points, tris, distance, nearest, fixed):
 
 
 def _split(points, tris, nearest, where) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each triangle cut along its edges' cut points: (triangles, name index of each,
-    the centres (c, 3) added to three-name triangles, numbered after ``points``)."""
-    out: list[list[int]] = []
-    kind: list[int] = []
-    extra: list[np.ndarray] = []
-    n_points = len(points)
-    for t, w in zip(tris, where, strict=True):
-        count = int((w >= 0).sum())
-        if count == 0:
-            out.append(list(t))
-            kind.append(_majority(nearest[t]))
-            continue
-        if count == 3:
-            centre = n_points + len(extra)
-            extra.append(points[t].mean(axis=0))
-            for j in range(3):  # corner j, the cuts on its two edges, the centre
-                before, after = w[(j - 1) % 3], w[j]
-                out += [[t[j], after, centre], [t[j], centre, before]]
-                kind += [nearest[t[j]]] * 2
-            continue
-        j = int(np.flatnonzero(w >= 0)[0] if count == 1 else _lone(w))
-        _one_or_two(out, kind, np.roll(t, -j), np.roll(w, -j), nearest, count)
-    return (
-        np.asarray(out, dtype=np.int64).reshape(-1, 3),
-        np.asarray(kind, dtype=np.int64),
-        np.asarray(extra, dtype=float).reshape(-1, 3),
-    )
+    """Each triangle cut along its edges' cut points, the pieces in the triangles' order:
+    (triangles, name index of each, the centres (c, 3) added to three-name triangles,
+    numbered after ``points``)."""
+    cut = where >= 0
+    count = cut.sum(axis=1)
+    # rotate each triangle: edge 0 its cut edge (one cut), corner 0 the corner between
+    # its two cut edges (two cuts: edges 0 and 2)
+    first = np.argmax(cut, axis=1)
+    lone = np.argmax(cut & np.roll(cut, 1, axis=1), axis=1)
+    shift = np.where(count == 2, lone, np.where(count == 1, first, 0))
+    rows = np.arange(len(tris))[:, None]
+    order = (shift[:, None] + np.arange(3)) % 3
+    t, w = tris[rows, order], where[rows, order]
+    n = nearest[t]
+    pieces = [_whole(t, n, count == 0), _one(t, w, n, count == 1), _two(t, w, n, count == 2)]
+    three = np.flatnonzero(count == 3)
+    centres = points[tris[three]].mean(axis=1)
+    pieces.append(_three(tris, where, nearest, three, len(points)))
+    parent = np.concatenate([p for p, _, _ in pieces])
+    at = np.argsort(parent, kind="stable")  # pieces of one triangle stay in their order
+    out = np.concatenate([q for _, q, _ in pieces])[at]
+    kind = np.concatenate([k for _, _, k in pieces])[at]
+    return out.reshape(-1, 3), kind, centres.reshape(-1, 3)
 
 
-def _lone(w: np.ndarray) -> int:
-    """The corner both of whose edges are cut (edges j - 1 and j)."""
-    return next(j for j in range(3) if w[j] >= 0 and w[(j - 1) % 3] >= 0)
+def _whole(t, n, mask):
+    """Uncut triangles: (parent, triangle, name index: the corners' majority)."""
+    i = np.flatnonzero(mask)
+    return i, t[i], _majority(n[i])
 
 
-def _one_or_two(out, kind, t, w, nearest, count: int) -> None:
-    """Split a triangle rotated so that edge 0 is its cut edge (one cut) or corner 0
-    its lone corner (two cuts: edges 0 and 2)."""
-    if count == 1:  # cut point c on edge (t0, t1): (t0, c, t2) and (c, t1, t2)
-        c = w[0]
-        out += [[t[0], c, t[2]], [c, t[1], t[2]]]
-        kind += [nearest[t[0]], nearest[t[1]]]
-        return
-    c01, c20 = w[0], w[2]
-    out += [[t[0], c01, c20], [c01, t[1], t[2]], [c01, t[2], c20]]
-    kind += [nearest[t[0]], _majority(nearest[t[1:]]), _majority(nearest[t[1:]])]
+def _one(t, w, n, mask):
+    """Cut point c on edge (t0, t1): (t0, c, t2) and (c, t1, t2)."""
+    i = np.flatnonzero(mask)
+    t0, t1, t2, c = t[i, 0], t[i, 1], t[i, 2], w[i, 0]
+    tri = np.stack([np.stack([t0, c, t2], 1), np.stack([c, t1, t2], 1)], 1).reshape(-1, 3)
+    return np.repeat(i, 2), tri, np.stack([n[i, 0], n[i, 1]], 1).ravel()
 
 
-def _majority(values: np.ndarray) -> int:
-    found, counts = np.unique(values, return_counts=True)
-    return int(found[np.argmax(counts)])
+def _two(t, w, n, mask):
+    """Cut points c01, c20 around corner t0: (t0, c01, c20), (c01, t1, t2), (c01, t2, c20)."""
+    i = np.flatnonzero(mask)
+    t0, t1, t2, c01, c20 = t[i, 0], t[i, 1], t[i, 2], w[i, 0], w[i, 2]
+    tri = np.stack(
+        [np.stack([t0, c01, c20], 1), np.stack([c01, t1, t2], 1), np.stack([c01, t2, c20], 1)],
+        1,
+    ).reshape(-1, 3)
+    rest = _majority(n[i][:, 1:])
+    return np.repeat(i, 3), tri, np.stack([n[i, 0], rest, rest], 1).ravel()
+
+
+def _three(tris, where, nearest, i, n_points):
+    """Three cuts: a centre; per corner j (its cuts before = edge j - 1, after = edge j),
+    (t_j, after, centre) and (t_j, centre, before)."""
+    centre = n_points + np.arange(len(i))
+    out, kind = [], []
+    for j in range(3):
+        corner, before, after = tris[i, j], where[i, (j - 1) % 3], where[i, j]
+        out += [np.stack([corner, after, centre], 1), np.stack([corner, centre, before], 1)]
+        kind += [nearest[corner]] * 2
+    tri = np.stack(out, 1).reshape(-1, 3)
+    return np.repeat(i, 6), tri, np.stack(kind, 1).ravel()
+
+
+def _majority(values: np.ndarray) -> np.ndarray:
+    """Per row of ``values`` (r, 2 or 3), the value most of its entries take (a tie: the
+    smallest)."""
+    if values.shape[1] == 2:
+        return values.min(axis=1)  # equal, or a tie
+    a, b, c = values.T
+    return np.where((a == b) | (a == c), a, np.where(b == c, b, values.min(axis=1)))
