@@ -37,7 +37,6 @@ __all__ = [
     "build_domain",
     "from_gmsh_model",
     "from_mesh",
-    "loose_nodes_problem",
     "msh_problem",
     "read_msh",
     "release_heap",
