@@ -124,10 +124,8 @@ def electrolyte_patches(
     labels = np.concatenate([n for _, _, n in parts])
     joined, joined_tris, keep = _merge_points(joined, joined_tris)
     main, pockets, islands = _main_shell(joined, joined_tris, top, outward)
-    joined_tris, labels = (
-        joined_tris[main],
-        _absorb_name_crumbs(joined_tris[main], labels[keep][main], sheet),
-    )
+    joined_tris = joined_tris[main]
+    labels = _absorb_name_crumbs(joined_tris, labels[keep][main], sheet)
     patches = _patches(joined, joined_tris, labels, sheet)
     unsplit = (
         _patches(joined, joined_tris, labels, sheet, by_seed=False) if len(sheet.seeds) else []

@@ -101,3 +101,24 @@ def test_a_cut_patch_leaves_no_crumbs():
         assert len(half) >= CRUMB
     (far,) = [h for h in halves if points[h].mean(axis=(0, 1))[0] > 0.0]
     assert tris[lone].tolist() in far.tolist()
+
+
+def test_a_few_triangles_of_another_sheet_name_join_their_surroundings():
+    """Two triangles of 'substrate' inside 'nuclei' (a vertex nearest the other name)
+    become 'nuclei'; a large 'substrate' region and the plane names stay."""
+    from femli.growth.contour import Sheet, _absorb_name_crumbs
+
+    grid = pv.Plane(i_size=10, j_size=10, i_resolution=10, j_resolution=10).triangulate()
+    points = np.asarray(grid.points, dtype=float)
+    tris = grid.faces.reshape(-1, 4)[:, 1:].astype(np.int64)
+    x = points[tris].mean(axis=1)
+    names = np.where(x[:, 0] < 0.0, "nuclei", "substrate").astype(object)
+    names[x[:, 1] > 4.0] = "wall_back"  # a plane's name: never renamed
+    island = np.flatnonzero(np.hypot(x[:, 0] + 2.5, x[:, 1] + 2.5) < 0.45)
+    assert 1 <= len(island) < CRUMB
+    names[island] = "substrate"
+    sheet = Sheet(x[:5], np.array(["nuclei", "substrate"] * 2 + ["nuclei"], dtype=object))
+    out = _absorb_name_crumbs(tris, names, sheet)
+    assert set(out[island]) == {"nuclei"}
+    rest = np.setdiff1d(np.arange(len(tris)), island)
+    assert np.array_equal(out[rest], names[rest])
