@@ -16,6 +16,7 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dolfinx
 import dolfinx_solver  # noqa: F401  (must precede dolfinx/petsc4py)
@@ -28,6 +29,9 @@ from femli.coarse import Coarse
 from femli.measures import WeightedMeasure
 from femli.msh_checks import MIN_MESH_EXTENT, loose_nodes_problem, msh_problem
 from femli.units import MESH_UNIT
+
+if TYPE_CHECKING:
+    from femli.split import ProjectorFactory
 
 __all__ = [
     "MIN_MESH_EXTENT",
@@ -246,9 +250,11 @@ def from_gmsh_model(
     rank: int = 0,
     length_unit: float = MESH_UNIT,
     split_levels: int = 0,
+    projector: ProjectorFactory | None = None,
 ) -> Domain:
     """Distribute a meshed Gmsh model (built on ``rank``, lengths in um) over ``comm``,
-    then split every cell ``split_levels`` times on all ranks (:mod:`femli.split`).
+    then split every cell ``split_levels`` times on all ranks (:mod:`femli.split`), the
+    new boundary nodes put on the model's surfaces (or by ``projector``, on ``rank``).
 
     Collective: every rank calls it; only ``rank`` needs a populated model.
 
@@ -268,7 +274,7 @@ def from_gmsh_model(
         groups = {name: (g.dim, g.tag) for name, g in data.physical_groups.items()}
         _, facets = _split_groups(groups, dim)
         mesh, cell_tags, facet_tags, parents = split(
-            data.mesh, data.cell_tags, data.facet_tags, facets, split_levels
+            data.mesh, data.cell_tags, data.facet_tags, facets, split_levels, projector
         )
         coarse = _from_meshdata(data, dim, length_unit)
         data = data._replace(mesh=mesh, cell_tags=cell_tags, facet_tags=facet_tags)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import dolfinx
 import numpy as np
@@ -29,12 +30,29 @@ from scipy.spatial import cKDTree
 
 from femli.refine import refine
 
-__all__ = ["snap", "split"]
+__all__ = ["Projector", "snap", "split"]
 
 log = logging.getLogger(__name__)
 
 #: entity types whose midpoints already lie on them (no projection needed)
 _FLAT = {"Plane", "Line"}
+
+
+class Projector(Protocol):
+    """Puts boundary nodes on the surface they belong to (rank 0, lengths in um); made
+    from the physical tags in the order of the nodes' mask bits."""
+
+    def has_curved(self, tag: int) -> bool:
+        """Whether a group's chords can leave it (its nodes need projecting)."""
+        ...
+
+    def project(self, points: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """``points`` (n, 3) on their groups (bit k of ``masks``: the k-th tag)."""
+        ...
+
+
+#: Makes a :class:`Projector` from the tags of the mask bits (rank 0).
+ProjectorFactory = Callable[[list[int]], Projector]
 
 
 def split(
@@ -43,13 +61,15 @@ def split(
     facet_tags: dolfinx.mesh.MeshTags | None,
     facet_groups: Mapping[str, int],
     levels: int,
+    projector: ProjectorFactory | None = None,
 ) -> tuple[
     dolfinx.mesh.Mesh, dolfinx.mesh.MeshTags | None, dolfinx.mesh.MeshTags | None, np.ndarray
 ]:
     """Split every cell ``levels`` times (in parallel), transfer the tags, and snap the
     boundary nodes of the named facet groups (physical tag per name) onto the open Gmsh
-    model's entities after each split. Returns the fine mesh, its tags and, per owned
-    fine cell, its local cell of the given mesh. Collective; lengths in um."""
+    model's entities (or where ``projector``, needed on rank 0 only, puts them) after each
+    split. Returns the fine mesh, its tags and, per owned fine cell, its local cell of the
+    given mesh. Collective; lengths in um."""
     tdim = mesh.topology.dim
     parents = np.arange(mesh.topology.index_map(tdim).size_local)
     for level in range(levels):
@@ -66,7 +86,7 @@ def split(
             cell_tags = _cell_tags(cell_tags, mesh, fine, parent_cell)
         mesh = fine
         times.append(time.perf_counter() - clock - sum(times))
-        moved = snap(mesh, facet_tags, facet_groups) if facet_tags is not None else 0
+        moved = snap(mesh, facet_tags, facet_groups, projector) if facet_tags is not None else 0
         times.append(time.perf_counter() - clock - sum(times))
         log.debug(
             "split %d: %d cells; refine %.2f s, tags %.2f s, %d boundary nodes snapped %.2f s",
@@ -126,11 +146,15 @@ def _facet_tags(tags, coarse, fine, parent_cell, parent_facet) -> dolfinx.mesh.M
 
 
 def snap(
-    mesh: dolfinx.mesh.Mesh, facet_tags: dolfinx.mesh.MeshTags, groups: Mapping[str, int]
+    mesh: dolfinx.mesh.Mesh,
+    facet_tags: dolfinx.mesh.MeshTags,
+    groups: Mapping[str, int],
+    projector: ProjectorFactory | None = None,
 ) -> int:
     """Move every node of a tagged boundary facet onto the nearest point of its Gmsh
-    entity (a node on facets of two groups: onto their common curve). Returns the number
-    of nodes moved (all ranks). Collective; Gmsh on rank 0."""
+    entity (a node on facets of two groups: onto their common curve), or where
+    ``projector`` (rank 0) puts it. Returns the number of nodes moved (all ranks).
+    Collective; Gmsh on rank 0 unless ``projector`` is given."""
     comm = mesh.comm
     tags = sorted(set(groups.values()))
     coords, masks = _boundary_nodes(mesh, facet_tags, tags)
@@ -138,7 +162,7 @@ def snap(
     moved = None
     if comm.rank == 0:
         assert gathered is not None
-        moved = _project_on_root(gathered, tags)
+        moved = _project_on_root(gathered, tags, projector or _Projector)
     old, new = comm.bcast(moved, root=0)
     if len(old):
         x = mesh.geometry.x
@@ -171,7 +195,9 @@ def _match_tolerance(points: np.ndarray) -> float:
     return 1e-9 * max(extent, 1.0)
 
 
-def _project_on_root(gathered: list, tags: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _project_on_root(
+    gathered: list, tags: list[int], make: ProjectorFactory
+) -> tuple[np.ndarray, np.ndarray]:
     """(old, new) coordinates of the nodes that move (rank 0; Gmsh)."""
     coords = np.concatenate([c for c, _ in gathered])
     masks = np.concatenate([m for _, m in gathered])
@@ -184,7 +210,7 @@ def _project_on_root(gathered: list, tags: list[int]) -> tuple[np.ndarray, np.nd
     merged = np.zeros(len(first), dtype=np.int64)
     np.bitwise_or.at(merged, inverse.ravel(), masks)
     points = coords[first]
-    projector = _Projector(tags)
+    projector = make(tags)
     curved = sum(1 << k for k, t in enumerate(tags) if projector.has_curved(t))
     todo = np.flatnonzero(merged & curved)
     if todo.size == 0:

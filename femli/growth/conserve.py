@@ -141,6 +141,27 @@ class VolumeKeeper:
         carried is paid)."""
         self.expected, self.last_dt, self.carried = expected.copy(), dt, 0.0
 
+    def settle(self, volume: float) -> np.ndarray:
+        """Prescribe (on the mover) one common normal offset of the depositing nodes that
+        sweeps ``volume`` (m^3; growth positive) exactly: what a new mesh of the shape
+        lacks of the deposit (a split remesh's chords). Returns the displacement (m).
+        Collective."""
+        zero = np.zeros((self.measure.n_dofs, self.mover.gdim))
+        normals, _ = self.measure.at(zero, 0.0)
+        lengths = np.linalg.norm(normals, axis=1)
+        inward = -np.divide(normals, lengths[:, None], out=zero.copy(), where=lengths[:, None] > 0)
+        total = self._sum(lengths)
+        d = inward * (volume / total if total else 0.0)
+        for _ in range(PASSES):
+            self.mover.prescribe(d)
+            d = self.mover.prescribed.x.array.reshape(d.shape).copy()
+            mid, _ = self.measure.at(d, 0.5)
+            end, _ = self.measure.at(d, 1.0)
+            swept = self._sum(-np.einsum("ij,ij->i", d, (normals + 4 * mid + end) / 6.0))
+            d *= np.clip(volume / swept, 1 / MAX_FACTOR, MAX_FACTOR) if swept else 1.0
+        self.mover.prescribe(d)
+        return d
+
     def _sum(self, values: np.ndarray) -> float:
         owned = self.mover.space.dofmap.index_map.size_local
         return self.mover.domain.comm.allreduce(float(values[:owned].sum()))

@@ -9,10 +9,22 @@ the new mesh, and fields are interpolated from the old mesh (non-matching
 interpolation, :func:`transfer`). Boundary names that the new shape no longer has
 (covered by a merged deposit) stay known as empty regions
 (:meth:`femli.mesh.Domain.keep_names`). Lengths handed to Gmsh are in um.
+
+A 3D remesh is built coarse and split in parallel (:data:`SPLIT`): Gmsh meshes the shape
+at twice the element sizes (8x fewer tetrahedra, over the same grading distances), DOLFINx
+distributes that, every rank splits its cells once (:func:`femli.split.split`) and the new
+boundary nodes are put back on the old boundary triangles
+(:class:`femli.geometry.closest.SurfaceProjector`). At 100 k nodes that took 3.6 s where
+meshing directly took 12.7 s, with a better worst cell (0.43 vs 0.41). The enclosed volume
+is then that of the old surface up to the chords of its kinks, not restored exactly: the
+growth solver owes the difference to the next step (:meth:`GrowthSolver.remesh`). When
+the coarse surfaces cannot be reparametrised, the shape is meshed directly.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -22,7 +34,8 @@ import numpy as np
 
 from femli.cover import few_covering_cells
 from femli.geometry import gmsh_session
-from femli.geometry.core import RemeshSizing
+from femli.geometry.closest import SurfaceProjector
+from femli.geometry.core import GeometryError, RemeshSizing
 from femli.geometry.loops import Polyline, build_from_loops, signed_area
 from femli.geometry.triangulation import build_from_surfaces
 from femli.mesh import Domain, from_gmsh_model
@@ -39,6 +52,11 @@ __all__ = [
     "remesh_domain",
     "transfer",
 ]
+
+log = logging.getLogger(__name__)
+
+#: A 3D remesh meshes at this factor times the element sizes, then splits every cell once.
+SPLIT = 2.0
 
 #: A boundary that does not move keeps its own element size at a remesh when that is
 #: finer than this share of the far size (else the far size meets it anyway).
@@ -161,10 +179,53 @@ def remesh_domain(
     boundaries ``sizing`` keeps at their own, see :func:`kept_sizes`), with every boundary name of
     ``domain`` (those the new shape lacks as empty regions). Collective; Gmsh runs on
     rank 0 and its error is raised on every rank."""
+    if domain.dim == 3:
+        try:
+            return _split_remesh(domain, moving, h_moving, h_far, sizing)
+        except GeometryError as err:  # raised on every rank alike
+            log.info("coarse remesh failed (%s): meshing at full resolution", err)
     build = _builder(domain, moving, h_moving, h_far, sizing)
     with gmsh_session():
         on_root(domain.comm, build)
         new = from_gmsh_model(gmsh.model, domain.comm, domain.dim)
+    return new.keep_names(domain)
+
+
+def _split_remesh(
+    domain: Domain,
+    moving: Sequence[str],
+    h_moving: float,
+    h_far: float,
+    sizing: RemeshSizing | None,
+) -> Domain:
+    """:func:`remesh_domain` in 3D, built at :data:`SPLIT` times the sizes and split once,
+    the new boundary nodes put on the old boundary triangles. Collective.
+
+    Raises:
+        GeometryError: on every rank, when Gmsh could not reparametrise the surfaces.
+    """
+    sizing = sizing or RemeshSizing()
+    coarse = RemeshSizing(
+        {name: SPLIT * h for name, h in sizing.kept.items()}, sizing.refinement / SPLIT
+    )
+    surfaces = boundary_surfaces(domain)
+    cell_name = next(iter(domain.cell_names), "electrolyte")
+
+    def build() -> dict[str, int]:
+        assert surfaces is not None  # gathered on rank 0, where this runs
+        nodes, triangles = surfaces
+        h = (SPLIT * h_moving, SPLIT * h_far)
+        return build_from_surfaces(
+            nodes, triangles, moving, cell_name, *h, sizing=coarse, keep_triangles=False
+        )
+
+    with gmsh_session():
+        groups = on_root(domain.comm, build)
+        projector = None
+        if surfaces is not None and groups is not None:
+            projector = functools.partial(SurfaceProjector, *surfaces, groups)
+        new = from_gmsh_model(gmsh.model, domain.comm, 3, split_levels=1, projector=projector)
+    new.coarse = None  # (kept for initial guesses of a fresh run; a remesh has the fields)
     return new.keep_names(domain)
 
 

@@ -56,6 +56,10 @@ __all__ = ["GrowthOptions", "GrowthSolver", "Metal"]
 
 log = logging.getLogger(__name__)
 
+#: A new mesh whose enclosed volume differs from the old one's by more than this share
+#: of the domain gets the difference put back (:meth:`VolumeKeeper.settle`).
+SETTLE = 1e-12
+
 #: A remesh whose mesh has less than this share of ``min_quality`` is followed by the next
 #: one once the quality has fallen to this share of that mesh's.
 FRESH_SHARE = 0.5
@@ -360,12 +364,14 @@ class GrowthSolver:
         if self.rebuilds:
             rebuild_growth(self, [])  # from the level set, Faraday's volume restored
             return
+        before = self.model.domain.measure(boundary=False)
         try:
             h_moving, h_far = self.sizes
             domain = remesh_domain(self.model.domain, self.depositing, h_moving, h_far, self.sizing)
         except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
             raise touching_error(self, f"remeshing failed ({reason(err)})") from err
-        self.replace_domain(domain)
+        # the deposit's volume the new mesh lacks (a split remesh's chords) is put back
+        self.replace_domain(domain, lost=domain.measure(boundary=False) - before)
         self.remeshes += 1
         log.info(
             "remeshed at t = %.4g s: %d cells, quality %.3f",
@@ -374,11 +380,13 @@ class GrowthSolver:
             self.quality,
         )
 
-    def replace_domain(self, domain, settled: bool = False) -> None:
+    def replace_domain(self, domain, settled: bool = False, lost: float = 0.0) -> None:
         """Carry the state over to a new mesh of the shape and solve there (a remesh, a
         merge of deposits). The volume the last step owes (half its step times the change
         of current it did not foresee) is owed on the new mesh too, unless ``settled``:
-        the new mesh encloses the Faraday volume already (a level-set rebuild). Collective."""
+        the new mesh encloses the Faraday volume already (a level-set rebuild). The deposit
+        volume ``lost`` (m^3) by the new mesh is put back at once, by one normal offset of
+        the depositing nodes (:meth:`VolumeKeeper.settle`). Collective."""
         owed = 0.0 if settled else self.keeper.owed(self._assemble("flux"))
         old = self.model
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
@@ -392,6 +400,9 @@ class GrowthSolver:
         for e in old.electrodes:
             model.set_potential(e, old.potentials[e.name].value.item())
         self._attach(model)
+        if abs(lost) > SETTLE * self.volume0:
+            self.keeper.settle(lost)
+            self.quality = self.mover.move()
         self.keeper.carry(owed)
         self.fresh_quality = self.quality
         self.solve_state(warm=True)

@@ -4,9 +4,12 @@ and the total current, and a growth run through remeshes stays Faraday-consisten
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from shared_cases import two_nuclei
 
+from femli.geometry.closest import SurfaceProjector
+from femli.growth.remesh import boundary_surfaces, remesh_domain
 from femli.growth.solver import GrowthOptions, GrowthSolver, Metal
 from femli.physics.conditions import Bulk
 from femli.physics.electrolyte import binary
@@ -55,3 +58,30 @@ def test_3d_growth_through_remeshes_obeys_faraday():
     # Measured 1e-10; 9e-6 when each remesh drops what its last step owed (3.6e-6 each).
     owed = growth.keeper.owed(growth._assemble("flux"))
     assert final["deposited_volume"] + owed == pytest.approx(final["faraday_volume"], rel=1e-7)
+
+
+@pytest.mark.mpi
+def test_3d_remesh_puts_the_split_mesh_on_the_old_surface():
+    """A 3D remesh is meshed coarse, split, and its boundary nodes put back on the old
+    boundary triangles: every node of the new nuclei lies on the old ones (a direct
+    remesh offsets them to restore the volume: 3.6e-3 um here), the feet stay on the
+    substrate's plane, and the mesh is about as fine as the one it replaces."""
+    growth = nuclei_growth(4.0, 0.05)
+    growth.run()
+    old = growth.model.domain
+    sizes = growth._remesh_sizes()
+    new = remesh_domain(old, growth.depositing, *sizes, growth.sizing)
+    before, after = boundary_surfaces(old), boundary_surfaces(new)
+    if old.comm.rank == 0:
+        assert before is not None and after is not None
+        names = sorted(before[1])
+        tags = list(range(len(names)))
+        projector = SurfaceProjector(*before, dict(zip(names, tags, strict=True)), tags)
+        nodes = after[0][np.unique(after[1]["nuclei"])]
+        bit = 1 << names.index("nuclei")
+        on = projector.project(nodes, np.full(len(nodes), bit))
+        assert np.linalg.norm(on - nodes, axis=1).max() < 1e-12  # measured 7e-16 (um)
+        feet = after[0][np.unique(after[1]["substrate"])]
+        assert np.abs(feet[:, 2] - before[0][:, 2].min()).max() < 1e-12
+    ratio = new.num_vertices_global() / old.num_vertices_global()
+    assert 0.8 < ratio < 1.5, ratio

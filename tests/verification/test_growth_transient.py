@@ -82,9 +82,9 @@ def carried_minima(monkeypatch) -> list[tuple[float, float]]:
     carried: list[tuple[float, float]] = []
     replace = GrowthSolver.replace_domain
 
-    def recorded(self, domain, settled=False):
+    def recorded(self, domain, **how):
         before = surface_concentration(self.model, self.depositing)[0]
-        replace(self, domain, settled)
+        replace(self, domain, **how)
         carried.append((before, surface_concentration(self.model, self.depositing)[0]))
 
     monkeypatch.setattr(GrowthSolver, "replace_domain", recorded)
