@@ -402,7 +402,7 @@ class GrowthSolver:
         self._attach(model)
         if abs(lost) > SETTLE * self.volume0:
             self.keeper.settle(lost)
-            self.quality = self.mover.move()
+            self.quality = self.mover.shift()
         self.keeper.carry(owed)
         self.fresh_quality = self.quality
         self.solve_state(warm=True)

@@ -171,6 +171,25 @@ def test_failed_multigrid_falls_back_to_lu(monkeypatch):
 
 
 @pytest.mark.mpi
+def test_shift_moves_the_prescribed_nodes_alone_unless_a_cell_would_be_squeezed():
+    mover = MeshMover(box_domain(), ["bottom"], ["top"], direct=True)
+    x0 = mover.domain.mesh.geometry.x.copy()
+    small = 1e-3 * bump(mover)  # 0.04 nm at most: far below the 167 nm cells
+    mover.prescribe(small)
+    mover.shift()
+    assert mover.operators_built == 0  # no extension solve
+    moved = np.abs(mover.domain.mesh.geometry.x - x0).max(axis=1) > 0
+    bottom = np.isclose(x0[:, 2], 0.0)
+    assert moved.any() and not (moved & ~bottom).any()  # the bottom's nodes, no other
+    # a shift of a third of the box would flatten the bottom cells: extended instead
+    mover.prescribe(15.0 * small / np.abs(small).max() * H / 45)
+    quality = mover.shift()
+    assert mover.operators_built == 1
+    assert (np.abs(mover.domain.mesh.geometry.x - x0).max(axis=1)[~bottom] > 0).any()
+    assert quality == pytest.approx(mover.quality())
+
+
+@pytest.mark.mpi
 @pytest.mark.parametrize("dim", [2, 3])
 def test_cell_measures_of_the_unit_box_simplices(dim):
     """Closed forms on DOLFINx's unit box of n^dim squares (cubes) cut into right
