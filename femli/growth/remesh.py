@@ -5,8 +5,8 @@ present mesh is gathered on rank 0 as closed loops of named polylines and Gmsh m
 it afresh (:func:`femli.geometry.loops.build_from_loops`); 3D: the boundary triangles
 of every named region go to rank 0 and Gmsh remeshes the shape with the same enclosed
 volume (:func:`femli.geometry.triangulation.build_from_surfaces`). DOLFINx distributes
-the new mesh, and fields are interpolated from the old mesh (non-matching
-interpolation, :func:`transfer`). Boundary names that the new shape no longer has
+the new mesh; the growth solver carries the fields over
+(:func:`femli.growth.transfer.transfer`). Boundary names that the new shape no longer has
 (covered by a merged deposit) stay known as empty regions
 (:meth:`femli.mesh.Domain.keep_names`). Lengths handed to Gmsh are in um.
 
@@ -32,7 +32,6 @@ import dolfinx
 import gmsh
 import numpy as np
 
-from femli.cover import few_covering_cells
 from femli.geometry import gmsh_session
 from femli.geometry.closest import SurfaceProjector
 from femli.geometry.core import GeometryError, RemeshSizing
@@ -50,7 +49,6 @@ __all__ = [
     "kept_sizes",
     "oriented_facets",
     "remesh_domain",
-    "transfer",
 ]
 
 log = logging.getLogger(__name__)
@@ -304,29 +302,3 @@ def boundary_surfaces(domain: Domain) -> tuple[np.ndarray, dict[str, np.ndarray]
     triangles = inverse.reshape(ids.shape)
     names = {v: k for k, v in domain.facet_names.items()}
     return points, {names[v]: triangles[values == v] for v in np.unique(values)}
-
-
-def transfer(
-    source: dolfinx.fem.Function, target: dolfinx.fem.Function, cache: dict | None = None
-) -> None:
-    """Interpolate ``source`` (old mesh) into ``target`` (new mesh). Collective.
-
-    Only the cells of :func:`~femli.cover.few_covering_cells` are interpolated: the
-    target's points located in the old mesh 2.3 per node instead of ~80 (4 per cell,
-    ~20 tetrahedra around a node), the same values. ``cache`` keeps the interpolation
-    data (where the target's points lie in the old mesh: the dear part) for the next
-    field of the same spaces."""
-    space = target.function_space
-    key = tuple((id(v.mesh), str(v.ufl_element())) for v in (space, source.function_space))
-    found = None if cache is None else cache.get(key)
-    if found is None:
-        cells = few_covering_cells(space)
-        data = dolfinx.fem.create_interpolation_data(
-            space, source.function_space, cells, padding=1e-8
-        )
-        if cache is not None:
-            cache[key] = cells, data
-    else:
-        cells, data = found
-    target.interpolate_nonmatching(source, cells, data)
-    target.x.scatter_forward()

@@ -21,6 +21,7 @@ rebuild encloses the Faraday volume itself.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import dolfinx
@@ -48,7 +49,8 @@ from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
 from femli.growth.options import GrowthOptions, Metal
 from femli.growth.rebuild import RESCUE_GRIDS, require_box, seeds_3d
-from femli.growth.remesh import edge_lengths, kept_sizes, remesh_domain, transfer
+from femli.growth.remesh import edge_lengths, kept_sizes, remesh_domain
+from femli.growth.transfer import transfer
 from femli.physics.model import CellModel
 from femli.solve.newton import SolverError
 
@@ -65,6 +67,10 @@ SETTLE = 1e-12
 FRESH_SHARE = 0.5
 
 
+#: What :attr:`GrowthSolver.seconds` times.
+NEW_MESH_TIMES = ("remesh_mesh", "new_mesh_fields", "new_mesh_solve")
+
+
 class GrowthSolver:
     """Growth: electrochemistry on each new shape, quasi-stationary or transient."""
 
@@ -79,6 +85,9 @@ class GrowthSolver:
         if not model.transport.has_kinetics:
             raise ValueError("growth needs electrode kinetics: use the secondary model or above")
         self.t, self.charge, self.remeshes = 0.0, 0.0, 0
+        #: wall seconds (this rank) of the new meshes: remeshing (Gmsh, distribution),
+        #: carrying the fields over, solving on them (remeshes, merges, rebuilds)
+        self.seconds = dict.fromkeys(NEW_MESH_TIMES, 0.0)
         self.fresh_quality: float | None = None  # min cell quality of the last new mesh
         self.records: list[dict] = []
         self._step: float | None = None  # the step being solved (s), see solve_state
@@ -365,9 +374,11 @@ class GrowthSolver:
             rebuild_growth(self, [])  # from the level set, Faraday's volume restored
             return
         before = self.model.domain.measure(boundary=False)
+        clock = time.perf_counter()
         try:
             h_moving, h_far = self.sizes
             domain = remesh_domain(self.model.domain, self.depositing, h_moving, h_far, self.sizing)
+            self.seconds["remesh_mesh"] += time.perf_counter() - clock
         except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
             raise touching_error(self, f"remeshing failed ({reason(err)})") from err
         # the deposit's volume the new mesh lacks (a split remesh's chords) is put back
@@ -387,6 +398,7 @@ class GrowthSolver:
         the new mesh encloses the Faraday volume already (a level-set rebuild). The deposit
         volume ``lost`` (m^3) by the new mesh is put back at once, by one normal offset of
         the depositing nodes (:meth:`VolumeKeeper.settle`). Collective."""
+        clock = time.perf_counter()
         owed = 0.0 if settled else self.keeper.owed(self._assemble("flux"))
         old = self.model
         model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
@@ -399,6 +411,8 @@ class GrowthSolver:
             transfer(old.interface.extended(charge[0]), charge[1], cache)
         for e in old.electrodes:
             model.set_potential(e, old.potentials[e.name].value.item())
+        carried = time.perf_counter()
+        self.seconds["new_mesh_fields"] += carried - clock
         self._attach(model)
         if abs(lost) > SETTLE * self.volume0:
             self.keeper.settle(lost)
@@ -406,6 +420,7 @@ class GrowthSolver:
         self.keeper.carry(owed)
         self.fresh_quality = self.quality
         self.solve_state(warm=True)
+        self.seconds["new_mesh_solve"] += time.perf_counter() - carried
 
     def _record(self, dt: float, callback) -> dict:
         c_min, c_tip = surface_concentration(self.model, self.depositing)
@@ -466,6 +481,7 @@ class GrowthSolver:
             "fresh_quality": self.fresh_quality,
             "deferred_dt": self.keeper.last_dt,
             "carried_volume": self.keeper.carried,
+            "seconds": dict(self.seconds),
         }
         chemistry, arrays = self.chemistry.state()
         if self.keeper.expected is not None:
@@ -478,6 +494,7 @@ class GrowthSolver:
         self.t, self.charge = float(meta["t"]), float(meta["charge"])
         self.records = list(meta["records"])
         self.remeshes = int(meta["remeshes"])
+        self.seconds.update(meta.get("seconds", {}))  # (older checkpoints: none)
         self.volume0, self.area0 = float(meta["volume0"]), float(meta["area0"])
         self.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
         kept = meta.get("kept_sizes", {})  # older checkpoints kept none
