@@ -40,10 +40,9 @@ QUICK_REFINEMENTS = (1.0, 1.5, 2.0)
 MUMPS_MAX_DOFS = 400_000
 
 TARGETS = {
-    "tertiary_over_floor": 5.0,  # at >= 1 M nodes
+    "tertiary_over_floor": 4.0,  # at >= 1 M nodes (issue 20; issue 7 asked 5)
     "krylov_growth": 0.30,  # Krylov its per Newton step, coarsest -> finest
     "speedup_2_ranks": 1.6,  # at the finest size
-    "memory_gb_per_million_nodes": 2.0,
 }
 
 
@@ -125,8 +124,8 @@ def evaluate(runs: list[dict]) -> dict:
         "mesh_stage_by_ranks": {k: round(v, 2) for k, v in mesh.items()},
         "stage": "tertiary iterative solve, all ranks, finest mesh; the mesh stage (Gmsh on "
         "rank 0) is reported apart",
-        "target": f"< {TARGETS['memory_gb_per_million_nodes']}",
-        "met": worst < TARGETS["memory_gb_per_million_nodes"],
+        "target": "none (issue 20 dropped 2.0: the ratio to the floor is the measure)",
+        "met": None,
     }
     return result
 
@@ -178,7 +177,8 @@ def targets_table(result: dict) -> str:
         "solve_memory_over_floor": "peak memory, tertiary solve / Poisson floor",
         "mesh_memory_over_solve": "peak memory, mesh stage (rank 0) / solve (per rank)",
         "growth_step_over_newton_step": "growth step / stationary Newton step",
-        "growth_remesh_over_stationary": "remesh / stationary solve",
+        "growth_remesh_mesh_over_stationary": "remesh (mesh + fields) / stationary solve",
+        "growth_remesh_over_stationary": "remesh + the solve on the new mesh / stationary solve",
     }
     for key, label in names.items():
         if key in result:
@@ -186,8 +186,15 @@ def targets_table(result: dict) -> str:
             value = f"{v['value']:.0%}" if key == "krylov_growth" else f"{v['value']}"
             if key == "krylov_growth":
                 value += f" ({v['coarsest']} -> {v['finest']})"
-            lines.append(f"| {label} | {v['target']} | {value} | {'yes' if v['met'] else 'no'} |")
+            met = "-" if v["met"] is None else "yes" if v["met"] else "no"
+            lines.append(f"| {label} | {v['target']} | {value} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+def _growth_when(meta: dict) -> str:
+    """When the growth rows were measured, if apart from the others (``--growth-only``)."""
+    growth = meta.get("growth")
+    return f"; measured {growth['date']}, commit {growth['commit']}" if growth else ""
 
 
 def plot(runs: list[dict], path: Path) -> None:
@@ -247,8 +254,9 @@ def update_readme(
         " metrics and start-up):\n\n"
         + endtoend.table(ends, runs)
         + "\nGrowth (`growth_cost.py`: the same nuclei at -0.05 V, quasi-stationary; a growth"
-        " step = mesh motion + the solve on the moved shape; a remesh = Gmsh + transfer +"
-        " the solve on the new mesh):\n\n"
+        " step = mesh motion + the solve on the moved shape; a remesh = Gmsh (coarse) +"
+        " distribution + split, the fields carried over, the solve on the new mesh"
+        f"{_growth_when(meta)}):\n\n"
         + growth_table.table(growth)
         + "\nTargets (issues 7 and 20):\n\n"
         + targets_table(result)
@@ -267,6 +275,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=7200.0, help="per run, s")
     parser.add_argument("--output", help="default: results.json here (quick: in /tmp)")
     parser.add_argument("--split-levels", type=int, default=1, help="femli.split levels")
+    parser.add_argument(
+        "--growth-only",
+        action="store_true",
+        help="measure the growth rows again, keep the other rows of the results file",
+    )
     args = parser.parse_args()
     if args.output is None:
         quick_dir = Path(tempfile.gettempdir()) / "femli_bench_quick"
@@ -279,6 +292,10 @@ def main() -> None:
     ).stdout.strip()
     runs: list[dict] = []
     ends: list[dict] = []
+    kept: dict = {}
+    if args.growth_only:
+        kept = json.loads(Path(args.output).read_text())
+        runs, ends, refinements = kept["runs"], kept["end_to_end"], ()
     for refinement in refinements:
         for ranks in map(int, args.ranks.split(",")):
             try:
@@ -309,6 +326,8 @@ def main() -> None:
         "python": platform.python_version(),
         "quick": args.quick,
     }
+    if args.growth_only:  # the other rows keep their own date and commit
+        meta = {**kept["meta"], "growth": {k: meta[k] for k in ("date", "commit", "machine")}}
     result = {**evaluate(runs), **endtoend.evaluate(ends, runs), **growth_table.evaluate(growth)}
     output = Path(args.output)
     record = {"meta": meta, "targets": result, "runs": runs, "end_to_end": ends, "growth": growth}

@@ -17,8 +17,12 @@ BIN = Path(sys.executable).parent
 REFINEMENT = 2.8
 QUICK_REFINEMENT = 1.5
 #: issue 20: a growth step without remesh <= 2 stationary Newton steps; a remesh <= 1
-#: stationary solve
-TARGETS = {"step_over_newton_step": 2.0, "remesh_over_stationary": 1.0}
+#: stationary solve: the remesh itself (mesh + fields), and with the solve on the new mesh
+TARGETS = {
+    "step_over_newton_step": 2.0,
+    "remesh_mesh_over_stationary": 1.0,
+    "remesh_over_stationary": 1.0,
+}
 
 
 def run(refinement: float, ranks: int, timeout: float) -> dict:
@@ -43,6 +47,8 @@ def evaluate(records: list[dict]) -> dict:
     r = one[-1]
     result = {}
     for key, limit in TARGETS.items():
+        if key not in r:  # (a record from before the remesh's parts were timed)
+            continue
         result[f"growth_{key}"] = {
             "value": r[key],
             "target": f"<= {limit} at ~100 k nodes, 1 rank",
@@ -57,8 +63,8 @@ def table(records: list[dict]) -> str:
     lines = [
         "| nodes | ranks | stationary s (Newton steps) | s per Newton step |"
         " growth step s: mean (first, mean of the others) | step / Newton step |"
-        " remesh s (nodes after) |"
-        " remesh / stationary |",
+        " remesh s (nodes after): mesh + fields + solve |"
+        " remesh / stationary: mesh + fields (with the solve) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in records:
@@ -71,6 +77,15 @@ def table(records: list[dict]) -> str:
             f"| {r['nodes']:,} | {r['ranks']} | {s['seconds']:.1f} ({s['newton_iterations']})"
             f" | {s['seconds_per_newton_step']:.2f} | {step['mean']:.1f} ({steps})"
             f" | {r['step_over_newton_step']} | {remesh['seconds']:.1f} ({remesh['nodes']:,})"
-            f" | {r['remesh_over_stationary']} |"
+            f"{_parts(remesh)} | {r.get('remesh_mesh_over_stationary', '-')}"
+            f" ({r['remesh_over_stationary']}) |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _parts(remesh: dict) -> str:
+    """``: mesh + fields + solve`` seconds of a remesh (nothing for older records)."""
+    keys = ("mesh_seconds", "fields_seconds", "solve_seconds")
+    if not all(k in remesh for k in keys):
+        return ""
+    return ": " + " + ".join(f"{remesh[k]:.1f}" for k in keys)

@@ -338,11 +338,13 @@ class Growth(Stepping):
 
 def growth_summary(solver: GrowthSolver) -> dict:
     """The last record, the step count, the first record (both under the metrics keys,
-    :func:`~femli.outputs.metrics_format.growth_metrics`), the initial deposit centres
+    :func:`~femli.outputs.metrics_format.growth_metrics`), the wall seconds of its new
+    meshes (:attr:`GrowthSolver.seconds`), the initial deposit centres
     (um, merging runs) and the merge events of a growth run."""
     records = solver.records
     final = growth_metrics(records[-1])
     growth = {**final, "steps": len(records) - 1, "initial": growth_metrics(records[0])}
+    growth["new_mesh_seconds"] = {k: round(v, 3) for k, v in solver.seconds.items()}
     if solver.seeds is not None:  # merging: deposit ids index the initial centres (um)
         growth["deposit_centres_um"] = [[float(x) for x in c] for c in solver.seeds]
     return growth | {"merge_events": [merge_event_metrics(e) for e in solver.merges]}

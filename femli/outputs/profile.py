@@ -4,7 +4,8 @@ peak resident memory in GB, largest rank).
 Read from the run's metrics (``stages``: mesh, setup, solve, output = the field files,
 each timed and its memory peak taken collectively by
 :func:`femli.solve.stats.measure_stage`; ``solver``: the Newton solve's assembly and
-linear-solver seconds) and the whole command's wall time measured around it (from the start
+linear-solver seconds; a growth run's new meshes: remeshing, fields carried over, the
+solves on them) and the whole command's wall time measured around it (from the start
 of the process; the start-up, imports and reading the case, is its own line): what is
 left (pictures, tables, metrics.json) is shown as its own line, so the lines add up to
 the total.
@@ -22,6 +23,13 @@ STAGES = {
     "setup": "set-up (model, forms, solver objects)",
     "solve": "solve (guess, Newton, time steps or growth)",
     "output": "fields (gathered once, their files)",
+}
+
+#: growth's new-mesh times (metrics growth.new_mesh_seconds) -> what they cover
+NEW_MESHES = {
+    "remesh_mesh": "remeshing (Gmsh, distribution, split)",
+    "new_mesh_fields": "fields carried to new meshes",
+    "new_mesh_solve": "solves on new meshes",
 }
 
 
@@ -45,6 +53,8 @@ def profile_rows(
                 if part in solver:
                     name = part.removesuffix("_seconds").replace("_", " ")
                     rows.append((f"  of which {name} (Newton)", float(solver[part]), None))
+            meshes = metrics.get("growth", {}).get("new_mesh_seconds", {})
+            rows += [(f"  of which {NEW_MESHES[k]}", float(v), None) for k, v in meshes.items()]
     counted = sum(float(stages[k]["seconds"]) for k in STAGES if k in stages)
     rest = total_seconds - startup_seconds - counted
     rows.append(("rest (pictures, tables, metrics.json)", rest, None))

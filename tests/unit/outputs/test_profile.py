@@ -32,6 +32,19 @@ def test_rows_add_up_to_the_total_and_show_the_peaks():
     assert "of which assembly" in labels[4] and "linear solver" in labels[5]
 
 
+def test_a_growth_run_shows_its_new_meshes_under_the_solve():
+    seconds = {"remesh_mesh": 2.0, "new_mesh_fields": 0.5, "new_mesh_solve": 3.0}
+    rows = profile_rows(METRICS | {"growth": {"new_mesh_seconds": seconds}}, 20.0)
+    labels = [label for label, _, _ in rows]
+    start = labels.index(next(x for x in labels if x.startswith("solve")))
+    parts = rows[start + 3 : start + 6]
+    assert [s for _, s, _ in parts] == [2.0, 0.5, 3.0]
+    assert all(label.startswith("  of which") for label, _, _ in parts)
+    assert "remeshing" in parts[0][0] and "solves on new meshes" in parts[2][0]
+    plain = profile_rows(METRICS, 20.0)
+    assert [r for r in rows if r not in parts] == plain  # the stages' sum is unchanged
+
+
 def test_table_shares():
     table = profile_table(METRICS, total_seconds=20.0)
     solve = next(line for line in table.splitlines() if line.startswith("solve"))
