@@ -30,10 +30,10 @@ __all__ = ["transfer"]
 SIMPLICES = (dolfinx.mesh.CellType.triangle, dolfinx.mesh.CellType.tetrahedron)
 
 #: Old cells tried per new node (the nearest by centre).
-CANDIDATES = 6
+CANDIDATES = 8
 
 #: Nodes not found among their nearest cells try this many times as many.
-WIDER = 4
+WIDER = 12
 
 #: A node is inside a cell when none of its barycentric coordinates is below minus this.
 INSIDE = 1e-10
