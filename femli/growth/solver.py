@@ -21,7 +21,6 @@ rebuild encloses the Faraday volume itself.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import dolfinx
@@ -40,17 +39,17 @@ from femli.growth.conserve import VolumeKeeper
 from femli.growth.merge import (
     merge_deposits,
     merge_deposits_3d,
-    reason,
     rebuild_growth,
     seeds_2d,
     touching_error,
 )
 from femli.growth.morphology import morphology
 from femli.growth.motion import MeshMotionError, MeshMover
+from femli.growth.newmesh import NEW_MESH_TIMES, remesh, replace_domain
 from femli.growth.options import GrowthOptions, Metal
 from femli.growth.rebuild import RESCUE_GRIDS, require_box, seeds_3d
-from femli.growth.remesh import edge_lengths, kept_sizes, remesh_domain
-from femli.growth.transfer import transfer
+from femli.growth.remesh import edge_lengths, kept_sizes
+from femli.growth.state import restore, state
 from femli.physics.model import CellModel
 from femli.solve.newton import SolverError
 
@@ -58,17 +57,9 @@ __all__ = ["GrowthOptions", "GrowthSolver", "Metal"]
 
 log = logging.getLogger(__name__)
 
-#: A new mesh whose enclosed volume differs from the old one's by more than this share
-#: of the domain gets the difference put back (:meth:`VolumeKeeper.settle`).
-SETTLE = 1e-12
-
 #: A remesh whose mesh has less than this share of ``min_quality`` is followed by the next
 #: one once the quality has fallen to this share of that mesh's.
 FRESH_SHARE = 0.5
-
-
-#: What :attr:`GrowthSolver.seconds` times.
-NEW_MESH_TIMES = ("remesh_mesh", "new_mesh_fields", "new_mesh_solve")
 
 
 class GrowthSolver:
@@ -362,65 +353,19 @@ class GrowthSolver:
         return merge_deposits(self) if self.model.domain.dim == 2 else merge_deposits_3d(self)
 
     def remesh(self) -> None:
-        """Mesh the present shape afresh and carry the fields over. Collective.
+        """Mesh the present shape afresh and carry the fields over
+        (:func:`femli.growth.newmesh.remesh`). Collective.
 
         Raises:
             MeshMotionError: the shape could not be meshed, e.g. deposits touch (2D: how
                 far apart, and the ``merge_gap`` that lets them merge).
         """
-        if self.sizes is None:  # a checkpoint from before 3D remeshing
-            self.sizes = self._remesh_sizes()
-        if self.rebuilds:
-            rebuild_growth(self, [])  # from the level set, Faraday's volume restored
-            return
-        before = self.model.domain.measure(boundary=False)
-        clock = time.perf_counter()
-        try:
-            h_moving, h_far = self.sizes
-            domain = remesh_domain(self.model.domain, self.depositing, h_moving, h_far, self.sizing)
-            self.seconds["remesh_mesh"] += time.perf_counter() - clock
-        except Exception as err:  # Gmsh, the loop geometry: raised on every rank alike
-            raise touching_error(self, f"remeshing failed ({reason(err)})") from err
-        # the deposit's volume the new mesh lacks (a split remesh's chords) is put back
-        self.replace_domain(domain, lost=domain.measure(boundary=False) - before)
-        self.remeshes += 1
-        log.info(
-            "remeshed at t = %.4g s: %d cells, quality %.3f",
-            self.t,
-            self.model.domain.num_cells_global(),
-            self.quality,
-        )
+        remesh(self)
 
     def replace_domain(self, domain, settled: bool = False, lost: float = 0.0) -> None:
-        """Carry the state over to a new mesh of the shape and solve there (a remesh, a
-        merge of deposits). The volume the last step owes (half its step times the change
-        of current it did not foresee) is owed on the new mesh too, unless ``settled``:
-        the new mesh encloses the Faraday volume already (a level-set rebuild). The deposit
-        volume ``lost`` (m^3) by the new mesh is put back at once, by one normal offset of
-        the depositing nodes (:meth:`VolumeKeeper.settle`). Collective."""
-        clock = time.perf_counter()
-        owed = 0.0 if settled else self.keeper.owed(self._assemble("flux"))
-        old = self.model
-        model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
-        film = old.film  # film fields carry their boundary values (InterfaceTerms.extended)
-        cache: dict = {}
-        for source, target in zip(old.unknowns, model.unknowns, strict=True):
-            transfer(old.interface.extended(source) if source is film else source, target, cache)
-        charge = old.interface.film_charge, model.interface.film_charge
-        if charge[0] is not None and charge[1] is not None:  # a growing film's passed charge
-            transfer(old.interface.extended(charge[0]), charge[1], cache)
-        for e in old.electrodes:
-            model.set_potential(e, old.potentials[e.name].value.item())
-        carried = time.perf_counter()
-        self.seconds["new_mesh_fields"] += carried - clock
-        self._attach(model)
-        if abs(lost) > SETTLE * self.volume0:
-            self.keeper.settle(lost)
-            self.quality = self.mover.shift()
-        self.keeper.carry(owed)
-        self.fresh_quality = self.quality
-        self.solve_state(warm=True)
-        self.seconds["new_mesh_solve"] += time.perf_counter() - carried
+        """Carry the state over to ``domain``, a new mesh of the shape, and solve there
+        (:func:`femli.growth.newmesh.replace_domain`). Collective."""
+        replace_domain(self, domain, settled, lost)
 
     def _record(self, dt: float, callback) -> dict:
         c_min, c_tip = surface_concentration(self.model, self.depositing)
@@ -453,61 +398,9 @@ class GrowthSolver:
 
     # -- state (checkpoints) -----------------------------------------------------------
     def state(self) -> tuple[dict, dict[str, list[np.ndarray]]]:
-        """Everything a run needs to go on after a recorded step as if it had never
-        stopped, as plain data: ``meta`` (JSON-able) the time (s), charge (C; C/m in 2D),
-        records, remesh count, initial volume and area (SI), remesh sizes (um, and those of
-        the boundaries that keep their own), merge
-        events, trapped electrolyte (m^3; m^2 in 2D) and initial deposit centres (um),
-        with the electrochemistry's (``StationaryChemistry.state`` or
-        ``TransientChemistry.state``); ``arrays`` its local arrays (unknowns, ...).
-
-        The state is a restart point: the mesh mover builds its extension operator on this
-        shape at the next step, as a run restarted from it does."""
-        self.mover.rebuild_next()
-        meta = {
-            "t": self.t,
-            "charge": self.charge,
-            "records": self.records,
-            "remeshes": self.remeshes,
-            "volume0": self.volume0,
-            "area0": self.area0,
-            "sizes": None if self.sizes is None else list(self.sizes),
-            "kept_sizes": dict(self.sizing.kept),
-            "merges": self.merges,
-            "trapped": self.trapped,
-            "detached": self.detached,
-            "faraday": self.faraday,
-            "seeds": None if self.seeds is None else np.asarray(self.seeds).tolist(),
-            "fresh_quality": self.fresh_quality,
-            "deferred_dt": self.keeper.last_dt,
-            "carried_volume": self.keeper.carried,
-            "seconds": dict(self.seconds),
-        }
-        chemistry, arrays = self.chemistry.state()
-        if self.keeper.expected is not None:
-            arrays = arrays | {"expected_rates": [self.keeper.expected]}
-        return meta | chemistry, arrays
+        """The run's state as plain data, a restart point (:func:`femli.growth.state.state`)."""
+        return state(self)
 
     def restore(self, meta: dict, arrays: dict[str, list[np.ndarray]]) -> None:
-        """Put back a :meth:`state` (a new solver on the saved, moved mesh). Checkpoints
-        without merge data (older ones) restore none."""
-        self.t, self.charge = float(meta["t"]), float(meta["charge"])
-        self.records = list(meta["records"])
-        self.remeshes = int(meta["remeshes"])
-        self.seconds.update(meta.get("seconds", {}))  # (older checkpoints: none)
-        self.volume0, self.area0 = float(meta["volume0"]), float(meta["area0"])
-        self.sizes = None if meta["sizes"] is None else tuple(meta["sizes"])
-        kept = meta.get("kept_sizes", {})  # older checkpoints kept none
-        self.sizing = RemeshSizing(kept, self.options.refinement)
-        self.merges = [dict(event) for event in meta.get("merges", [])]
-        self.fresh_quality = meta.get("fresh_quality")  # older checkpoints: none
-        self.trapped = float(meta.get("trapped", 0.0))
-        self.detached = float(meta.get("detached", 0.0))
-        self.faraday = float(meta.get("faraday", -self.charge * Metal().volume_per_charge))
-        if meta.get("seeds") is not None:  # the restored mesh may have fewer pieces
-            self.seeds = np.array(meta["seeds"], dtype=float).reshape(-1, self.model.domain.dim)
-        if "expected_rates" in arrays:
-            self.keeper.accept(arrays["expected_rates"][0], float(meta["deferred_dt"]))
-        self.keeper.carry(float(meta.get("carried_volume", 0.0)))  # older: none
-        self.chemistry.restore(meta, arrays, self.t)
-        self.currents.refresh()
+        """Put back a :meth:`state` (:func:`femli.growth.state.restore`)."""
+        restore(self, meta, arrays)
