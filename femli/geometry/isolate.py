@@ -12,10 +12,18 @@ anything else that runs threads (MPI's, BLAS's threads are not in the child); it
 Gmsh (one thread; its built-in geo kernel and discrete entities, not OpenCascade, whose
 thread pool the parent started: a child waited forever in ``occ.synchronize``), NumPy,
 SciPy and VTK on data, and leaves with ``os._exit``.
+
+Stops belong to the parent. A batch system's SIGTERM reaches every process of the job,
+the child too: the child ignores SIGTERM / SIGINT and detaches from the signal wakeup
+pipe it inherited (:mod:`femli.interrupt`'s watchdog would count the child's signal as
+a second one and end the parent at once, with no outputs), and it dies with its parent
+(Linux's parent-death signal), so a parent ended at once leaves no Gmsh running.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import pickle
 import signal
@@ -36,6 +44,10 @@ __all__ = ["in_child"]
 TIMEOUT = 1800.0
 #: Signals the child takes the default action on (PETSc's handlers would call MPI_Abort).
 FATAL = (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT)
+#: Stop requests: the parent's to act on (at its next safe point), ignored by the child.
+STOPS = (signal.SIGTERM, signal.SIGINT)
+#: ``prctl`` option: the signal the child gets when its parent ends (Linux).
+PR_SET_PDEATHSIG = 1
 
 
 def in_child[T](work: Callable[[], T], timeout: float = TIMEOUT) -> T:
@@ -52,8 +64,9 @@ def in_child[T](work: Callable[[], T], timeout: float = TIMEOUT) -> T:
         mesh, answer = Path(folder) / "mesh.msh", Path(folder) / "answer.pickle"
         with warnings.catch_warnings():  # threads of MPI and BLAS: the child uses neither
             warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+            parent, pid = os.getpid(), os.fork()
         if pid == 0:  # the child: never returns
+            _leave_stops_to(parent)
             _child(work, mesh, answer)
         status = _wait(pid, timeout)
         if os.WIFSIGNALED(status):
@@ -70,6 +83,19 @@ def in_child[T](work: Callable[[], T], timeout: float = TIMEOUT) -> T:
         if (problem := loose_nodes_problem(gmsh.model.getDimension())) is not None:
             raise GeometryError(f"the mesh made is not one mesh of cells: {problem}")
         return value
+
+
+def _leave_stops_to(parent: int) -> None:
+    """In the child, first: SIGTERM / SIGINT ignored, no writes to the parent's wakeup
+    pipe, SIGKILL when the parent ends (Linux; elsewhere the parent's timeout remains)."""
+    for number in STOPS:
+        signal.signal(number, signal.SIG_IGN)
+    with contextlib.suppress(ValueError):  # forked from another thread: none was set
+        signal.set_wakeup_fd(-1)
+    with contextlib.suppress(OSError, AttributeError):  # no prctl: not Linux
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before prctl took effect
+        os._exit(1)
 
 
 def _child(work: Callable, mesh: Path, answer: Path) -> None:

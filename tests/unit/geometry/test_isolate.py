@@ -4,9 +4,14 @@ in the parent, which goes on."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import gmsh
 import pytest
@@ -98,3 +103,86 @@ def test_a_mesh_with_nodes_in_no_cell_does_not_come_back():
         in_child(box_and_stray_square)
     with gmsh_session():
         assert in_child(box) != os.getpid()  # a clean mesh still comes back
+
+
+def _script(tmp_path, work: str) -> str:
+    """A script that runs ``work`` (source of a function ``work``) through in_child under
+    femli's stop handling, with :func:`box` at hand."""
+    source = "\n".join(
+        [
+            "import os, signal, sys, time",
+            "import dolfinx_solver  # noqa: F401",
+            "import gmsh",
+            "from femli import interrupt",
+            "from femli.geometry import gmsh_session",
+            "from femli.geometry.core import new_model",
+            "from femli.geometry.isolate import in_child",
+            inspect.getsource(box),
+            textwrap.dedent(work),
+            "with interrupt.stop_at_safe_points(), gmsh_session():",
+            "    child = in_child(work)",
+            "    try:",
+            "        interrupt.check()",
+            "    except KeyboardInterrupt as err:",
+            "        print('stopped by', err)",
+        ]
+    )
+    path = tmp_path / "run.py"
+    path.write_text(source)
+    return str(path)
+
+
+def test_a_stop_sent_to_parent_and_child_stops_the_parent_at_its_safe_point(tmp_path):
+    """A batch system's SIGTERM reaches every process of the job, the forked Gmsh child
+    too. The child must leave it to its parent: before, its signal went into the parent's
+    wakeup pipe (inherited over fork), femli.interrupt's watchdog counted it as a second
+    signal and ended the parent at once (status 143, no outputs written)."""
+    work = """
+    def work():
+        os.kill(os.getppid(), signal.SIGTERM)  # the parent gets the stop ...
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)  # ... and so does its child
+        time.sleep(0.5)
+        return box()
+    """
+    done = subprocess.run(
+        [sys.executable, _script(tmp_path, work)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "stopped by SIGTERM" in done.stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and prctl: Linux")
+def test_the_child_dies_with_its_parent(tmp_path):
+    """A parent killed at once (a second signal, SIGKILL) takes its Gmsh child with it."""
+    pid_file = tmp_path / "child.pid"
+    work = f"""
+    def work():
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        time.sleep(60)
+        return box()
+    """
+    parent = subprocess.Popen([sys.executable, _script(tmp_path, work)])
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.is_file() or not pid_file.read_text():
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child):
+        assert time.monotonic() < deadline, "the child outlived its parent"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaps counts as ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return "Z" not in state.split()[1]
