@@ -238,14 +238,14 @@ def direct_motion_solver(growth) -> None:
     also after every remesh. CG + GAMG once stopped the SCP@Li case at t = 61 s with
     PETSc error 91, "indefinite preconditioner" (femli now falls back to LU by itself
     when CG fails)."""
-    attach = growth._attach
+    attach = growth.attach
 
     def attach_and_configure(model) -> None:
         attach(model)
         growth.mover.direct = True
 
     growth.mover.direct = True
-    growth._attach = attach_and_configure
+    growth.attach = attach_and_configure
 
 
 def _finite(x):

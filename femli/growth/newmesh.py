@@ -41,7 +41,7 @@ def remesh(growth: GrowthSolver) -> None:
             apart, and the ``merge_gap`` that lets them merge).
     """
     if growth.sizes is None:  # a checkpoint from before 3D remeshing
-        growth.sizes = growth._remesh_sizes()
+        growth.sizes = growth.remesh_sizes()
     if growth.rebuilds:
         rebuild_growth(growth, [])  # from the level set, Faraday's volume restored
         return
@@ -75,7 +75,7 @@ def replace_domain(
     (m^3) by the new mesh is put back at once, by one normal offset of the depositing nodes
     (:meth:`VolumeKeeper.settle`). Collective."""
     clock = time.perf_counter()
-    owed = 0.0 if settled else growth.keeper.owed(growth._assemble("flux"))
+    owed = 0.0 if settled else growth.keeper.owed(growth.assemble("flux"))
     old = growth.model
     model = CellModel(domain, old.electrolyte, old.electrodes, old.bulk)
     film = old.film  # film fields carry their boundary values (InterfaceTerms.extended)
@@ -89,7 +89,7 @@ def replace_domain(
         model.set_potential(e, old.potentials[e.name].value.item())
     carried = time.perf_counter()
     growth.seconds["new_mesh_fields"] += carried - clock
-    growth._attach(model)
+    growth.attach(model)
     if abs(lost) > SETTLE * growth.volume0:
         growth.keeper.settle(lost)
         growth.quality = growth.mover.shift()

@@ -83,10 +83,10 @@ class GrowthSolver:
         self.records: list[dict] = []
         self._step: float | None = None  # the step being solved (s), see solve_state
         self._verdict: tuple[bool, float] = (True, np.inf)
-        self._attach(model)
+        self.attach(model)
         self.volume0 = model.domain.measure(boundary=False)
         self.area0 = model.domain.measure(*self.depositing)
-        self.sizes: tuple[float, ...] | None = self._remesh_sizes()
+        self.sizes: tuple[float, ...] | None = self.remesh_sizes()
         #: the sizes of the boundaries that keep their own at a remesh, the grading
         self.sizing = RemeshSizing(
             kept_sizes(model.domain, self.depositing, self.sizes[1]), options.refinement
@@ -102,7 +102,7 @@ class GrowthSolver:
             seeds = seeds_2d if model.domain.dim == 2 else seeds_3d
             self.seeds = seeds(model.domain, self.depositing)
 
-    def _attach(self, model: CellModel) -> None:
+    def attach(self, model: CellModel) -> None:
         """(Re)build the mesh mover, the solver and the compiled forms for ``model``."""
         self.model = model
         fixed = [b for bulk in model.bulk for b in bulk.boundaries]
@@ -125,7 +125,7 @@ class GrowthSolver:
         self.keeper = VolumeKeeper(self.mover, tuple(self.depositing), all(held))
         self.quality = self.mover.quality()
 
-    def _remesh_sizes(self) -> tuple[float, float]:
+    def remesh_sizes(self) -> tuple[float, float]:
         """Element sizes (um) for remeshing: the initial depositing edge median, the
         largest boundary edge far away."""
         comm = self.model.domain.comm
@@ -158,7 +158,7 @@ class GrowthSolver:
             ),
         }
 
-    def _assemble(self, name: str) -> np.ndarray:
+    def assemble(self, name: str) -> np.ndarray:
         vec = dolfinx.fem.assemble_vector(self._forms[name])
         vec.scatter_reverse(dolfinx.la.InsertMode.add)
         vec.scatter_forward()
@@ -166,16 +166,16 @@ class GrowthSolver:
 
     def surface_weights(self) -> np.ndarray:
         """Lumped boundary measure of every local node on the electrodes' surfaces."""
-        return self._assemble("surface")
+        return self.assemble("surface")
 
     def nodal_velocity(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(v_i (m/s, growth positive), w_i, N_i) at every local node (zero off-boundary).
 
         ``v_i`` is the lumped (consistent) boundary flux divided by ``w_i``.
         """
-        w = self._assemble("weights")
-        flux = self._assemble("flux")
-        normals = self._assemble("normals").reshape(-1, self.mover.gdim)
+        w = self.assemble("weights")
+        flux = self.assemble("flux")
+        normals = self.assemble("normals").reshape(-1, self.mover.gdim)
         v = np.divide(flux, w, out=np.zeros_like(w), where=w > 0)
         return v, w, normals
 
@@ -192,7 +192,7 @@ class GrowthSolver:
     def rate(self, rates: np.ndarray | None = None) -> float:
         """Deposition rate M/(zF rho) x current over the depositing boundaries (m^3/s,
         growth positive), of nodal ``rates`` (default: the present). Collective."""
-        rates = self._assemble("flux") if rates is None else rates
+        rates = self.assemble("flux") if rates is None else rates
         owned = self.model.space.dofmap.index_map.size_local
         return self.model.domain.comm.allreduce(float(rates[:owned].sum()), op=MPI.SUM)
 
@@ -201,7 +201,7 @@ class GrowthSolver:
 
         The nodes sweep the Faraday volume of their current exactly
         (:class:`~femli.growth.conserve.VolumeKeeper`)."""
-        current, rates = self.total_current(), self._assemble("flux")
+        current, rates = self.total_current(), self.assemble("flux")
         for _ in range(self.options.max_cuts + 1):
             _, expected = self.keeper.displacement(rates, dt)
             try:

@@ -58,7 +58,7 @@ def test_3d_growth_through_remeshes_obeys_faraday():
     # the change of current it did not foresee) is owed on the new mesh: the deposit is the
     # trapezoidal Faraday volume up to the last step's owed volume, through the remeshes.
     # Measured 1e-10; 9e-6 when each remesh drops what its last step owed (3.6e-6 each).
-    owed = growth.keeper.owed(growth._assemble("flux"))
+    owed = growth.keeper.owed(growth.assemble("flux"))
     assert final["deposited_volume"] + owed == pytest.approx(final["faraday_volume"], rel=1e-7)
 
 
@@ -71,7 +71,7 @@ def test_3d_remesh_puts_the_split_mesh_on_the_old_surface():
     growth = nuclei_growth(4.0, 0.05)
     growth.run()
     old = growth.model.domain
-    sizes = growth._remesh_sizes()
+    sizes = growth.remesh_sizes()
     new = remesh_domain(old, growth.depositing, *sizes, growth.sizing)
     before, after = boundary_surfaces(old), boundary_surfaces(new)
     if old.comm.rank == 0:
