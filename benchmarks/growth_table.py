@@ -47,8 +47,6 @@ def evaluate(records: list[dict]) -> dict:
     r = one[-1]
     result = {}
     for key, limit in TARGETS.items():
-        if key not in r:  # (a record from before the remesh's parts were timed)
-            continue
         result[f"growth_{key}"] = {
             "value": r[key],
             "target": f"<= {limit} at ~100 k nodes, 1 rank",
@@ -77,15 +75,8 @@ def table(records: list[dict]) -> str:
             f"| {r['nodes']:,} | {r['ranks']} | {s['seconds']:.1f} ({s['newton_iterations']})"
             f" | {s['seconds_per_newton_step']:.2f} | {step['mean']:.1f} ({steps})"
             f" | {r['step_over_newton_step']} | {remesh['seconds']:.1f} ({remesh['nodes']:,})"
-            f"{_parts(remesh)} | {r.get('remesh_mesh_over_stationary', '-')}"
+            f": {remesh['mesh_seconds']:.1f} + {remesh['fields_seconds']:.1f}"
+            f" + {remesh['solve_seconds']:.1f} | {r['remesh_mesh_over_stationary']}"
             f" ({r['remesh_over_stationary']}) |"
         )
     return "\n".join(lines) + "\n"
-
-
-def _parts(remesh: dict) -> str:
-    """``: mesh + fields + solve`` seconds of a remesh (nothing for older records)."""
-    keys = ("mesh_seconds", "fields_seconds", "solve_seconds")
-    if not all(k in remesh for k in keys):
-        return ""
-    return ": " + " + ".join(f"{remesh[k]:.1f}" for k in keys)

@@ -136,8 +136,9 @@ def _locate(mesh: dolfinx.mesh.Mesh, points: np.ndarray) -> tuple[np.ndarray, np
     todo = np.arange(len(points))
     for k in (CANDIDATES, WIDER * CANDIDATES):
         k = min(k, count)
-        for start in range(0, len(todo), CHUNK * CANDIDATES // k):
-            rows = todo[start : start + CHUNK * CANDIDATES // k]
+        rows_per_chunk = CHUNK * CANDIDATES // k  # the same temporary arrays for every k
+        for start in range(0, len(todo), rows_per_chunk):
+            rows = todo[start : start + rows_per_chunk]
             p = points[rows]
             near = np.reshape(tree.query(p, k=k)[1], (len(p), k))
             inner = np.einsum("pkij,pkj->pki", inverse[near], p[:, None, :] - origin[near])
